@@ -1,0 +1,109 @@
+# fusebox — plain make.  `make` builds the libraries, `make test` runs the
+# check suite, `make asan` runs it under ASan+UBSan, `make bench` measures.
+
+VERSION   := 0.1.0
+SOMAJOR   := 0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Werror
+BASEFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -pthread $(WARN)
+CFLAGS    ?=
+LDLIBS    := -pthread -lrt
+
+B         := build
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_HDR   := include/fusebox.h $(wildcard lib/*.h)
+LIB_OBJ   := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+PIC_OBJ   := $(LIB_SRC:lib/%.c=$(B)/pic/%.o)
+TEST_SRC  := $(wildcard tests/*.c)
+TEST_HDR  := $(wildcard tests/*.h)
+CHECK_FLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+STATIC    := $(B)/libfusebox.a
+SHARED    := $(B)/libfusebox.so.$(VERSION)
+
+.PHONY: all lib test asan bench demo deps install uninstall clean examples
+all: lib examples
+
+lib: $(STATIC) $(SHARED)
+
+$(B)/lib/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -c -o $@ $<
+
+$(B)/pic/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# SONAME by major; the version script exports fbx_ names only; nodelete
+# because the library registers a pthread_atfork handler.
+$(SHARED): $(PIC_OBJ) lib/fusebox.map
+	$(CC) -shared -o $@ $(PIC_OBJ) -Wl,-soname,libfusebox.so.$(SOMAJOR) \
+		-Wl,--version-script=lib/fusebox.map -Wl,-z,nodelete $(LDLIBS)
+	ln -sf libfusebox.so.$(VERSION) $(B)/libfusebox.so.$(SOMAJOR)
+	ln -sf libfusebox.so.$(SOMAJOR) $(B)/libfusebox.so
+
+$(B)/fusebox.pc: lib/fusebox.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- tests -------------------------------------------------------------
+
+deps:
+	@sh tools/install-deps.sh test
+
+$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(STATIC)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
+
+test: deps
+	$(MAKE) --no-print-directory $(B)/fusebox-tests
+	$(B)/fusebox-tests
+
+# The same suite, library and tests built with ASan+UBSan.
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+asan: deps
+	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/fusebox-tests
+
+# ---- examples, demo, bench ---------------------------------------------
+
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+examples: $(EXAMPLES)
+$(B)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+demo: $(B)/examples/prefork
+	$(B)/examples/prefork
+
+BENCH_SRC := $(wildcard bench/*.c)
+$(B)/fusebox-bench: $(BENCH_SRC) $(wildcard bench/*.h) $(STATIC)
+	$(CC) $(BASEFLAGS) -O2 -g $(CFLAGS) -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS) -lm
+
+bench: $(B)/fusebox-bench
+	@sh tools/install-deps.sh bench
+	$(B)/fusebox-bench
+
+# ---- install -----------------------------------------------------------
+
+install: lib $(B)/fusebox.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/fusebox.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libfusebox.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libfusebox.so.$(SOMAJOR)
+	ln -sf libfusebox.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libfusebox.so
+	install -m 644 $(B)/fusebox.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/fusebox.h $(DESTDIR)$(PREFIX)/lib/libfusebox.* \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,468 @@
+/*
+ * fusebox.h — host-wide circuit breakers and rate limiters for the worker
+ * processes of one host, kept in one POSIX shared-memory segment (a "box").
+ *
+ * This header is the whole public API and is meant to be read top to bottom:
+ *
+ *   1. errors            every call returns 0 or a negative FBX_E* code
+ *   2. the box           create / open / close / unlink one shared segment
+ *   3. circuit breakers  allow -> call -> done, plus operator overrides
+ *   4. rate limiters     take(key, cost) against rules such as "100/minute"
+ *   5. rules             the rule grammar, exposed for tools that validate
+ *   6. snapshots         a consistent copy of everything, for consoles/tools
+ *   7. events            the ring of transitions and operator actions
+ *   8. clock             CLOCK_MONOTONIC, substitutable by tests
+ *
+ * Ownership: every handle returned by the library (fbx_box, fbx_breaker,
+ * fbx_limiter, fbx_snapshot) is owned by the caller's process.  Breaker and
+ * limiter handles live as long as their box handle and are freed by
+ * fbx_box_close().  Nothing in this API allocates on a hot path (allow, done,
+ * take); registration, open and snapshot allocation may.
+ *
+ * Threads: a box handle and its breaker/limiter handles may be used from
+ * several threads of one process at once.  After fork() the child may keep
+ * using the handles it inherited; it transparently moves to its own counter
+ * shard on first use.
+ */
+#ifndef FUSEBOX_H
+#define FUSEBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FBX_VERSION_MAJOR 0
+#define FBX_VERSION_MINOR 1
+#define FBX_VERSION_PATCH 0
+#define FBX_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------
+ * 1. Errors
+ * ---------------------------------------------------------------------- */
+
+enum {
+	FBX_OK = 0,
+	FBX_EINVAL = -1,    /* an argument is NULL, zero, negative or out of range */
+	FBX_ENAME = -2,     /* a name is empty, too long or has a bad character */
+	FBX_ERULE = -3,     /* a rate rule does not parse */
+	FBX_ENOENT = -4,    /* no such box, breaker or limiter */
+	FBX_EEXIST = -5,    /* the box exists already (exclusive create) */
+	FBX_ECONFLICT = -6, /* the name exists with a different configuration */
+	FBX_EFULL = -7,     /* the box has no room for another record */
+	FBX_EACCES = -8,    /* permission denied by the shm object's mode */
+	FBX_ERDONLY = -9,   /* the box was opened read-only */
+	FBX_ENOSPC = -10,   /* /dev/shm has no room for the box */
+	FBX_EVERSION = -11, /* the box has another layout version */
+	FBX_ECORRUPT = -12, /* not a fusebox segment, truncated, or damaged */
+	FBX_ETIMEDOUT = -13,/* the box never became ready (creator stalled or died) */
+	FBX_ENOMEM = -14,   /* out of process memory (not on hot paths) */
+	FBX_ESYS = -15,     /* an unexpected system call failure; see errno */
+	FBX_EOPEN = -16,    /* breaker rejected the call; see fbx_permit.reason */
+	FBX_ELIMITED = -17, /* limiter denied the call; see fbx_limit_result */
+	FBX_ERANGE = -18,   /* a number is beyond what the layout can hold */
+};
+
+/* A static English sentence for any value returned by this library. */
+const char *fbx_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * 2. The box
+ *
+ * A box is the shm object "/fusebox.NAME".  NAME is 1..32 characters from
+ * [A-Za-z0-9_.-] and does not start with '.'.  Capacities are fixed when the
+ * box is created; every process that opens it sees the same layout.
+ * ---------------------------------------------------------------------- */
+
+typedef struct fbx_box fbx_box;
+
+typedef struct fbx_box_config {
+	uint32_t breakers;    /* breaker records            (default 256) */
+	uint32_t limiters;    /* limiter records            (default 64) */
+	uint32_t keys;        /* limiter keys, all limiters (default 65536) */
+	uint32_t events;      /* event ring entries         (default 4096) */
+	uint32_t workers;     /* worker slots = counter shards (default 128) */
+	uint32_t checks;      /* health-check records       (default 64) */
+	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
+	gid_t group;          /* group for the object when group_set (operators' group) */
+	int group_set;
+	uint32_t timeout_ms;  /* how long open waits for a box being created (default 2000) */
+} fbx_box_config;
+
+/* Fills *cfg with the defaults above. */
+void fbx_box_config_init(fbx_box_config *cfg);
+
+enum {
+	FBX_OPEN_CREATE = 1 << 0,   /* create the box when it does not exist */
+	FBX_OPEN_EXCL = 1 << 1,     /* with CREATE: fail with FBX_EEXIST if it exists */
+	FBX_OPEN_RDONLY = 1 << 2,   /* map read-only: snapshots only, no writes */
+};
+
+/*
+ * Opens (and with FBX_OPEN_CREATE, creates) box NAME.  cfg may be NULL for
+ * the defaults; its capacities matter only to the creator, and an existing
+ * box keeps the capacities it was created with (compare fbx_box_info()).
+ * Exactly one of many racing creators initialises the box; the others wait
+ * up to cfg->timeout_ms for it to become ready.  A box whose creator died
+ * mid-initialisation is initialised again by the next FBX_OPEN_CREATE.
+ */
+int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg,
+		 fbx_box **out);
+
+/* Unmaps the box and frees every handle obtained from it.  NULL is a no-op. */
+void fbx_box_close(fbx_box *box);
+
+/* Removes the shm object; processes that have it open keep their mapping. */
+int fbx_box_unlink(const char *name);
+
+/* Checks a box name without touching the system. */
+int fbx_name_check_box(const char *name);
+/* Checks a breaker or limiter name: 1..63 printable ASCII characters, no space. */
+int fbx_name_check_record(const char *name);
+
+typedef struct fbx_box_info {
+	char name[40];
+	uint32_t layout_version;
+	uint64_t total_size;       /* bytes of the shared segment */
+	fbx_box_config capacity;   /* capacities as created (mode/group as created) */
+	pid_t creator_pid;
+	uint64_t created_ns;       /* CLOCK_MONOTONIC at creation */
+	int read_only;             /* this handle cannot write */
+} fbx_box_info;
+
+int fbx_box_info_get(const fbx_box *box, fbx_box_info *info);
+
+/* ------------------------------------------------------------------------
+ * 3. Circuit breakers
+ *
+ * States: CLOSED admits every call; after enough failures the breaker trips
+ * to OPEN and rejects calls for an open period; then HALF_OPEN admits at
+ * most half_open_max trial calls host-wide: success_threshold successes
+ * close it, any failure re-opens it.  Operators can force it OPEN or CLOSED;
+ * automatic transitions never leave a forced state.
+ *
+ * Use is two-step: fbx_breaker_allow() before the call, fbx_breaker_done()
+ * after.  A result reported for an older generation (the breaker changed
+ * state meanwhile) is counted but does not change the new state.  A trial
+ * permit in HALF_OPEN is a lease: if its holder dies or never reports, the
+ * next caller after trial_lease_ns counts it as a failure and re-opens.
+ * ---------------------------------------------------------------------- */
+
+typedef struct fbx_breaker fbx_breaker;
+
+typedef enum fbx_breaker_state {
+	FBX_CLOSED = 0,
+	FBX_OPEN = 1,
+	FBX_HALF_OPEN = 2,
+	FBX_FORCED_OPEN = 3,
+	FBX_FORCED_CLOSED = 4,
+} fbx_breaker_state;
+
+#define FBX_BREAKER_STATE_COUNT 5
+/* "closed", "open", "half_open", "forced_open", "forced_closed"; "invalid" otherwise. */
+const char *fbx_breaker_state_name(int state);
+
+#define FBX_HALF_OPEN_MAX 16      /* largest half_open_max */
+#define FBX_WINDOW_CALLS_MAX 512  /* largest count-based window */
+#define FBX_WINDOW_BUCKETS 10     /* a time-based window is kept in this many buckets */
+
+/*
+ * Configuration.  Start from fbx_breaker_config_init() (pybreaker's
+ * defaults: fail_max 5, reset_timeout 60 s, one trial, one success to
+ * close) and change what you need.  A policy whose threshold is 0 is off;
+ * at least one trip policy must be on.
+ */
+typedef struct fbx_breaker_config {
+	/* consecutive failures in CLOSED that trip the breaker; 0 = off */
+	uint32_t fail_max;
+	/* failure rate, in percent (1..100), that trips it; 0 = off */
+	uint32_t failure_rate_pct;
+	/* slow-call rate, in percent (1..100), that trips it; 0 = off.
+	 * A call is slow when its duration is >= slow_call_ns. */
+	uint32_t slow_rate_pct;
+	uint64_t slow_call_ns;
+	/* the window both rates are measured over: the last window_calls calls
+	 * (1..FBX_WINDOW_CALLS_MAX), or when window_calls is 0 the last
+	 * window_ns nanoseconds (>= 100 ms, kept in FBX_WINDOW_BUCKETS buckets) */
+	uint32_t window_calls;
+	uint64_t window_ns;
+	/* rates are evaluated only once the window holds this many calls (>= 1) */
+	uint32_t min_calls;
+	/* how long the breaker stays OPEN (> 0).  When reset_timeout_max_ns is
+	 * larger, each trip that follows a failed trial doubles the period, up
+	 * to that cap; a successful close starts again from reset_timeout_ns. */
+	uint64_t reset_timeout_ns;
+	uint64_t reset_timeout_max_ns;
+	/* HALF_OPEN: concurrent trial calls host-wide (1..FBX_HALF_OPEN_MAX),
+	 * successes needed to close (>= 1), and how long a trial permit lasts
+	 * before it is reclaimed as a failure (> 0). */
+	uint32_t half_open_max;
+	uint32_t success_threshold;
+	uint64_t trial_lease_ns;
+} fbx_breaker_config;
+
+void fbx_breaker_config_init(fbx_breaker_config *cfg);
+/* 0 when cfg is usable, else FBX_EINVAL (and *why, if given, names the field). */
+int fbx_breaker_config_check(const fbx_breaker_config *cfg, const char **why);
+/* NULL when a and b are the same configuration, else the first field that differs. */
+const char *fbx_breaker_config_diff(const fbx_breaker_config *a,
+				    const fbx_breaker_config *b);
+
+/*
+ * Registers breaker NAME with cfg, or attaches to it when it exists with the
+ * same configuration (its state and counts are kept).  A different
+ * configuration gives FBX_ECONFLICT and changes nothing.
+ */
+int fbx_breaker_register(fbx_box *box, const char *name,
+			 const fbx_breaker_config *cfg, fbx_breaker **out);
+/* Attaches to an existing breaker whatever its configuration. */
+int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out);
+const char *fbx_breaker_name(const fbx_breaker *b);
+int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg);
+
+typedef enum fbx_reject_reason {
+	FBX_REJECT_NONE = 0,
+	FBX_REJECT_OPEN = 1,          /* open period not over */
+	FBX_REJECT_HALF_OPEN_FULL = 2,/* every trial permit is taken */
+	FBX_REJECT_FORCED_OPEN = 3,   /* an operator tripped it */
+} fbx_reject_reason;
+
+/* What allow() hands out; pass it back to done().  Fields starting with _
+ * are the library's. */
+typedef struct fbx_permit {
+	fbx_reject_reason reason;   /* why allow() rejected, else FBX_REJECT_NONE */
+	int32_t _slot;
+	uint64_t retry_after_ns;    /* rejected: time until a trial may be admitted
+				       (0 when unknown, e.g. forced open) */
+	uint64_t _gen;
+	uint64_t _lease;
+} fbx_permit;
+
+typedef enum fbx_outcome {
+	FBX_SUCCESS = 0,
+	FBX_FAILURE = 1,
+	FBX_IGNORED = 2,   /* neither success nor failure (pybreaker's exclude) */
+} fbx_outcome;
+
+/* Hot path.  0 = admitted (call, then done()); FBX_EOPEN = rejected. */
+int fbx_breaker_allow(fbx_breaker *b, fbx_permit *permit);
+/* Hot path.  Reports the admitted call's outcome and duration (0 if unknown). */
+int fbx_breaker_done(fbx_breaker *b, const fbx_permit *permit,
+		     fbx_outcome outcome, uint64_t duration_ns);
+
+/*
+ * The simple case: allow, run fn(arg), time it, report what fn returned
+ * (an fbx_outcome).  Returns 0 when fn ran, FBX_EOPEN when rejected, or a
+ * negative error; *outcome receives fn's result when it ran.
+ */
+int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,
+		     fbx_outcome *outcome, fbx_permit *permit);
+
+/* Operator actions, each recorded in the event ring with uid, pid and the
+ * reason (may be NULL; cut to FBX_REASON_MAX - 1 bytes). */
+int fbx_breaker_trip(fbx_breaker *b, const char *reason);    /* FORCED_OPEN */
+int fbx_breaker_hold(fbx_breaker *b, const char *reason);    /* FORCED_CLOSED */
+int fbx_breaker_release(fbx_breaker *b, const char *reason); /* CLOSED, automatic */
+int fbx_breaker_reset(fbx_breaker *b, const char *reason);   /* CLOSED, window and
+								consecutive counts cleared */
+
+/* ------------------------------------------------------------------------
+ * 4. Rate limiters
+ * ---------------------------------------------------------------------- */
+
+typedef struct fbx_limiter fbx_limiter;
+
+typedef enum fbx_algorithm {
+	FBX_ALGO_WINDOW = 0, /* sliding-window counter, windows aligned to the clock */
+	FBX_ALGO_GCRA = 1,   /* generic cell rate algorithm: exact, with a burst */
+} fbx_algorithm;
+/* "window", "gcra"; "invalid" otherwise. */
+const char *fbx_algorithm_name(int algo);
+
+typedef struct fbx_limiter_config {
+	const char *rule;     /* e.g. "100/minute" or "10/second;1000/hour" */
+	fbx_algorithm algorithm;
+	uint32_t burst;       /* GCRA: calls admitted at once (1..limit, default 1) */
+	int keyed;            /* take() needs a key; each key has its own budget */
+	int dry_run;          /* count decisions, deny nothing */
+} fbx_limiter_config;
+
+void fbx_limiter_config_init(fbx_limiter_config *cfg);
+
+int fbx_limiter_register(fbx_box *box, const char *name,
+			 const fbx_limiter_config *cfg, fbx_limiter **out);
+int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out);
+const char *fbx_limiter_name(const fbx_limiter *l);
+
+/* What take() decided, enough for 429 + Retry-After + RateLimit headers.
+ * For a rule of several limits, the figures are those of the tightest one. */
+typedef struct fbx_limit_result {
+	int allowed;              /* 1 when the call may proceed */
+	int dry_run_denied;       /* dry-run: it would have been denied */
+	uint64_t limit;           /* calls per window of the tightest limit */
+	uint64_t remaining;       /* calls left in it after this one */
+	uint64_t reset_ns;        /* until that budget is whole again / window ends */
+	uint64_t retry_after_ns;  /* denied: until the same take would be admitted */
+	uint64_t now_ns;          /* the clock reading the decision used */
+} fbx_limit_result;
+
+/*
+ * Hot path.  Takes cost (>= 1) from key's budget (key may be NULL with
+ * keylen 0 for a global limiter).  0 = allowed, FBX_ELIMITED = denied (and
+ * nothing was consumed).  In dry-run mode a call that would be denied
+ * returns 0 with dry_run_denied set.
+ */
+int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen,
+		     uint32_t cost, fbx_limit_result *res);
+
+/* Changes the rule live for every process (same algorithm). */
+int fbx_limiter_set_rule(fbx_limiter *l, const char *rule);
+int fbx_limiter_set_dry_run(fbx_limiter *l, int on);
+
+/* ------------------------------------------------------------------------
+ * 5. Rules:  COUNT "/" [N] UNIT  or  COUNT "per" [N] UNIT, joined by ";" "," "|"
+ * UNIT: second(s), minute(s), hour(s), day(s) (also sec, min, hr).
+ * Examples: "100/minute", "10 per second", "5/second;100/minute", "30/5 minutes".
+ * ---------------------------------------------------------------------- */
+
+#define FBX_RULE_LIMITS_MAX 3
+#define FBX_RULE_TEXT_MAX 96
+#define FBX_WINDOW_COUNT_MAX 1048575u  /* largest count of a sliding-window limit */
+
+typedef struct fbx_rule {
+	uint32_t n;
+	struct {
+		uint64_t count;
+		uint64_t period_ns;
+	} limit[FBX_RULE_LIMITS_MAX];
+} fbx_rule;
+
+/* FBX_ERULE on any malformed rule; *where (if given) gets the byte offset. */
+int fbx_rule_parse(const char *text, fbx_rule *rule, size_t *where);
+/* Writes the canonical text ("100/minute;5/second") into buf. */
+int fbx_rule_format(const fbx_rule *rule, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------
+ * 6. Snapshots — a copy of every record, for consoles and tools.
+ *
+ * Everything read from the segment is treated as untrusted: indices,
+ * lengths and enums are bounded, strings are cut and checked, and a record
+ * that fails a check is returned with corrupt = 1 instead of its figures.
+ * ---------------------------------------------------------------------- */
+
+#define FBX_NAME_MAX 64       /* bytes including the NUL */
+#define FBX_REASON_MAX 64
+
+typedef struct fbx_breaker_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	fbx_breaker_state state;
+	uint32_t generation;
+	fbx_breaker_config config;
+	uint64_t successes, failures, ignored, slow, rejected, trips;
+	uint64_t consecutive_failures;
+	uint64_t window_calls, window_failures, window_slow; /* current window */
+	uint64_t open_remaining_ns;    /* OPEN: until a trial is allowed */
+	uint32_t half_open_in_flight;  /* HALF_OPEN: trial permits held */
+	uint32_t open_streak;          /* trips since the last close */
+} fbx_breaker_info;
+
+typedef struct fbx_limiter_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	char rule[FBX_RULE_TEXT_MAX];
+	fbx_rule parsed;
+	fbx_algorithm algorithm;
+	uint32_t burst;
+	int keyed;
+	int dry_run;
+	uint64_t allowed, denied, dry_run_denied;
+	uint64_t keys;       /* keys held in the shared table */
+	uint64_t evictions;  /* live keys pushed out of a full table */
+} fbx_limiter_info;
+
+typedef enum fbx_event_kind {
+	FBX_EV_TRANSITION = 1, /* automatic state change */
+	FBX_EV_MANUAL = 2,     /* operator action (uid/pid/reason set) */
+	FBX_EV_REGISTER = 3,   /* a breaker or limiter was created */
+	FBX_EV_CONFIG = 4,     /* a limiter's rule or dry-run changed */
+} fbx_event_kind;
+
+typedef enum fbx_event_cause {
+	FBX_CAUSE_NONE = 0,
+	FBX_CAUSE_FAIL_MAX = 1,      /* consecutive failures */
+	FBX_CAUSE_FAILURE_RATE = 2,
+	FBX_CAUSE_SLOW_RATE = 3,
+	FBX_CAUSE_TIMEOUT = 4,       /* open period over */
+	FBX_CAUSE_TRIAL_FAILED = 5,
+	FBX_CAUSE_TRIAL_LEASE = 6,   /* a trial permit expired unreported */
+	FBX_CAUSE_TRIALS_OK = 7,     /* success_threshold reached */
+	FBX_CAUSE_TRIP = 8,          /* operator actions */
+	FBX_CAUSE_HOLD = 9,
+	FBX_CAUSE_RELEASE = 10,
+	FBX_CAUSE_RESET = 11,
+	FBX_CAUSE_RULE = 12,
+	FBX_CAUSE_DRY_RUN_ON = 13,
+	FBX_CAUSE_DRY_RUN_OFF = 14,
+	FBX_CAUSE_CREATED = 15,
+} fbx_event_cause;
+#define FBX_CAUSE_COUNT 16
+const char *fbx_event_cause_name(int cause);
+const char *fbx_event_kind_name(int kind);
+
+typedef enum fbx_record_type {
+	FBX_REC_BREAKER = 1,
+	FBX_REC_LIMITER = 2,
+} fbx_record_type;
+
+typedef struct fbx_event {
+	uint64_t seq;            /* 0, 1, 2 ... over the life of the box */
+	uint64_t time_ns;        /* CLOCK_MONOTONIC */
+	fbx_event_kind kind;
+	fbx_event_cause cause;
+	fbx_record_type record_type;
+	uint32_t record;         /* index of the breaker or limiter */
+	char name[FBX_NAME_MAX]; /* its name, resolved when the snapshot was taken */
+	int from, to;            /* breaker states; -1 when not a transition */
+	pid_t pid;               /* manual actions: who */
+	uid_t uid;
+	char reason[FBX_REASON_MAX];
+	int corrupt;             /* a writer died mid-write or the slot is damaged */
+} fbx_event;
+
+typedef struct fbx_snapshot fbx_snapshot;
+
+/* Allocates room for every record of box (not a hot path). */
+int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out);
+/* Copies the box now.  May be called repeatedly on the same snapshot. */
+int fbx_snapshot_take(fbx_box *box, fbx_snapshot *snap);
+void fbx_snapshot_free(fbx_snapshot *snap);
+
+uint64_t fbx_snapshot_time(const fbx_snapshot *snap);   /* clock when taken */
+const fbx_breaker_info *fbx_snapshot_breakers(const fbx_snapshot *snap, size_t *n);
+const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *snap, size_t *n);
+/* Events oldest first; *dropped counts events overwritten before this copy. */
+const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
+				     uint64_t *dropped);
+
+/* Copies events with seq >= from_seq (oldest first) into out[0..cap).
+ * *n receives the number copied, *next the seq to ask for next time. */
+int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
+		    size_t cap, size_t *n, uint64_t *next);
+
+/* ------------------------------------------------------------------------
+ * 8. Clock — CLOCK_MONOTONIC nanoseconds.  Tests may substitute a clock for
+ * the whole process; pass NULL to restore the real one.
+ * ---------------------------------------------------------------------- */
+
+typedef uint64_t (*fbx_clock_fn)(void *arg);
+void fbx_clock_set(fbx_clock_fn fn, void *arg);
+uint64_t fbx_clock_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FUSEBOX_H */

@@ -1,0 +1,413 @@
+/*
+ * box.c — create, open, close and unlink the shared segment.
+ *
+ * Creation is elected by O_CREAT|O_EXCL; initialisation happens under an
+ * OFD write lock on the object, and only while `ready` is still 0, so a
+ * creator that died half-way is replaced by the next FBX_OPEN_CREATE and
+ * never by two at once.  Nobody maps more than fstat() says the object
+ * holds, and the creator preallocates, so a full /dev/shm is FBX_ENOSPC at
+ * creation instead of a SIGBUS later (BRIEF.md §2.2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define WAIT_STEP_NS 1000000L
+
+void fbx_box_config_init(fbx_box_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->breakers = 256;
+	cfg->limiters = 64;
+	cfg->keys = 65536;
+	cfg->events = 4096;
+	cfg->workers = 64;
+	cfg->checks = 64;
+	cfg->mode = 0600;
+	cfg->timeout_ms = 2000;
+}
+
+static int errno_to_fbx(int e)
+{
+	switch (e) {
+	case ENOENT: return FBX_ENOENT;
+	case EEXIST: return FBX_EEXIST;
+	case EACCES: case EPERM: return FBX_EACCES;
+	case ENOSPC: return FBX_ENOSPC;
+	case ENOMEM: return FBX_ENOMEM;
+	case EINVAL: return FBX_EINVAL;
+	default: return FBX_ESYS;
+	}
+}
+
+static void shm_path(char out[64], const char *name)
+{
+	snprintf(out, 64, "%s%s", FBX__SHM_PREFIX, name);
+}
+
+static void sleep_step(void)
+{
+	struct timespec ts = {0, WAIT_STEP_NS};
+	nanosleep(&ts, NULL);
+}
+
+/* Non-blocking OFD lock on the whole object: 1 taken, 0 busy, <0 error. */
+static int try_init_lock(int fd)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 1;
+	return errno == EAGAIN || errno == EACCES ? 0 : FBX_ESYS;
+}
+
+static void init_unlock(int fd)
+{
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET};
+	fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static void fill_secret(uint64_t secret[2])
+{
+	if (getrandom(secret, 16, 0) == 16)
+		return;
+	/* No entropy source: still different per box, though guessable. */
+	secret[0] = fbx__now() ^ ((uint64_t)getpid() << 32);
+	secret[1] = (uint64_t)(uintptr_t)secret * 0x9e3779b97f4a7c15ull;
+}
+
+static int init_mutex(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	if (pthread_mutexattr_init(&a))
+		return FBX_ESYS;
+	int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) ||
+		 pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) ||
+		 pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return rc ? FBX_ESYS : 0;
+}
+
+/* Runs with the init lock held and ready == 0. */
+static int initialise(int fd, const char *name, const fbx_box_config *cfg)
+{
+	struct fbx__layout lay;
+	int rc = fbx__layout_compute(cfg, &lay);
+	if (rc)
+		return rc;
+	if (ftruncate(fd, (off_t)lay.total) != 0)
+		return errno_to_fbx(errno);
+	int e = posix_fallocate(fd, 0, (off_t)lay.total);
+	if (e != 0 && e != EOPNOTSUPP && e != EINVAL)
+		return e == ENOSPC || e == EFBIG ? FBX_ENOSPC : errno_to_fbx(e);
+	/* umask masks the mode given to shm_open; fchmod does not. */
+	if (fchmod(fd, cfg->mode & 07777) != 0)
+		return errno_to_fbx(errno);
+	if (cfg->group_set && fchown(fd, (uid_t)-1, cfg->group) != 0)
+		return errno_to_fbx(errno);
+
+	uint8_t *base = mmap(NULL, lay.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return errno_to_fbx(errno);
+	memset(base, 0, lay.total); /* a replaced creator may have left bytes */
+	struct fbx__header *h = (void *)base;
+	h->magic = FBX__MAGIC;
+	h->layout_version = FBX__LAYOUT_VERSION;
+	h->header_size = sizeof(*h);
+	h->fingerprint = fbx__fingerprint();
+	h->total_size = lay.total;
+	h->cap_breakers = cfg->breakers;
+	h->cap_limiters = cfg->limiters;
+	h->cap_keys = cfg->keys;
+	h->cap_events = cfg->events;
+	h->cap_workers = cfg->workers;
+	h->cap_checks = cfg->checks;
+	h->key_buckets = lay.key_buckets;
+	h->mode = cfg->mode & 07777;
+	h->group = cfg->group_set ? (uint32_t)cfg->group : (uint32_t)-1;
+	uint64_t me = fbx__self_identity();
+	h->creator_pid = FBX__OWNER_PID(me);
+	h->creator_start = FBX__OWNER_START(me);
+	h->created_ns = fbx__now();
+	fill_secret(h->secret);
+	h->off_breakers = lay.off_breakers;
+	h->off_rings = lay.off_rings;
+	h->off_limiters = lay.off_limiters;
+	h->off_keys = lay.off_keys;
+	h->off_events = lay.off_events;
+	h->off_workers = lay.off_workers;
+	h->off_shards = lay.off_shards;
+	h->off_checks = lay.off_checks;
+	h->shard_stride = lay.shard_stride;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	rc = init_mutex(&h->registry);
+	if (rc == 0) {
+		struct fbx__breaker_rec *br = (void *)(base + lay.off_breakers);
+		for (uint32_t i = 0; i < cfg->breakers; i++)
+			br[i].index = i;
+		struct fbx__limiter_rec *lr = (void *)(base + lay.off_limiters);
+		for (uint32_t i = 0; i < cfg->limiters; i++)
+			lr[i].index = i;
+		atomic_store_explicit(&h->ready, 1, memory_order_release);
+	}
+	munmap(base, lay.total);
+	return rc;
+}
+
+/* The header is untrusted until every figure in it agrees with the layout
+ * this build would compute from its capacities, and with the object size. */
+static int validate(const struct fbx__header *h, uint64_t object_size)
+{
+	if (h->magic != FBX__MAGIC)
+		return FBX_ECORRUPT;
+	if (h->layout_version != FBX__LAYOUT_VERSION)
+		return FBX_EVERSION;
+	if (h->fingerprint != fbx__fingerprint() || h->header_size != sizeof(*h))
+		return FBX_EVERSION;
+	fbx_box_config c;
+	fbx_box_config_init(&c);
+	c.breakers = h->cap_breakers;
+	c.limiters = h->cap_limiters;
+	c.keys = h->cap_keys;
+	c.events = h->cap_events;
+	c.workers = h->cap_workers;
+	c.checks = h->cap_checks;
+	struct fbx__layout lay;
+	if (fbx__layout_compute(&c, &lay) != 0)
+		return FBX_ECORRUPT;
+	if (lay.total != h->total_size || lay.key_buckets != h->key_buckets ||
+	    lay.off_breakers != h->off_breakers || lay.off_rings != h->off_rings ||
+	    lay.off_limiters != h->off_limiters || lay.off_keys != h->off_keys ||
+	    lay.off_events != h->off_events || lay.off_workers != h->off_workers ||
+	    lay.off_shards != h->off_shards || lay.off_checks != h->off_checks ||
+	    lay.shard_stride != h->shard_stride)
+		return FBX_ECORRUPT;
+	if (object_size < h->total_size)
+		return FBX_ECORRUPT; /* truncated: mapping it all would SIGBUS */
+	return 0;
+}
+
+/* Looks at the header page: 1 ready, 0 not yet, <0 error. */
+static int peek_ready(int fd, uint64_t *size_out)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return errno_to_fbx(errno);
+	*size_out = (uint64_t)st.st_size;
+	if ((uint64_t)st.st_size < sizeof(struct fbx__header))
+		return 0;
+	const struct fbx__header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		return errno_to_fbx(errno);
+	int ready = atomic_load_explicit(&((struct fbx__header *)h)->ready,
+					 memory_order_acquire) == 1;
+	munmap((void *)h, sizeof(*h));
+	return ready;
+}
+
+static int wait_ready(int fd, bool may_init, bool created, const char *name,
+		      const fbx_box_config *cfg, uint64_t *size_out)
+{
+	uint64_t deadline = fbx__now() + (uint64_t)cfg->timeout_ms * 1000000u;
+	for (;;) {
+		int r = peek_ready(fd, size_out);
+		if (r != 0)
+			return r < 0 ? r : 0;
+		/* The elected creator initialises at once; anyone else with
+		 * CREATE steps in only when the lock shows no creator at work. */
+		if (may_init) {
+			int got = try_init_lock(fd);
+			if (got < 0)
+				return got;
+			if (got) {
+				r = peek_ready(fd, size_out);
+				if (r == 0 && (created || fbx__now() >= deadline ||
+					       *size_out >= sizeof(struct fbx__header)))
+					r = initialise(fd, name, cfg);
+				init_unlock(fd);
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
+		if (fbx__now() >= deadline)
+			return FBX_ETIMEDOUT;
+		sleep_step();
+	}
+}
+
+static int map_box(int fd, bool rdonly, uint64_t object_size, fbx_box *box)
+{
+	const struct fbx__header *peek = mmap(NULL, sizeof(*peek), PROT_READ, MAP_SHARED, fd, 0);
+	if (peek == MAP_FAILED)
+		return errno_to_fbx(errno);
+	int rc = validate(peek, object_size);
+	uint64_t total = peek->total_size;
+	munmap((void *)peek, sizeof(*peek));
+	if (rc)
+		return rc;
+	int prot = rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return errno_to_fbx(errno);
+	box->base = base;
+	box->size = total;
+	box->hdr = base;
+	/* Re-check on the mapping we keep: the object may have been replaced. */
+	rc = validate(box->hdr, object_size);
+	if (rc) {
+		munmap(base, total);
+		box->base = NULL;
+		return rc;
+	}
+	fbx__box_bind(box);
+	return 0;
+}
+
+int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
+		 fbx_box **out)
+{
+	if (out == NULL || (flags & ~7u) != 0)
+		return FBX_EINVAL;
+	*out = NULL;
+	bool create = flags & FBX_OPEN_CREATE, excl = flags & FBX_OPEN_EXCL;
+	bool rdonly = flags & FBX_OPEN_RDONLY;
+	if ((excl && !create) || (rdonly && create))
+		return FBX_EINVAL;
+	int rc = fbx_name_check_box(name);
+	if (rc)
+		return rc;
+	fbx_box_config cfg;
+	fbx_box_config_init(&cfg);
+	if (cfg_in != NULL)
+		cfg = *cfg_in;
+	struct fbx__layout lay;
+	if (create && (fbx__layout_compute(&cfg, &lay) != 0 || cfg.mode > 07777))
+		return FBX_EINVAL;
+	if (cfg.timeout_ms == 0)
+		cfg.timeout_ms = 1;
+
+	char path[64];
+	shm_path(path, name);
+	fbx__fork_hook_install();
+	int fd = -1;
+	bool created = false;
+	for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+		if (create) {
+			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				created = true;
+				break;
+			}
+			if (errno != EEXIST)
+				return errno_to_fbx(errno);
+			if (excl)
+				return FBX_EEXIST;
+		}
+		fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+		if (fd < 0 && errno == EACCES && !rdonly && !create) {
+			/* A viewer without write permission still gets a view. */
+			rdonly = true;
+			fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+		}
+		if (fd < 0 && (errno != ENOENT || !create))
+			return errno_to_fbx(errno);
+		/* ENOENT with CREATE: it was unlinked between our two calls. */
+	}
+	if (fd < 0)
+		return FBX_ESYS;
+
+	fbx_box *box = calloc(1, sizeof(*box));
+	if (box == NULL) {
+		rc = FBX_ENOMEM;
+		goto fail_fd;
+	}
+	uint64_t size = 0;
+	rc = wait_ready(fd, create, created, name, &cfg, &size);
+	if (rc)
+		goto fail_box;
+	rc = map_box(fd, rdonly, size, box);
+	if (rc)
+		goto fail_box;
+	close(fd);
+	snprintf(box->name, sizeof(box->name), "%s", name);
+	box->read_only = rdonly;
+	pthread_mutex_init(&box->lock, NULL);
+	atomic_store(&box->my_worker, -1);
+	atomic_store(&box->fork_gen, 0); /* never current: first use claims */
+	if (!rdonly)
+		fbx__shard_acquire(box);
+	*out = box;
+	return 0;
+
+fail_box:
+	free(box);
+fail_fd:
+	if (created && rc != 0)
+		shm_unlink(path); /* leave no half-born box behind */
+	close(fd);
+	return rc;
+}
+
+void fbx_box_close(fbx_box *box)
+{
+	if (box == NULL)
+		return;
+	fbx__shard_release(box);
+	for (fbx_breaker *b = box->breaker_list, *next; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	for (fbx_limiter *l = box->limiter_list, *next; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+	munmap(box->base, box->size);
+	pthread_mutex_destroy(&box->lock);
+	free(box);
+}
+
+int fbx_box_unlink(const char *name)
+{
+	int rc = fbx_name_check_box(name);
+	if (rc)
+		return rc;
+	char path[64];
+	shm_path(path, name);
+	return shm_unlink(path) == 0 ? 0 : errno_to_fbx(errno);
+}
+
+int fbx_box_info_get(const fbx_box *box, fbx_box_info *info)
+{
+	if (box == NULL || info == NULL)
+		return FBX_EINVAL;
+	memset(info, 0, sizeof(*info));
+	const struct fbx__header *h = box->hdr;
+	snprintf(info->name, sizeof(info->name), "%s", box->name);
+	info->layout_version = h->layout_version;
+	info->total_size = box->size;
+	fbx_box_config_init(&info->capacity);
+	info->capacity.breakers = box->cap_breakers;
+	info->capacity.limiters = box->cap_limiters;
+	info->capacity.keys = box->cap_keys;
+	info->capacity.events = box->cap_events;
+	info->capacity.workers = box->cap_workers;
+	info->capacity.checks = box->cap_checks;
+	info->capacity.mode = h->mode & 07777;
+	info->capacity.group_set = h->group != (uint32_t)-1;
+	info->capacity.group = info->capacity.group_set ? (gid_t)h->group : 0;
+	info->creator_pid = h->creator_pid;
+	info->created_ns = box->created_ns;
+	info->read_only = box->read_only;
+	return 0;
+}

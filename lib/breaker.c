@@ -1,0 +1,399 @@
+/*
+ * breaker.c — registering breakers, and the allow/done hot path.
+ *
+ * CLOSED costs one load in allow() and one shard increment in done(); all
+ * state changes are single CAS transitions of the state word (internal.h),
+ * so a process killed anywhere leaves either the old state or the new one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool rates_on(const fbx_breaker_config *c)
+{
+	return c->failure_rate_pct != 0 || c->slow_rate_pct != 0;
+}
+
+static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
+{
+	pthread_mutex_lock(&box->lock);
+	fbx_breaker *b = box->breaker_list;
+	while (b != NULL && b->index != index)
+		b = b->next;
+	if (b == NULL && (b = calloc(1, sizeof(*b))) != NULL) {
+		struct fbx__breaker_rec *rec = &box->breakers[index];
+		b->box = box;
+		b->rec = rec;
+		b->index = index;
+		b->ring = box->rings + (uint64_t)index * FBX_WINDOW_CALLS_MAX;
+		b->cfg = rec->cfg;
+		b->bucket_ns = b->cfg.window_ns / FBX_WINDOW_BUCKETS;
+		b->next = box->breaker_list;
+		box->breaker_list = b;
+	}
+	pthread_mutex_unlock(&box->lock);
+	return b;
+}
+
+static int find_live(fbx_box *box, const char *name)
+{
+	uint32_t n = atomic_load(&box->hdr->n_breakers);
+	if (n > box->cap_breakers)
+		n = box->cap_breakers;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fbx__breaker_rec *r = &box->breakers[i];
+		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
+		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
+{
+	if (box == NULL || out == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_name_check_record(name);
+	if (rc)
+		return rc;
+	int i = find_live(box, name);
+	if (i < 0)
+		return FBX_ENOENT;
+	if (fbx_breaker_config_check(&box->breakers[i].cfg, NULL) != 0)
+		return FBX_ECORRUPT;
+	*out = handle_for(box, (uint32_t)i);
+	return *out ? 0 : FBX_ENOMEM;
+}
+
+static int create_record(fbx_box *box, const char *name, const fbx_breaker_config *cfg)
+{
+	for (uint32_t i = 0; i < box->cap_breakers; i++) {
+		struct fbx__breaker_rec *r = &box->breakers[i];
+		if (atomic_load(&r->live) != FBX__REC_FREE)
+			continue;
+		atomic_store(&r->live, FBX__REC_INIT);
+		fbx__name_copy(r->name, name);
+		r->cfg = *cfg;
+		atomic_store(&r->state, FBX__ST_MAKE(FBX_CLOSED, 0, 0, 0));
+		atomic_store_explicit(&r->live, FBX__REC_LIVE, memory_order_release);
+		uint32_t hwm = atomic_load(&box->hdr->n_breakers);
+		if (hwm < i + 1)
+			atomic_store(&box->hdr->n_breakers, i + 1);
+		return (int)i;
+	}
+	return FBX_EFULL;
+}
+
+int fbx_breaker_register(fbx_box *box, const char *name,
+			 const fbx_breaker_config *cfg, fbx_breaker **out)
+{
+	if (box == NULL || out == NULL || cfg == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_name_check_record(name);
+	if (rc)
+		return rc;
+	rc = fbx_breaker_config_check(cfg, NULL);
+	if (rc)
+		return rc;
+	rc = fbx__registry_lock(box);
+	if (rc)
+		return rc;
+	int i = find_live(box, name);
+	bool fresh = false;
+	if (i >= 0) {
+		if (fbx_breaker_config_diff(&box->breakers[i].cfg, cfg) != NULL)
+			i = FBX_ECONFLICT;
+	} else {
+		i = create_record(box, name, cfg);
+		fresh = i >= 0;
+	}
+	fbx__registry_unlock(box);
+	if (i < 0)
+		return i;
+	if (fresh)
+		fbx__event_emit(box, FBX_EV_REGISTER, FBX_CAUSE_CREATED, FBX_REC_BREAKER,
+				(uint32_t)i, -1, FBX_CLOSED, NULL);
+	*out = handle_for(box, (uint32_t)i);
+	return *out ? 0 : FBX_ENOMEM;
+}
+
+const char *fbx_breaker_name(const fbx_breaker *b)
+{
+	return b ? b->rec->name : NULL;
+}
+
+int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg)
+{
+	if (b == NULL || cfg == NULL)
+		return FBX_EINVAL;
+	*cfg = b->cfg;
+	return 0;
+}
+
+/* ---- transitions -------------------------------------------------------- */
+
+/* CAS `from` -> `to`; the winner alone does the bookkeeping and the event. */
+bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
+			     uint64_t now, fbx_event_cause cause)
+{
+	uint32_t streak = FBX__ST_STREAK(from);
+	uint64_t deadline = 0;
+	if (to == FBX_OPEN) {
+		streak = FBX__ST_STATE(from) == FBX_HALF_OPEN ? streak + 1 : 1;
+		if (streak > 15)
+			streak = 15;
+		uint64_t ms = fbx__ms_since(b->box, now) +
+			      fbx__open_period_ns(&b->cfg, streak) / 1000000u;
+		deadline = ms > FBX__DEADLINE_MAX ? FBX__DEADLINE_MAX : ms;
+	} else if (to == FBX_CLOSED) {
+		streak = 0;
+	}
+	uint64_t next = FBX__ST_MAKE(to, streak, FBX__ST_GEN(from) + 1, deadline);
+	if (!atomic_compare_exchange_strong(&b->rec->state, &from, next))
+		return false;
+	if (to == FBX_OPEN)
+		atomic_fetch_add(&b->rec->trips, 1);
+	if (to == FBX_CLOSED)
+		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
+	fbx__event_emit(b->box, FBX_EV_TRANSITION, cause, FBX_REC_BREAKER, b->index,
+			(int)FBX__ST_STATE(from), (int)to, NULL);
+	return true;
+}
+
+/* ---- allow ------------------------------------------------------------- */
+
+static void admit(fbx_permit *p, uint64_t w, int32_t slot, uint64_t lease)
+{
+	p->reason = FBX_REJECT_NONE;
+	p->retry_after_ns = 0;
+	p->_gen = FBX__ST_GEN(w);
+	p->_slot = slot;
+	p->_lease = lease;
+}
+
+static int reject(fbx_breaker *b, fbx_permit *p, fbx_reject_reason why, uint64_t retry_ns)
+{
+	uint8_t *shard = fbx__shard(b->box);
+	if (shard != NULL)
+		fbx__inc(&fbx__bshard(shard, b->index)->ctr[FBX__C_REJ], 1);
+	p->reason = why;
+	p->retry_after_ns = retry_ns;
+	p->_slot = -1;
+	p->_gen = 0;
+	p->_lease = 0;
+	return FBX_EOPEN;
+}
+
+enum trial { TRIAL_ADMITTED, TRIAL_FULL, TRIAL_MOVED };
+
+/* HALF_OPEN: take one of the trial leases of generation gen. */
+static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t now,
+			     fbx_permit *p, uint64_t *soonest_ms)
+{
+	uint32_t gen = FBX__ST_GEN(w);
+	uint64_t now_ms = fbx__ms_since(b->box, now);
+	uint64_t lease_ms = b->cfg.trial_lease_ns / 1000000u;
+	*soonest_ms = UINT64_MAX;
+	for (uint32_t i = 0; i < b->cfg.half_open_max; i++) {
+		_Atomic uint64_t *slot = &b->rec->lease[i];
+		uint64_t l = atomic_load(slot);
+		if (l != 0 && FBX__LEASE_GEN(l) == gen) {
+			if (FBX__LEASE_DEADLINE(l) > now_ms) {
+				if (FBX__LEASE_DEADLINE(l) < *soonest_ms)
+					*soonest_ms = FBX__LEASE_DEADLINE(l);
+				continue;
+			}
+			/* Its holder died or never reported: that trial failed. */
+			if (atomic_compare_exchange_strong(slot, &l, 0))
+				fbx__breaker_transition(b, w, FBX_OPEN, now,
+							FBX_CAUSE_TRIAL_LEASE);
+			return TRIAL_MOVED;
+		}
+		uint64_t mine = FBX__LEASE_MAKE(gen, now_ms + lease_ms);
+		if (!atomic_compare_exchange_strong(slot, &l, mine))
+			continue;
+		/* The state may have moved on while we claimed: give it back. */
+		if (atomic_load(&b->rec->state) != w) {
+			atomic_compare_exchange_strong(slot, &mine, 0);
+			return TRIAL_MOVED;
+		}
+		admit(p, w, (int32_t)i, mine);
+		return TRIAL_ADMITTED;
+	}
+	return TRIAL_FULL;
+}
+
+static int allow_slow(fbx_breaker *b, fbx_permit *p, uint64_t w)
+{
+	if (b->box->read_only)
+		return FBX_ERDONLY;
+	uint64_t now = fbx__now_coarse();
+	for (int tries = 0; tries < 64; tries++) {
+		uint64_t now_ms = fbx__ms_since(b->box, now), soonest;
+		switch (FBX__ST_STATE(w)) {
+		case FBX_CLOSED:
+		case FBX_FORCED_CLOSED:
+			admit(p, w, -1, 0);
+			return 0;
+		case FBX_FORCED_OPEN:
+			return reject(b, p, FBX_REJECT_FORCED_OPEN, 0);
+		case FBX_OPEN:
+			if (now_ms < FBX__ST_DEADLINE(w))
+				return reject(b, p, FBX_REJECT_OPEN,
+					      (FBX__ST_DEADLINE(w) - now_ms) * 1000000u);
+			fbx__breaker_transition(b, w, FBX_HALF_OPEN, now, FBX_CAUSE_TIMEOUT);
+			break;
+		case FBX_HALF_OPEN:
+			switch (take_trial(b, w, now, p, &soonest)) {
+			case TRIAL_ADMITTED:
+				return 0;
+			case TRIAL_FULL:
+				return reject(b, p, FBX_REJECT_HALF_OPEN_FULL,
+					      soonest > now_ms ? (soonest - now_ms) * 1000000u : 0);
+			case TRIAL_MOVED:
+				break;
+			}
+			break;
+		default:
+			return FBX_ECORRUPT;
+		}
+		w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
+	}
+	/* The state kept changing under us: fail safe, as if open. */
+	return reject(b, p, FBX_REJECT_OPEN, 0);
+}
+
+int fbx_breaker_allow(fbx_breaker *b, fbx_permit *p)
+{
+	if (FBX__UNLIKELY(b == NULL || p == NULL))
+		return FBX_EINVAL;
+	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
+	uint32_t st = FBX__ST_STATE(w);
+	if (FBX__LIKELY(st == FBX_CLOSED || st == FBX_FORCED_CLOSED)) {
+		admit(p, w, -1, 0);
+		return 0;
+	}
+	return allow_slow(b, p, w);
+}
+
+/* ---- done -------------------------------------------------------------- */
+
+/* Counter tagged with a generation: counts from another one start over. */
+static uint64_t gen_count_add(_Atomic uint64_t *c, uint32_t gen)
+{
+	uint64_t w = atomic_load(c), next;
+	do {
+		next = FBX__GC_GEN(w) == (gen & 0xffff) ? w + 1 : FBX__GC_MAKE(gen, 1);
+	} while (!atomic_compare_exchange_weak(c, &w, next));
+	return FBX__GC_COUNT(next);
+}
+
+static int trial_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
+		      bool slow)
+{
+	if ((uint32_t)p->_slot >= b->cfg.half_open_max)
+		return FBX_EINVAL;
+	uint64_t lease = p->_lease;
+	/* Losing this CAS means the lease was reclaimed: the result is late. */
+	if (!atomic_compare_exchange_strong(&b->rec->lease[p->_slot], &lease, 0))
+		return 0;
+	uint64_t w = atomic_load(&b->rec->state);
+	if (FBX__ST_STATE(w) != FBX_HALF_OPEN || FBX__ST_GEN(w) != (p->_gen & 0xffff) ||
+	    outcome == FBX_IGNORED)
+		return 0;
+	uint64_t now = fbx__now_coarse();
+	if (outcome == FBX_FAILURE || (slow && b->cfg.slow_rate_pct != 0)) {
+		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_TRIAL_FAILED);
+		return 0;
+	}
+	if (gen_count_add(&b->rec->ho_succ, FBX__ST_GEN(w)) >= b->cfg.success_threshold)
+		fbx__breaker_transition(b, w, FBX_CLOSED, now, FBX_CAUSE_TRIALS_OK);
+	return 0;
+}
+
+static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
+				   uint64_t now)
+{
+	uint32_t gen = FBX__ST_GEN(w);
+	if (failure && b->cfg.fail_max != 0 &&
+	    gen_count_add(&b->rec->consec, gen) >= b->cfg.fail_max) {
+		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_FAIL_MAX);
+		return;
+	}
+	if (!rates_on(&b->cfg))
+		return;
+	uint64_t calls, fails, slows;
+	fbx__window_figures(b->box, b->rec, &b->cfg, now, &calls, &fails, &slows);
+	if (calls < b->cfg.min_calls)
+		return;
+	if (b->cfg.failure_rate_pct != 0 && fails * 100 >= calls * b->cfg.failure_rate_pct)
+		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_FAILURE_RATE);
+	else if (b->cfg.slow_rate_pct != 0 && slows * 100 >= calls * b->cfg.slow_rate_pct)
+		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_SLOW_RATE);
+}
+
+int fbx_breaker_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
+		     uint64_t duration_ns)
+{
+	if (FBX__UNLIKELY(b == NULL || p == NULL || (unsigned)outcome > FBX_IGNORED))
+		return FBX_EINVAL;
+	uint8_t *shard = fbx__shard(b->box);
+	if (FBX__UNLIKELY(shard == NULL))
+		return FBX_ERDONLY;
+	struct fbx__breaker_shard *bs = fbx__bshard(shard, b->index);
+	static const uint8_t ctr_of[] = {FBX__C_SUCC, FBX__C_FAIL, FBX__C_IGN};
+	fbx__inc(&bs->ctr[ctr_of[outcome]], 1);
+	bool slow = outcome != FBX_IGNORED && b->cfg.slow_call_ns != 0 &&
+		    duration_ns >= b->cfg.slow_call_ns;
+	if (slow)
+		fbx__inc(&bs->ctr[FBX__C_SLOW], 1);
+	if (FBX__UNLIKELY(p->_slot >= 0))
+		return trial_done(b, p, outcome, slow);
+	if (outcome == FBX_IGNORED)
+		return 0;
+
+	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
+	/* A result from an older generation, or from a forced state, is
+	 * counted above but must not move the state it did not see. */
+	if (FBX__ST_STATE(w) != FBX_CLOSED || FBX__ST_GEN(w) != (p->_gen & 0xffff))
+		return 0;
+	bool failure = outcome == FBX_FAILURE;
+	uint64_t now = 0;
+	if (rates_on(&b->cfg)) {
+		now = fbx__now_coarse();
+		fbx__window_record(b, shard, FBX__ST_GEN(w), failure, slow, now);
+	}
+	if (!failure && !slow) {
+		if (b->cfg.fail_max != 0) {
+			uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);
+			if (FBX__GC_COUNT(c) != 0)
+				atomic_compare_exchange_strong(&b->rec->consec, &c,
+							       FBX__GC_MAKE(FBX__GC_GEN(c), 0));
+		}
+		return 0;
+	}
+	closed_failure_or_slow(b, w, failure, now ? now : fbx__now_coarse());
+	return 0;
+}
+
+int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,
+		     fbx_outcome *outcome, fbx_permit *permit)
+{
+	fbx_permit local;
+	if (permit == NULL)
+		permit = &local;
+	if (b == NULL || fn == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_breaker_allow(b, permit);
+	if (rc)
+		return rc;
+	uint64_t t0 = b->cfg.slow_call_ns ? fbx__now() : 0;
+	fbx_outcome o = fn(arg);
+	uint64_t took = t0 ? fbx__now() - t0 : 0;
+	if ((unsigned)o > FBX_IGNORED)
+		o = FBX_FAILURE;
+	if (outcome != NULL)
+		*outcome = o;
+	return fbx_breaker_done(b, permit, o, took);
+}

@@ -1,0 +1,56 @@
+/*
+ * breaker_manual.c — operator overrides (BRIEF.md §2.11).
+ *
+ * Forced states are outside the automatic machine: every automatic CAS
+ * expects CLOSED, OPEN or HALF_OPEN of a given generation, so none can
+ * leave a forced state.  Each action is recorded with uid, pid and reason.
+ */
+#include "internal.h"
+
+static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
+		     const char *reason, bool only_from_forced)
+{
+	if (b == NULL)
+		return FBX_EINVAL;
+	if (b->box->read_only)
+		return FBX_ERDONLY;
+	uint64_t now = fbx__now_coarse();
+	uint64_t w = atomic_load(&b->rec->state), next;
+	uint32_t from;
+	do {
+		from = FBX__ST_STATE(w);
+		if (only_from_forced && from != FBX_FORCED_OPEN && from != FBX_FORCED_CLOSED) {
+			next = w; /* release of an automatic state: nothing to undo */
+			break;
+		}
+		next = FBX__ST_MAKE(to, 0, FBX__ST_GEN(w) + 1, 0);
+	} while (!atomic_compare_exchange_weak(&b->rec->state, &w, next));
+	if (to == FBX_CLOSED && next != w)
+		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
+	fbx__event_emit(b->box, FBX_EV_MANUAL, cause, FBX_REC_BREAKER, b->index,
+			(int)from, (int)FBX__ST_STATE(next), reason);
+	return 0;
+}
+
+int fbx_breaker_trip(fbx_breaker *b, const char *reason)
+{
+	return set_state(b, FBX_FORCED_OPEN, FBX_CAUSE_TRIP, reason, false);
+}
+
+int fbx_breaker_hold(fbx_breaker *b, const char *reason)
+{
+	return set_state(b, FBX_FORCED_CLOSED, FBX_CAUSE_HOLD, reason, false);
+}
+
+int fbx_breaker_release(fbx_breaker *b, const char *reason)
+{
+	return set_state(b, FBX_CLOSED, FBX_CAUSE_RELEASE, reason, true);
+}
+
+/* The generation change voids the consecutive-failure and half-open
+ * counts; win_floor voids the window.  Lifetime totals stay: Prometheus
+ * counters must never go backwards. */
+int fbx_breaker_reset(fbx_breaker *b, const char *reason)
+{
+	return set_state(b, FBX_CLOSED, FBX_CAUSE_RESET, reason, false);
+}

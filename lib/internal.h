@@ -1,0 +1,315 @@
+/*
+ * internal.h — the shared layout and the library's private helpers.
+ *
+ * Everything in the segment is reached by offset from the mapping's base;
+ * no pointer is ever stored in it.  Every shared word that more than one
+ * process writes is a lock-free atomic of at most 8 bytes (BRIEF.md §2.3).
+ * Internal names use the fbx__ prefix and are hidden by the version script.
+ */
+#ifndef FBX_INTERNAL_H
+#define FBX_INTERNAL_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fusebox.h"
+
+static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+
+#define FBX__LIKELY(x) __builtin_expect(!!(x), 1)
+#define FBX__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FBX__CACHELINE 64
+
+#define FBX__MAGIC 0x31584f4245535546ull /* "FUSEBOX1" little-endian */
+#define FBX__LAYOUT_VERSION 1u
+#define FBX__BOX_NAME_MAX 32
+#define FBX__SHM_PREFIX "/fusebox."
+
+/* Record life: a slot goes FREE -> INIT (under the registry lock) -> LIVE.
+ * A slot left in INIT by a dead registrar is wiped on EOWNERDEAD. */
+enum { FBX__REC_FREE = 0, FBX__REC_INIT = 1, FBX__REC_LIVE = 2 };
+
+/* ---- header ----------------------------------------------------------- */
+
+struct fbx__header {
+	uint64_t magic;
+	uint32_t layout_version;
+	uint32_t header_size;
+	uint64_t fingerprint;
+	uint64_t total_size;
+	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
+	uint32_t cap_workers, cap_checks, key_buckets, mode;
+	uint32_t group;
+	int32_t creator_pid;
+	uint64_t creator_start;
+	uint64_t created_ns;
+	uint64_t secret[2];       /* SipHash key for limiter keys */
+	uint64_t off_breakers, off_rings, off_limiters, off_keys;
+	uint64_t off_events, off_workers, off_shards, off_checks;
+	uint64_t shard_stride;
+	char name[40];
+	alignas(FBX__CACHELINE) _Atomic uint32_t ready;
+	alignas(FBX__CACHELINE) pthread_mutex_t registry;
+	_Atomic uint32_t n_breakers;  /* high-water mark of used records */
+	_Atomic uint32_t n_limiters;
+	_Atomic uint32_t shards_hwm;  /* highest shard index ever claimed + 1 */
+	alignas(FBX__CACHELINE) _Atomic uint64_t event_head;
+};
+
+/* ---- breakers ----------------------------------------------------------- */
+
+/*
+ * The whole automatic state of a breaker is one word, so every transition
+ * is a single CAS:  state:4 | streak:4 | gen:16 | deadline_ms:40.
+ * gen changes on every transition; permits carry it so that a late result
+ * cannot touch a newer state.  deadline_ms counts from the box's creation.
+ */
+#define FBX__ST_STATE(w) ((uint32_t)((w) & 0xf))
+#define FBX__ST_STREAK(w) ((uint32_t)(((w) >> 4) & 0xf))
+#define FBX__ST_GEN(w) ((uint32_t)(((w) >> 8) & 0xffff))
+#define FBX__ST_DEADLINE(w) ((w) >> 24)
+#define FBX__ST_MAKE(state, streak, gen, dl)                                  \
+	((uint64_t)(state) | ((uint64_t)(streak) << 4) |                      \
+	 ((uint64_t)((gen) & 0xffff) << 8) | ((uint64_t)(dl) << 24))
+#define FBX__DEADLINE_MAX ((1ull << 40) - 1)
+
+/* gen-tagged counters: gen:16 | count:48 */
+#define FBX__GC_GEN(w) ((uint32_t)((w) >> 48))
+#define FBX__GC_COUNT(w) ((w) & ((1ull << 48) - 1))
+#define FBX__GC_MAKE(gen, n) (((uint64_t)((gen) & 0xffff) << 48) | (n))
+
+/* lease word: 0 = free, else gen:16 | deadline_ms:40 | 1:8 (never 0) */
+#define FBX__LEASE_MAKE(gen, dl) (((uint64_t)((gen) & 0xffff) << 48) | ((uint64_t)(dl) << 8) | 1u)
+#define FBX__LEASE_GEN(w) ((uint32_t)((w) >> 48))
+#define FBX__LEASE_DEADLINE(w) (((w) >> 8) & FBX__DEADLINE_MAX)
+
+struct fbx__breaker_rec {
+	_Atomic uint32_t live;
+	uint32_t index;
+	char name[FBX_NAME_MAX];
+	fbx_breaker_config cfg;       /* immutable once LIVE */
+	alignas(FBX__CACHELINE) _Atomic uint64_t state;
+	alignas(FBX__CACHELINE) _Atomic uint64_t consec;  /* gen-tagged */
+	_Atomic uint64_t ho_succ;                         /* gen-tagged */
+	_Atomic uint64_t trips;
+	_Atomic uint64_t win_floor;   /* window data at or below this is void */
+	_Atomic uint64_t ring_seq;    /* count-based window: calls so far */
+	alignas(FBX__CACHELINE) _Atomic uint64_t lease[FBX_HALF_OPEN_MAX];
+};
+
+/* count-based window ring entry: seq:30 | slow:1 | failure:1 */
+typedef _Atomic uint32_t fbx__ring_slot;
+
+/* per-shard breaker counters */
+enum { FBX__C_SUCC, FBX__C_FAIL, FBX__C_IGN, FBX__C_SLOW, FBX__C_REJ, FBX__C_N };
+/* time-based window bucket words: tag(bucket index):32 | count:32 */
+enum { FBX__B_CALLS, FBX__B_FAIL, FBX__B_SLOW, FBX__B_N };
+struct fbx__breaker_shard {
+	_Atomic uint64_t ctr[FBX__C_N];
+	_Atomic uint64_t bucket[FBX_WINDOW_BUCKETS][FBX__B_N];
+};
+
+/* ---- limiters ----------------------------------------------------------- */
+
+struct fbx__limiter_cfg {
+	char rule[FBX_RULE_TEXT_MAX];
+	fbx_rule parsed;
+	/* GCRA per limit: emission interval and tolerance, in ns */
+	uint64_t gcra_t[FBX_RULE_LIMITS_MAX];
+	uint64_t gcra_tau[FBX_RULE_LIMITS_MAX];
+	uint32_t burst;
+	uint32_t pad;
+};
+
+struct fbx__limiter_rec {
+	_Atomic uint32_t live;
+	uint32_t index;
+	char name[FBX_NAME_MAX];
+	uint32_t algorithm;
+	uint32_t keyed;
+	/* Rule changes write the inactive cfg copy, then flip cfg_active
+	 * (version << 1 | slot); a writer that dies mid-write harms nothing. */
+	alignas(FBX__CACHELINE) _Atomic uint64_t cfg_active;
+	_Atomic uint32_t dry_run;
+	_Atomic uint64_t keys;
+	_Atomic uint64_t evictions;
+	struct fbx__limiter_cfg cfg[2];
+	alignas(FBX__CACHELINE) _Atomic uint64_t global_state[FBX_RULE_LIMITS_MAX];
+};
+
+enum { FBX__L_ALLOWED, FBX__L_DENIED, FBX__L_DRY_DENIED, FBX__L_N };
+struct fbx__limiter_shard {
+	_Atomic uint64_t ctr[FBX__L_N + 1];
+};
+
+/* Key table: 8-way buckets, two candidate buckets per key.  A tag is
+ * (limiter index + 1):10 | keyed hash:54; 0 marks an empty entry. */
+#define FBX__KB_WAYS 8
+#define FBX__TAG_LIM_SHIFT 54
+#define FBX__TAG_HASH_MASK ((1ull << FBX__TAG_LIM_SHIFT) - 1)
+#define FBX__LIMITERS_MAX 1023u
+struct fbx__kbucket {
+	_Atomic uint64_t tag[FBX__KB_WAYS];
+	_Atomic uint64_t st[FBX__KB_WAYS][FBX_RULE_LIMITS_MAX];
+};
+
+/* ---- events ------------------------------------------------------------ */
+
+#define FBX__EV_WORDS 12
+struct fbx__event_slot {
+	_Atomic uint64_t seq1;   /* seq + 1 once complete; 0 while written */
+	/* time, kind|cause|rtype|record, from|to, pid|uid, reason[8 words] */
+	_Atomic uint64_t w[FBX__EV_WORDS];
+	uint64_t pad[3];
+};
+
+/* ---- workers (one counter shard each) ----------------------------------- */
+
+/* owner: pid:22 | start time in clock ticks:42; 0 = free */
+#define FBX__OWNER_MAKE(pid, start) (((uint64_t)(pid) & 0x3fffff) | ((uint64_t)(start) << 22))
+#define FBX__OWNER_PID(w) ((pid_t)((w) & 0x3fffff))
+#define FBX__OWNER_START(w) ((w) >> 22)
+struct fbx__worker {
+	_Atomic uint64_t owner;
+	_Atomic uint64_t reserved[15];  /* heartbeat, in-flight, drain: a later layout */
+};
+#define FBX__CHECK_SIZE 256
+
+/* ---- the process-local handle ------------------------------------------- */
+
+struct fbx_breaker {
+	struct fbx_box *box;
+	struct fbx__breaker_rec *rec;
+	fbx__ring_slot *ring;
+	uint32_t index;
+	fbx_breaker_config cfg;  /* local copy: hot paths read no shared config */
+	uint64_t bucket_ns;
+	struct fbx_breaker *next;
+};
+
+struct fbx_limiter {
+	struct fbx_box *box;
+	struct fbx__limiter_rec *rec;
+	uint32_t index;
+	uint32_t algorithm;
+	int keyed;
+	/* Local copies of the shared config, so the hot path reads no shared
+	 * config and a thread never sees a copy being written: a refresh
+	 * writes the copy not in use, then flips `cur`. */
+	_Atomic uint64_t cfg_seen;    /* cfg_active the current copy came from */
+	_Atomic uint32_t cur;
+	struct fbx__limiter_cfg cfgs[2];
+	struct fbx_limiter *next;
+};
+
+struct fbx_box {
+	char name[40];
+	uint8_t *base;
+	size_t size;
+	int read_only;
+	struct fbx__header *hdr;
+	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
+	uint32_t cap_workers, cap_checks, key_buckets;
+	uint64_t shard_stride;
+	uint64_t secret[2];
+	uint64_t created_ns;
+	struct fbx__breaker_rec *breakers;
+	fbx__ring_slot *rings;
+	struct fbx__limiter_rec *limiters;
+	struct fbx__kbucket *keys;
+	struct fbx__event_slot *events;
+	struct fbx__worker *workers;
+	uint8_t *shards;
+	/* this process's shard; re-acquired when fork_gen moves */
+	_Atomic(uint8_t *) my_shard;
+	_Atomic uint64_t fork_gen;
+	_Atomic int32_t my_worker;   /* -1: the shared overflow shard 0 */
+	uint64_t my_owner;
+	pthread_mutex_t lock;        /* process-local: handle lists, shard claim */
+	struct fbx_breaker *breaker_list;
+	struct fbx_limiter *limiter_list;
+};
+
+/* ---- helpers shared between files --------------------------------------- */
+
+/* layout.c */
+struct fbx__layout {
+	uint64_t off_breakers, off_rings, off_limiters, off_keys;
+	uint64_t off_events, off_workers, off_shards, off_checks;
+	uint64_t shard_stride, total;
+	uint32_t key_buckets;
+};
+int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay);
+uint64_t fbx__fingerprint(void);
+void fbx__box_bind(fbx_box *box);  /* fills cached pointers from the header */
+
+/* clock.c */
+uint64_t fbx__now(void);         /* precise */
+uint64_t fbx__now_coarse(void);  /* ~4 ms resolution, ~3 ns */
+static inline uint64_t fbx__ms_since(const fbx_box *box, uint64_t now)
+{
+	return now > box->created_ns ? (now - box->created_ns) / 1000000u : 0;
+}
+
+/* process.c */
+uint64_t fbx__self_identity(void);
+int fbx__owner_alive(uint64_t owner);
+extern _Atomic uint64_t fbx__fork_generation;
+void fbx__fork_hook_install(void);
+uint8_t *fbx__shard_acquire(fbx_box *box);
+void fbx__shard_release(fbx_box *box);
+static inline uint8_t *fbx__shard(fbx_box *box)
+{
+	if (FBX__UNLIKELY(atomic_load_explicit(&box->fork_gen, memory_order_relaxed) !=
+			  atomic_load_explicit(&fbx__fork_generation, memory_order_relaxed)))
+		return fbx__shard_acquire(box);
+	return atomic_load_explicit(&box->my_shard, memory_order_relaxed);
+}
+static inline struct fbx__breaker_shard *fbx__bshard(uint8_t *shard, uint32_t i)
+{
+	return (struct fbx__breaker_shard *)(void *)shard + i;
+}
+struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i);
+static inline void fbx__inc(_Atomic uint64_t *c, uint64_t by)
+{
+	atomic_fetch_add_explicit(c, by, memory_order_relaxed);
+}
+
+/* registry.c */
+int fbx__registry_lock(fbx_box *box);
+void fbx__registry_unlock(fbx_box *box);
+int fbx__name_copy(char dst[FBX_NAME_MAX], const char *src);
+
+/* events.c */
+void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
+		     fbx_record_type rtype, uint32_t record, int from, int to,
+		     const char *reason);
+
+/* siphash.c */
+uint64_t fbx__siphash(const uint64_t key[2], const void *data, size_t len);
+
+/* breaker_window.c */
+void fbx__window_record(fbx_breaker *b, uint8_t *shard, uint32_t gen,
+			bool failure, bool slow, uint64_t now);
+void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
+			 const fbx_breaker_config *cfg, uint64_t now,
+			 uint64_t *calls, uint64_t *fails, uint64_t *slow);
+uint64_t fbx__window_floor_now(const fbx_breaker *b, uint64_t now);
+
+/* breaker.c */
+bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
+			     uint64_t now, fbx_event_cause cause);
+uint64_t fbx__open_period_ns(const fbx_breaker_config *cfg, uint32_t streak);
+
+/* limiter.c / keytable.c */
+_Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, size_t keylen,
+				 uint64_t now);
+int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
+			   struct fbx__limiter_cfg *out);
+
+#endif /* FBX_INTERNAL_H */

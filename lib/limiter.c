@@ -1,0 +1,362 @@
+/*
+ * limiter.c — registering limiters, changing their rule live, and take().
+ *
+ * A rule of several limits must be admitted by all of them and a denied
+ * take consumes nothing: each limit's word is updated by CAS in turn, and
+ * if a later limit denies, the earlier ones get their cost back.  Between
+ * the two a concurrent take may see the budget briefly lower — a possible
+ * early denial, never an over-admission.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "limiter_algo.h"
+
+void fbx_limiter_config_init(fbx_limiter_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->algorithm = FBX_ALGO_WINDOW;
+	cfg->burst = 1;
+}
+
+int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
+			   struct fbx__limiter_cfg *out)
+{
+	if (algorithm > FBX_ALGO_GCRA)
+		return FBX_EINVAL;
+	memset(out, 0, sizeof(*out));
+	int rc = fbx_rule_parse(rule, &out->parsed, NULL);
+	if (rc)
+		return rc;
+	if (burst == 0)
+		return FBX_EINVAL;
+	for (uint32_t i = 0; i < out->parsed.n; i++) {
+		uint64_t count = out->parsed.limit[i].count;
+		uint64_t period = out->parsed.limit[i].period_ns;
+		if (algorithm == FBX_ALGO_WINDOW && count > FBX_WINDOW_COUNT_MAX)
+			return FBX_ERANGE;
+		if (algorithm == FBX_ALGO_GCRA) {
+			if (burst > count)
+				return FBX_ERANGE;
+			out->gcra_t[i] = period / (count - burst + 1);
+			out->gcra_tau[i] = out->gcra_t[i] * (burst - 1);
+			if (out->gcra_t[i] == 0)
+				return FBX_ERANGE;
+		}
+	}
+	out->burst = burst;
+	return fbx_rule_format(&out->parsed, out->rule, sizeof(out->rule));
+}
+
+static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
+{
+	pthread_mutex_lock(&box->lock);
+	fbx_limiter *l = box->limiter_list;
+	while (l != NULL && l->index != index)
+		l = l->next;
+	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
+		l->box = box;
+		l->rec = &box->limiters[index];
+		l->index = index;
+		l->algorithm = l->rec->algorithm;
+		l->keyed = l->rec->keyed != 0;
+		atomic_store(&l->cfg_seen, UINT64_MAX); /* load the config on first use */
+		l->next = box->limiter_list;
+		box->limiter_list = l;
+	}
+	pthread_mutex_unlock(&box->lock);
+	return l;
+}
+
+static int find_live(fbx_box *box, const char *name)
+{
+	uint32_t n = atomic_load(&box->hdr->n_limiters);
+	if (n > box->cap_limiters)
+		n = box->cap_limiters;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fbx__limiter_rec *r = &box->limiters[i];
+		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
+		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
+{
+	if (box == NULL || out == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_name_check_record(name);
+	if (rc)
+		return rc;
+	int i = find_live(box, name);
+	if (i < 0)
+		return FBX_ENOENT;
+	if (box->limiters[i].algorithm > FBX_ALGO_GCRA)
+		return FBX_ECORRUPT;
+	*out = handle_for(box, (uint32_t)i);
+	return *out ? 0 : FBX_ENOMEM;
+}
+
+static int conflict(const struct fbx__limiter_rec *r, const fbx_limiter_config *cfg,
+		    const struct fbx__limiter_cfg *want)
+{
+	const struct fbx__limiter_cfg *have = &r->cfg[atomic_load(&r->cfg_active) & 1];
+	if (r->algorithm != (uint32_t)cfg->algorithm || r->keyed != (cfg->keyed != 0) ||
+	    strcmp(have->rule, want->rule) != 0 || have->burst != want->burst)
+		return FBX_ECONFLICT;
+	return 0;
+}
+
+static int create_record(fbx_box *box, const char *name, const fbx_limiter_config *cfg,
+			 const struct fbx__limiter_cfg *built)
+{
+	for (uint32_t i = 0; i < box->cap_limiters; i++) {
+		struct fbx__limiter_rec *r = &box->limiters[i];
+		if (atomic_load(&r->live) != FBX__REC_FREE)
+			continue;
+		atomic_store(&r->live, FBX__REC_INIT);
+		fbx__name_copy(r->name, name);
+		r->algorithm = (uint32_t)cfg->algorithm;
+		r->keyed = cfg->keyed != 0;
+		r->cfg[0] = *built;
+		atomic_store(&r->cfg_active, 0);
+		atomic_store(&r->dry_run, cfg->dry_run != 0);
+		atomic_store_explicit(&r->live, FBX__REC_LIVE, memory_order_release);
+		if (atomic_load(&box->hdr->n_limiters) < i + 1)
+			atomic_store(&box->hdr->n_limiters, i + 1);
+		return (int)i;
+	}
+	return FBX_EFULL;
+}
+
+int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_config *cfg,
+			 fbx_limiter **out)
+{
+	if (box == NULL || cfg == NULL || out == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_name_check_record(name);
+	if (rc)
+		return rc;
+	struct fbx__limiter_cfg built;
+	rc = fbx__limiter_cfg_build((uint32_t)cfg->algorithm, cfg->burst, cfg->rule, &built);
+	if (rc)
+		return rc;
+	rc = fbx__registry_lock(box);
+	if (rc)
+		return rc;
+	int i = find_live(box, name);
+	bool fresh = false;
+	if (i >= 0) {
+		rc = conflict(&box->limiters[i], cfg, &built);
+		if (rc)
+			i = rc;
+	} else {
+		i = create_record(box, name, cfg, &built);
+		fresh = i >= 0;
+	}
+	fbx__registry_unlock(box);
+	if (i < 0)
+		return i;
+	if (fresh)
+		fbx__event_emit(box, FBX_EV_REGISTER, FBX_CAUSE_CREATED, FBX_REC_LIMITER,
+				(uint32_t)i, -1, -1, built.rule);
+	*out = handle_for(box, (uint32_t)i);
+	return *out ? 0 : FBX_ENOMEM;
+}
+
+const char *fbx_limiter_name(const fbx_limiter *l)
+{
+	return l ? l->rec->name : NULL;
+}
+
+int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
+{
+	if (l == NULL)
+		return FBX_EINVAL;
+	if (l->box->read_only)
+		return FBX_ERDONLY;
+	struct fbx__limiter_cfg built;
+	uint64_t active = atomic_load(&l->rec->cfg_active);
+	uint32_t burst = l->rec->cfg[active & 1].burst;
+	if (l->algorithm == FBX_ALGO_GCRA) {
+		/* keep the burst, within what the new rule allows */
+		fbx_rule r;
+		int rc = fbx_rule_parse(rule, &r, NULL);
+		if (rc)
+			return rc;
+		for (uint32_t i = 0; i < r.n; i++)
+			if (burst > r.limit[i].count)
+				burst = (uint32_t)r.limit[i].count;
+	}
+	int rc = fbx__limiter_cfg_build(l->algorithm, burst ? burst : 1, rule, &built);
+	if (rc)
+		return rc;
+	rc = fbx__registry_lock(l->box);
+	if (rc)
+		return rc;
+	/* Write the copy nobody reads, then flip: a writer that dies here
+	 * leaves the old rule in force. */
+	active = atomic_load(&l->rec->cfg_active);
+	l->rec->cfg[(active & 1) ^ 1] = built;
+	atomic_store_explicit(&l->rec->cfg_active, ((active >> 1) + 1) << 1 | ((active & 1) ^ 1),
+			      memory_order_release);
+	fbx__registry_unlock(l->box);
+	fbx__event_emit(l->box, FBX_EV_CONFIG, FBX_CAUSE_RULE, FBX_REC_LIMITER, l->index, -1, -1,
+			built.rule);
+	return 0;
+}
+
+int fbx_limiter_set_dry_run(fbx_limiter *l, int on)
+{
+	if (l == NULL)
+		return FBX_EINVAL;
+	if (l->box->read_only)
+		return FBX_ERDONLY;
+	atomic_store(&l->rec->dry_run, on != 0);
+	fbx__event_emit(l->box, FBX_EV_CONFIG, on ? FBX_CAUSE_DRY_RUN_ON : FBX_CAUSE_DRY_RUN_OFF,
+			FBX_REC_LIMITER, l->index, -1, -1, NULL);
+	return 0;
+}
+
+/* ---- take -------------------------------------------------------------- */
+
+static bool cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
+{
+	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX)
+		return false;
+	for (uint32_t i = 0; i < c->parsed.n; i++) {
+		if (c->parsed.limit[i].count == 0 || c->parsed.limit[i].period_ns < 1000000000u)
+			return false;
+		if (algorithm == FBX_ALGO_GCRA && c->gcra_t[i] == 0)
+			return false;
+		if (algorithm == FBX_ALGO_WINDOW && c->parsed.limit[i].count > FBX_WINDOW_COUNT_MAX)
+			return false;
+	}
+	return true;
+}
+
+/* Slow path: the rule changed since this handle last looked. */
+static int refresh_cfg(fbx_limiter *l, uint64_t active)
+{
+	int rc = FBX_ETIMEDOUT;
+	pthread_mutex_lock(&l->box->lock);
+	uint32_t spare = atomic_load(&l->cur) ^ 1;
+	for (int tries = 0; tries < 100; tries++) {
+		l->cfgs[spare] = l->rec->cfg[active & 1];
+		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
+		if (again == active) {
+			rc = cfg_sane(&l->cfgs[spare], l->algorithm) ? 0 : FBX_ECORRUPT;
+			break;
+		}
+		active = again;
+	}
+	if (rc == 0) {
+		atomic_store_explicit(&l->cur, spare, memory_order_release);
+		atomic_store(&l->cfg_seen, active);
+	}
+	pthread_mutex_unlock(&l->box->lock);
+	return rc;
+}
+
+static bool decide(const fbx_limiter *l, const struct fbx__limiter_cfg *c, uint32_t i, uint64_t w, uint64_t now,
+		   uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+{
+	if (l->algorithm == FBX_ALGO_GCRA)
+		return fbx__gcra_decide(w, now, c->parsed.limit[i].count, c->gcra_t[i],
+					c->gcra_tau[i], cost, next, v);
+	return fbx__window_decide(w, now, c->parsed.limit[i].count, c->parsed.limit[i].period_ns,
+				  cost, next, v);
+}
+
+static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c, _Atomic uint64_t *st, uint32_t upto,
+		   uint64_t now, uint64_t cost)
+{
+	for (uint32_t i = 0; i < upto; i++) {
+		uint64_t w = atomic_load(&st[i]), next;
+		do {
+			if (l->algorithm == FBX_ALGO_GCRA) {
+				uint64_t back = cost * c->gcra_t[i];
+				next = w > now + back ? w - back : (w > now ? now : w);
+			} else {
+				next = fbx__window_refund(w, now, c->parsed.limit[i].period_ns, cost);
+			}
+		} while (next != w && !atomic_compare_exchange_weak(&st[i], &w, next));
+	}
+}
+
+static void fill(fbx_limit_result *res, const struct fbx__verdict *v, uint64_t now)
+{
+	res->limit = v->limit;
+	res->remaining = v->remaining;
+	res->reset_ns = v->reset_ns;
+	res->retry_after_ns = v->retry_ns;
+	res->now_ns = now;
+}
+
+int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
+		     fbx_limit_result *res)
+{
+	if (FBX__UNLIKELY(l == NULL || res == NULL || cost == 0 ||
+			  (l->keyed ? key == NULL || keylen == 0 : keylen != 0)))
+		return FBX_EINVAL;
+	uint8_t *shard = fbx__shard(l->box);
+	if (FBX__UNLIKELY(shard == NULL))
+		return FBX_ERDONLY;
+	uint64_t active = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
+	if (FBX__UNLIKELY(active != atomic_load_explicit(&l->cfg_seen, memory_order_relaxed))) {
+		int rc = refresh_cfg(l, active);
+		if (rc)
+			return rc;
+	}
+	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
+	uint32_t n = c->parsed.n;
+	for (uint32_t i = 0; i < n; i++)
+		if (cost > c->parsed.limit[i].count)
+			return FBX_ERANGE;
+	/* GCRA paces calls to the nanosecond; windows of >= 1 s do with the
+	 * coarse clock at an eighth of the cost. */
+	uint64_t now = l->algorithm == FBX_ALGO_GCRA ? fbx__now() : fbx__now_coarse();
+	_Atomic uint64_t *st = l->rec->global_state;
+	if (l->keyed) {
+		st = NULL;
+		for (int tries = 0; st == NULL && tries < 8; tries++)
+			st = fbx__key_state(l, key, keylen, now);
+		if (st == NULL)
+			return FBX_ETIMEDOUT;
+	}
+	bool dry = atomic_load_explicit(&l->rec->dry_run, memory_order_relaxed);
+	struct fbx__limiter_shard *ls = fbx__lshard(l->box, shard, l->index);
+	struct fbx__verdict v, tight = {0, UINT64_MAX, 0, 0};
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed), next;
+		bool ok;
+		while ((ok = decide(l, c, i, w, now, cost, &next, &v)) &&
+		       !atomic_compare_exchange_weak(&st[i], &w, next))
+			;
+		if (!ok) {
+			refund(l, c, st, i, now, cost);
+			fill(res, &v, now);
+			if (dry) {
+				fbx__inc(&ls->ctr[FBX__L_DRY_DENIED], 1);
+				res->allowed = 1;
+				res->dry_run_denied = 1;
+				return 0;
+			}
+			fbx__inc(&ls->ctr[FBX__L_DENIED], 1);
+			res->allowed = 0;
+			res->dry_run_denied = 0;
+			return FBX_ELIMITED;
+		}
+		if (v.remaining < tight.remaining)
+			tight = v;
+	}
+	fbx__inc(&ls->ctr[FBX__L_ALLOWED], 1);
+	fill(res, &tight, now);
+	res->allowed = 1;
+	res->dry_run_denied = 0;
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * process.c — who this process is, whether another one is alive, and the
+ * counter shard each process writes.
+ *
+ * A process is named by (pid, start time), never a bare pid: a recycled
+ * pid has another start time (BRIEF.md §2.7).  Each process claims a worker
+ * slot and writes its counters only into that slot's shard, so two workers
+ * never fight over a cache line (§2.6).  A dead owner's slot is taken over
+ * with its counts intact: readers add up all shards, so nothing is lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+_Atomic uint64_t fbx__fork_generation = 1;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t claim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void after_fork_child(void)
+{
+	/* Another thread may have held the lock at fork time. */
+	pthread_mutex_init(&claim_lock, NULL);
+	atomic_fetch_add_explicit(&fbx__fork_generation, 1, memory_order_relaxed);
+}
+
+static void install(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+void fbx__fork_hook_install(void)
+{
+	pthread_once(&fork_once, install);
+}
+
+/* Field 22 of /proc/PID/stat, in clock ticks since boot; 0 when gone.
+ * A zombie counts as gone: it will never write again. */
+static uint64_t start_time_of(pid_t pid)
+{
+	char path[40], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (p == NULL || p[1] != ' ')
+		return 0;
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return 0;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return 0;
+		p++;
+	}
+	unsigned long long t = strtoull(p, NULL, 10);
+	return t == 0 ? 1 : (uint64_t)t;
+}
+
+uint64_t fbx__self_identity(void)
+{
+	pid_t pid = getpid();
+	return FBX__OWNER_MAKE(pid, start_time_of(pid));
+}
+
+int fbx__owner_alive(uint64_t owner)
+{
+	if (owner == 0)
+		return 0;
+	uint64_t start = start_time_of(FBX__OWNER_PID(owner));
+	return start != 0 && (start & ((1ull << 42) - 1)) == FBX__OWNER_START(owner);
+}
+
+static uint8_t *shard_at(fbx_box *box, int32_t worker)
+{
+	return box->shards + box->shard_stride * (uint64_t)(worker + 1);
+}
+
+static void raise_hwm(fbx_box *box, uint32_t v)
+{
+	uint32_t cur = atomic_load(&box->hdr->shards_hwm);
+	while (cur < v && !atomic_compare_exchange_weak(&box->hdr->shards_hwm, &cur, v))
+		;
+}
+
+static int32_t claim_slot(fbx_box *box, uint64_t me)
+{
+	for (uint32_t i = 0; i < box->cap_workers; i++) {
+		uint64_t w = 0;
+		if (atomic_compare_exchange_strong(&box->workers[i].owner, &w, me))
+			return (int32_t)i;
+	}
+	for (uint32_t i = 0; i < box->cap_workers; i++) {
+		uint64_t w = atomic_load(&box->workers[i].owner);
+		if (w != me && !fbx__owner_alive(w) &&
+		    atomic_compare_exchange_strong(&box->workers[i].owner, &w, me))
+			return (int32_t)i;
+	}
+	return -1;
+}
+
+/* Slow path of fbx__shard(): first use, or first use after fork(). */
+uint8_t *fbx__shard_acquire(fbx_box *box)
+{
+	pthread_mutex_lock(&claim_lock);
+	uint64_t gen = atomic_load(&fbx__fork_generation);
+	if (atomic_load(&box->fork_gen) != gen) {
+		uint8_t *shard = NULL;
+		if (!box->read_only) {
+			uint64_t me = fbx__self_identity();
+			int32_t w = claim_slot(box, me);
+			box->my_owner = w >= 0 ? me : 0;
+			atomic_store(&box->my_worker, w);
+			raise_hwm(box, (uint32_t)(w + 2));
+			shard = shard_at(box, w); /* w == -1: shared overflow shard */
+		}
+		atomic_store(&box->my_shard, shard);
+		atomic_store(&box->fork_gen, gen);
+	}
+	uint8_t *s = atomic_load(&box->my_shard);
+	pthread_mutex_unlock(&claim_lock);
+	return s;
+}
+
+void fbx__shard_release(fbx_box *box)
+{
+	int32_t w = atomic_load(&box->my_worker);
+	if (box->read_only || w < 0 || box->my_owner == 0)
+		return;
+	/* After fork() the slot is the parent's; only its owner frees it. */
+	if (FBX__OWNER_PID(box->my_owner) != (getpid() & 0x3fffff))
+		return;
+	uint64_t me = box->my_owner;
+	atomic_compare_exchange_strong(&box->workers[w].owner, &me, 0);
+}

@@ -1,0 +1,284 @@
+/*
+ * snapshot.c — a copy of the whole box for consoles and tools.
+ *
+ * The segment is hostile input here (BRIEF.md §2.8): any process with
+ * write access could have scribbled on it.  Every count of records is
+ * clamped to the capacity validated at open, every string is cut and
+ * checked, every enum is range-checked, and a record that fails is handed
+ * back marked corrupt rather than trusted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct fbx_snapshot {
+	uint64_t time;
+	uint32_t cap_b, cap_l, cap_e;
+	size_t nb, nl, ne;
+	uint64_t dropped;
+	fbx_breaker_info *b;
+	fbx_limiter_info *l;
+	fbx_event *ev;
+};
+
+int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
+{
+	if (box == NULL || out == NULL)
+		return FBX_EINVAL;
+	fbx_snapshot *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return FBX_ENOMEM;
+	s->cap_b = box->cap_breakers;
+	s->cap_l = box->cap_limiters;
+	s->cap_e = box->cap_events;
+	s->b = calloc(s->cap_b, sizeof(*s->b));
+	s->l = calloc(s->cap_l, sizeof(*s->l));
+	s->ev = calloc(s->cap_e, sizeof(*s->ev));
+	if (s->b == NULL || s->l == NULL || s->ev == NULL) {
+		fbx_snapshot_free(s);
+		return FBX_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void fbx_snapshot_free(fbx_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	free(s->b);
+	free(s->l);
+	free(s->ev);
+	free(s);
+}
+
+/* Copies a name out of the segment; false when it is not a valid name. */
+static bool copy_name(char dst[FBX_NAME_MAX], const char *src)
+{
+	memcpy(dst, src, FBX_NAME_MAX);
+	dst[FBX_NAME_MAX - 1] = '\0';
+	return fbx_name_check_record(dst) == 0;
+}
+
+static uint32_t shard_count(const fbx_box *box)
+{
+	uint32_t n = atomic_load(&box->hdr->shards_hwm);
+	return n > box->cap_workers + 1 ? box->cap_workers + 1 : n;
+}
+
+static void breaker_counts(fbx_box *box, uint32_t index, fbx_breaker_info *bi)
+{
+	uint64_t sum[FBX__C_N] = {0};
+	for (uint32_t s = 0, n = shard_count(box); s < n; s++) {
+		const struct fbx__breaker_shard *bs =
+			fbx__bshard(box->shards + box->shard_stride * s, index);
+		for (int k = 0; k < FBX__C_N; k++)
+			sum[k] += atomic_load_explicit(&bs->ctr[k], memory_order_relaxed);
+	}
+	bi->successes = sum[FBX__C_SUCC];
+	bi->failures = sum[FBX__C_FAIL];
+	bi->ignored = sum[FBX__C_IGN];
+	bi->slow = sum[FBX__C_SLOW];
+	bi->rejected = sum[FBX__C_REJ];
+}
+
+static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_info *bi)
+{
+	struct fbx__breaker_rec *r = &box->breakers[i];
+	memset(bi, 0, sizeof(*bi));
+	bool ok = copy_name(bi->name, r->name);
+	bi->config = r->cfg;
+	ok = ok && fbx_breaker_config_check(&bi->config, NULL) == 0;
+	uint64_t w = atomic_load(&r->state);
+	ok = ok && FBX__ST_STATE(w) < FBX_BREAKER_STATE_COUNT;
+	if (!ok) {
+		bi->corrupt = 1;
+		if (fbx_name_check_record(bi->name) != 0)
+			snprintf(bi->name, sizeof(bi->name), "corrupt-breaker-%u", i);
+		return;
+	}
+	bi->state = (fbx_breaker_state)FBX__ST_STATE(w);
+	bi->generation = FBX__ST_GEN(w);
+	bi->open_streak = FBX__ST_STREAK(w);
+	bi->trips = atomic_load(&r->trips);
+	breaker_counts(box, i, bi);
+	uint64_t c = atomic_load(&r->consec);
+	if (bi->state == FBX_CLOSED && FBX__GC_GEN(c) == bi->generation)
+		bi->consecutive_failures = FBX__GC_COUNT(c);
+	uint64_t now_ms = fbx__ms_since(box, now);
+	if (bi->state == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
+		bi->open_remaining_ns = (FBX__ST_DEADLINE(w) - now_ms) * 1000000u;
+	if (bi->state == FBX_HALF_OPEN) {
+		for (uint32_t k = 0; k < bi->config.half_open_max; k++) {
+			uint64_t l = atomic_load(&r->lease[k]);
+			if (l != 0 && FBX__LEASE_GEN(l) == bi->generation &&
+			    FBX__LEASE_DEADLINE(l) > now_ms)
+				bi->half_open_in_flight++;
+		}
+	}
+	if (bi->config.failure_rate_pct != 0 || bi->config.slow_rate_pct != 0)
+		fbx__window_figures(box, r, &bi->config, now, &bi->window_calls,
+				    &bi->window_failures, &bi->window_slow);
+}
+
+static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
+{
+	struct fbx__limiter_rec *r = &box->limiters[i];
+	memset(li, 0, sizeof(*li));
+	bool ok = copy_name(li->name, r->name);
+	uint64_t active = atomic_load(&r->cfg_active);
+	const struct fbx__limiter_cfg *c = &r->cfg[active & 1];
+	memcpy(li->rule, c->rule, sizeof(li->rule));
+	li->rule[sizeof(li->rule) - 1] = '\0';
+	ok = ok && r->algorithm <= FBX_ALGO_GCRA &&
+	     fbx_rule_parse(li->rule, &li->parsed, NULL) == 0;
+	if (!ok) {
+		li->corrupt = 1;
+		if (fbx_name_check_record(li->name) != 0)
+			snprintf(li->name, sizeof(li->name), "corrupt-limiter-%u", i);
+		li->rule[0] = '\0';
+		return;
+	}
+	li->algorithm = (fbx_algorithm)r->algorithm;
+	li->burst = c->burst;
+	li->keyed = r->keyed != 0;
+	li->dry_run = atomic_load(&r->dry_run) != 0;
+	li->keys = atomic_load(&r->keys);
+	li->evictions = atomic_load(&r->evictions);
+	if (li->keys > box->cap_keys * 2ull)
+		li->keys = 0; /* a count the table cannot hold is damage */
+	for (uint32_t s = 0, n = shard_count(box); s < n; s++) {
+		struct fbx__limiter_shard *ls = fbx__lshard(box, box->shards + box->shard_stride * s, i);
+		li->allowed += atomic_load_explicit(&ls->ctr[FBX__L_ALLOWED], memory_order_relaxed);
+		li->denied += atomic_load_explicit(&ls->ctr[FBX__L_DENIED], memory_order_relaxed);
+		li->dry_run_denied += atomic_load_explicit(&ls->ctr[FBX__L_DRY_DENIED],
+							   memory_order_relaxed);
+	}
+}
+
+/* One event slot: 1 copied, 0 overwritten meanwhile (skip it). */
+static int read_event(fbx_box *box, uint64_t seq, fbx_event *e)
+{
+	struct fbx__event_slot *s = &box->events[seq % box->cap_events];
+	uint64_t w[FBX__EV_WORDS];
+	uint64_t s1 = atomic_load_explicit(&s->seq1, memory_order_acquire);
+	for (int i = 0; i < FBX__EV_WORDS; i++)
+		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	uint64_t s2 = atomic_load_explicit(&s->seq1, memory_order_relaxed);
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	if (s1 > seq + 1 || s2 > seq + 1)
+		return 0;
+	if (s1 != seq + 1 || s2 != s1) {
+		e->corrupt = 1; /* its writer died midway, or is still writing */
+		e->from = e->to = -1;
+		return 1;
+	}
+	e->time_ns = w[0];
+	uint32_t kind = w[1] & 0xff, cause = (w[1] >> 8) & 0xff, rtype = (w[1] >> 16) & 0xff;
+	uint32_t record = (uint32_t)(w[1] >> 32);
+	int32_t from = (int32_t)(uint32_t)w[2], to = (int32_t)(uint32_t)(w[2] >> 32);
+	e->pid = (pid_t)(uint32_t)w[3];
+	e->uid = (uid_t)(w[3] >> 32);
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 8; k++) {
+			char ch = (char)(w[4 + i] >> (8 * k));
+			e->reason[i * 8 + k] = ch == '\0' || (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+		}
+	e->reason[FBX_REASON_MAX - 1] = '\0';
+	bool ok = kind >= FBX_EV_TRANSITION && kind <= FBX_EV_CONFIG && cause < FBX_CAUSE_COUNT &&
+		  from >= -1 && from < FBX_BREAKER_STATE_COUNT && to >= -1 &&
+		  to < FBX_BREAKER_STATE_COUNT;
+	if (ok && rtype == FBX_REC_BREAKER && record < box->cap_breakers)
+		ok = copy_name(e->name, box->breakers[record].name);
+	else if (ok && rtype == FBX_REC_LIMITER && record < box->cap_limiters)
+		ok = copy_name(e->name, box->limiters[record].name);
+	else
+		ok = false;
+	e->kind = (fbx_event_kind)kind;
+	e->cause = (fbx_event_cause)cause;
+	e->record_type = (fbx_record_type)rtype;
+	e->record = record;
+	e->from = from;
+	e->to = to;
+	if (!ok) {
+		e->corrupt = 1;
+		e->name[0] = '\0';
+		e->from = e->to = -1;
+	}
+	return 1;
+}
+
+int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
+		    size_t *n, uint64_t *next)
+{
+	if (box == NULL || (out == NULL && cap != 0) || n == NULL || next == NULL)
+		return FBX_EINVAL;
+	uint64_t head = atomic_load(&box->hdr->event_head);
+	uint64_t oldest = head > box->cap_events ? head - box->cap_events : 0;
+	uint64_t seq = from_seq < oldest ? oldest : from_seq;
+	if (seq > head)
+		seq = head; /* asked for the future, or the box was recreated */
+	size_t got = 0;
+	for (; seq < head && got < cap; seq++)
+		got += (size_t)read_event(box, seq, &out[got]);
+	*n = got;
+	*next = seq;
+	return 0;
+}
+
+int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
+{
+	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
+	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events)
+		return FBX_EINVAL;
+	uint64_t now = fbx__now();
+	s->time = now;
+	uint32_t nb = atomic_load(&box->hdr->n_breakers);
+	nb = nb > box->cap_breakers ? box->cap_breakers : nb;
+	s->nb = 0;
+	for (uint32_t i = 0; i < nb; i++)
+		if (atomic_load_explicit(&box->breakers[i].live, memory_order_acquire) == FBX__REC_LIVE)
+			read_breaker(box, i, now, &s->b[s->nb++]);
+	uint32_t nl = atomic_load(&box->hdr->n_limiters);
+	nl = nl > box->cap_limiters ? box->cap_limiters : nl;
+	s->nl = 0;
+	for (uint32_t i = 0; i < nl; i++)
+		if (atomic_load_explicit(&box->limiters[i].live, memory_order_acquire) == FBX__REC_LIVE)
+			read_limiter(box, i, &s->l[s->nl++]);
+	uint64_t head = atomic_load(&box->hdr->event_head);
+	s->dropped = head > box->cap_events ? head - box->cap_events : 0;
+	uint64_t next;
+	return fbx_events_read(box, s->dropped, s->ev, s->cap_e, &s->ne, &next);
+}
+
+uint64_t fbx_snapshot_time(const fbx_snapshot *s)
+{
+	return s ? s->time : 0;
+}
+
+const fbx_breaker_info *fbx_snapshot_breakers(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nb : 0;
+	return s ? s->b : NULL;
+}
+
+const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nl : 0;
+	return s ? s->l : NULL;
+}
+
+const fbx_event *fbx_snapshot_events(const fbx_snapshot *s, size_t *n, uint64_t *dropped)
+{
+	if (n != NULL)
+		*n = s ? s->ne : 0;
+	if (dropped != NULL)
+		*dropped = s ? s->dropped : 0;
+	return s ? s->ev : NULL;
+}

@@ -1,0 +1,14 @@
+/* suites.h — every test file contributes one check suite. */
+#ifndef FBX_TEST_SUITES_H
+#define FBX_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *fbx_test_rule_suite(void);
+Suite *fbx_test_box_suite(void);
+Suite *fbx_test_breaker_suite(void);
+Suite *fbx_test_limiter_suite(void);
+Suite *fbx_test_multiproc_suite(void);
+Suite *fbx_test_snapshot_suite(void);
+
+#endif
