@@ -336,8 +336,9 @@ static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
 int fbx_breaker_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 		     uint64_t duration_ns)
 {
-	if (FBX__UNLIKELY(b == NULL || p == NULL || (unsigned)outcome > FBX_IGNORED))
-		return FBX_EINVAL;
+	if (FBX__UNLIKELY(b == NULL || p == NULL || (unsigned)outcome > FBX_IGNORED ||
+			  p->reason != FBX_REJECT_NONE))
+		return FBX_EINVAL; /* a rejected permit admitted no call */
 	uint8_t *shard = fbx__shard(b->box);
 	if (FBX__UNLIKELY(shard == NULL))
 		return FBX_ERDONLY;
