@@ -19,10 +19,15 @@
  * fbx_box_close().  Nothing in this API allocates on a hot path (allow, done,
  * take); registration, open and snapshot allocation may.
  *
- * Threads: a box handle and its breaker/limiter handles may be used from
- * several threads of one process at once.  After fork() the child may keep
- * using the handles it inherited; it transparently moves to its own counter
- * shard on first use.
+ * Threads and processes: each box handle writes its counters into a shard
+ * of its own (one writer per slot, BRIEF.md §2.6), which is what makes the
+ * hot paths cost a plain add.  So a box handle, and the breaker and limiter
+ * handles obtained from it, belong to one thread at a time: give each
+ * thread its own fbx_box_open(), or open with FBX_OPEN_THREADS to share one
+ * handle between threads at the price of a locked add per counter.  State
+ * changes are atomic either way; only counts could be lost by misuse.
+ * After fork() the child may keep using the handles it inherited: it moves
+ * to a shard of its own on first use.
  */
 #ifndef FUSEBOX_H
 #define FUSEBOX_H
@@ -99,6 +104,7 @@ enum {
 	FBX_OPEN_CREATE = 1 << 0,   /* create the box when it does not exist */
 	FBX_OPEN_EXCL = 1 << 1,     /* with CREATE: fail with FBX_EEXIST if it exists */
 	FBX_OPEN_RDONLY = 1 << 2,   /* map read-only: snapshots only, no writes */
+	FBX_OPEN_THREADS = 1 << 3,  /* several threads will share this handle */
 };
 
 /*
@@ -455,7 +461,9 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
 
 /* ------------------------------------------------------------------------
  * 8. Clock — CLOCK_MONOTONIC nanoseconds.  Tests may substitute a clock for
- * the whole process; pass NULL to restore the real one.
+ * the whole process; pass NULL to restore the real one.  Breaker deadlines
+ * count from the box's creation, so substitute the clock before creating
+ * the box, and never let it run behind that moment.
  * ---------------------------------------------------------------------- */
 
 typedef uint64_t (*fbx_clock_fn)(void *arg);

@@ -277,7 +277,7 @@ static int map_box(int fd, bool rdonly, uint64_t object_size, fbx_box *box)
 int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
 		 fbx_box **out)
 {
-	if (out == NULL || (flags & ~7u) != 0)
+	if (out == NULL || (flags & ~15u) != 0)
 		return FBX_EINVAL;
 	*out = NULL;
 	bool create = flags & FBX_OPEN_CREATE, excl = flags & FBX_OPEN_EXCL;
@@ -342,6 +342,8 @@ int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
 	close(fd);
 	snprintf(box->name, sizeof(box->name), "%s", name);
 	box->read_only = rdonly;
+	box->threads = (flags & FBX_OPEN_THREADS) != 0;
+	atomic_store(&box->atomic_counts, 1); /* until a slot of its own is known */
 	pthread_mutex_init(&box->lock, NULL);
 	atomic_store(&box->my_worker, -1);
 	atomic_store(&box->fork_gen, 0); /* never current: first use claims */

@@ -29,6 +29,7 @@ static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
 		b->ring = box->rings + (uint64_t)index * FBX_WINDOW_CALLS_MAX;
 		b->cfg = rec->cfg;
 		b->bucket_ns = b->cfg.window_ns / FBX_WINDOW_BUCKETS;
+		b->plain = !rates_on(&b->cfg) && b->cfg.slow_call_ns == 0;
 		b->next = box->breaker_list;
 		box->breaker_list = b;
 	}
@@ -176,7 +177,7 @@ static int reject(fbx_breaker *b, fbx_permit *p, fbx_reject_reason why, uint64_t
 {
 	uint8_t *shard = fbx__shard(b->box);
 	if (shard != NULL)
-		fbx__inc(&fbx__bshard(shard, b->index)->ctr[FBX__C_REJ], 1);
+		fbx__count(b->box, &fbx__bshard(shard, b->index)->ctr[FBX__C_REJ]);
 	p->reason = why;
 	p->retry_after_ns = retry_ns;
 	p->_slot = -1;
@@ -333,6 +334,50 @@ static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
 		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_SLOW_RATE);
 }
 
+static_assert((int)FBX__C_SUCC == (int)FBX_SUCCESS && (int)FBX__C_FAIL == (int)FBX_FAILURE &&
+		      (int)FBX__C_IGN == (int)FBX_IGNORED, "outcomes index the counters");
+
+/* A success in CLOSED ends any run of consecutive failures. */
+static __attribute__((noinline)) void end_failure_run(fbx_breaker *b, uint64_t c,
+						      const fbx_permit *p)
+{
+	uint64_t w = atomic_load(&b->rec->state);
+	if (FBX__ST_STATE(w) == FBX_CLOSED && FBX__ST_GEN(w) == (p->_gen & 0xffff) &&
+	    FBX__GC_GEN(c) == FBX__ST_GEN(w))
+		atomic_compare_exchange_strong(&b->rec->consec, &c, FBX__GC_MAKE(FBX__GC_GEN(c), 0));
+}
+
+static __attribute__((noinline)) int done_slow(fbx_breaker *b, const fbx_permit *p,
+					       fbx_outcome outcome, uint64_t duration_ns,
+					       uint8_t *shard)
+{
+	bool slow = outcome != FBX_IGNORED && b->cfg.slow_call_ns != 0 &&
+		    duration_ns >= b->cfg.slow_call_ns;
+	if (slow)
+		fbx__count(b->box, &fbx__bshard(shard, b->index)->ctr[FBX__C_SLOW]);
+	if (p->_slot >= 0)
+		return trial_done(b, p, outcome, slow);
+	if (outcome == FBX_IGNORED)
+		return 0;
+	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
+	/* A result from an older generation, or from a forced state, is
+	 * counted but must not move the state it did not see. */
+	if (FBX__ST_STATE(w) != FBX_CLOSED || FBX__ST_GEN(w) != (p->_gen & 0xffff))
+		return 0;
+	bool failure = outcome == FBX_FAILURE;
+	uint64_t now = fbx__now_coarse();
+	if (rates_on(&b->cfg))
+		fbx__window_record(b, shard, FBX__ST_GEN(w), failure, slow, now);
+	if (failure || slow) {
+		closed_failure_or_slow(b, w, failure, now);
+	} else if (b->cfg.fail_max != 0) {
+		uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);
+		if (FBX__GC_COUNT(c) != 0)
+			end_failure_run(b, c, p);
+	}
+	return 0;
+}
+
 int fbx_breaker_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 		     uint64_t duration_ns)
 {
@@ -342,40 +387,18 @@ int fbx_breaker_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 	uint8_t *shard = fbx__shard(b->box);
 	if (FBX__UNLIKELY(shard == NULL))
 		return FBX_ERDONLY;
-	struct fbx__breaker_shard *bs = fbx__bshard(shard, b->index);
-	static const uint8_t ctr_of[] = {FBX__C_SUCC, FBX__C_FAIL, FBX__C_IGN};
-	fbx__inc(&bs->ctr[ctr_of[outcome]], 1);
-	bool slow = outcome != FBX_IGNORED && b->cfg.slow_call_ns != 0 &&
-		    duration_ns >= b->cfg.slow_call_ns;
-	if (slow)
-		fbx__inc(&bs->ctr[FBX__C_SLOW], 1);
-	if (FBX__UNLIKELY(p->_slot >= 0))
-		return trial_done(b, p, outcome, slow);
-	if (outcome == FBX_IGNORED)
-		return 0;
-
-	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
-	/* A result from an older generation, or from a forced state, is
-	 * counted above but must not move the state it did not see. */
-	if (FBX__ST_STATE(w) != FBX_CLOSED || FBX__ST_GEN(w) != (p->_gen & 0xffff))
-		return 0;
-	bool failure = outcome == FBX_FAILURE;
-	uint64_t now = 0;
-	if (rates_on(&b->cfg)) {
-		now = fbx__now_coarse();
-		fbx__window_record(b, shard, FBX__ST_GEN(w), failure, slow, now);
-	}
-	if (!failure && !slow) {
+	fbx__count(b->box, &fbx__bshard(shard, b->index)->ctr[outcome]);
+	/* The common case, kept short: a success in CLOSED with neither a
+	 * rate window nor a slow-call threshold to feed. */
+	if (FBX__LIKELY(outcome == FBX_SUCCESS && b->plain && p->_slot < 0)) {
 		if (b->cfg.fail_max != 0) {
 			uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);
-			if (FBX__GC_COUNT(c) != 0)
-				atomic_compare_exchange_strong(&b->rec->consec, &c,
-							       FBX__GC_MAKE(FBX__GC_GEN(c), 0));
+			if (FBX__UNLIKELY(FBX__GC_COUNT(c) != 0))
+				end_failure_run(b, c, p);
 		}
 		return 0;
 	}
-	closed_failure_or_slow(b, w, failure, now ? now : fbx__now_coarse());
-	return 0;
+	return done_slow(b, p, outcome, duration_ns, shard);
 }
 
 int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,

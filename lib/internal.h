@@ -116,14 +116,21 @@ struct fbx__breaker_shard {
 
 /* ---- limiters ----------------------------------------------------------- */
 
+/* One limit of a rule, with what its hot path needs precomputed. */
+struct fbx__limit {
+	uint64_t count, period_ns;
+	uint64_t inv_period;  /* floor((2^64 - 1) / period): multiply, not divide */
+	uint64_t gcra_t;      /* GCRA emission interval and tolerance, ns */
+	uint64_t gcra_tau;
+	uint64_t inv_t;
+};
+
 struct fbx__limiter_cfg {
 	char rule[FBX_RULE_TEXT_MAX];
 	fbx_rule parsed;
-	/* GCRA per limit: emission interval and tolerance, in ns */
-	uint64_t gcra_t[FBX_RULE_LIMITS_MAX];
-	uint64_t gcra_tau[FBX_RULE_LIMITS_MAX];
+	struct fbx__limit lim[FBX_RULE_LIMITS_MAX];
 	uint32_t burst;
-	uint32_t pad;
+	uint32_t coarse_clock; /* the limits are long enough for the coarse clock */
 };
 
 struct fbx__limiter_rec {
@@ -147,16 +154,22 @@ struct fbx__limiter_shard {
 	_Atomic uint64_t ctr[FBX__L_N + 1];
 };
 
-/* Key table: 8-way buckets, two candidate buckets per key.  A tag is
- * (limiter index + 1):10 | keyed hash:54; 0 marks an empty entry. */
-#define FBX__KB_WAYS 8
+/* Key table: 4-way buckets of 128 bytes (the pair of lines the adjacent-
+ * line prefetcher fetches together), two candidate buckets per key.  An
+ * entry is its tag and its state, 32 bytes; a tag is (limiter index + 1):10
+ * | keyed hash:54, and 0 marks an empty entry. */
+#define FBX__KB_WAYS 4
 #define FBX__TAG_LIM_SHIFT 54
 #define FBX__TAG_HASH_MASK ((1ull << FBX__TAG_LIM_SHIFT) - 1)
 #define FBX__LIMITERS_MAX 1023u
-struct fbx__kbucket {
-	_Atomic uint64_t tag[FBX__KB_WAYS];
-	_Atomic uint64_t st[FBX__KB_WAYS][FBX_RULE_LIMITS_MAX];
+struct fbx__kentry {
+	_Atomic uint64_t tag;
+	_Atomic uint64_t st[FBX_RULE_LIMITS_MAX];
 };
+struct fbx__kbucket {
+	alignas(128) struct fbx__kentry e[FBX__KB_WAYS];
+};
+static_assert(sizeof(struct fbx__kentry) == 32, "32 bytes per key");
 
 /* ---- events ------------------------------------------------------------ */
 
@@ -189,6 +202,7 @@ struct fbx_breaker {
 	uint32_t index;
 	fbx_breaker_config cfg;  /* local copy: hot paths read no shared config */
 	uint64_t bucket_ns;
+	bool plain;              /* no window, no slow-call threshold */
 	struct fbx_breaker *next;
 };
 
@@ -198,6 +212,8 @@ struct fbx_limiter {
 	uint32_t index;
 	uint32_t algorithm;
 	int keyed;
+	uint64_t hash_salt;   /* keys of different limiters land apart */
+	uint64_t shard_off;   /* this limiter's counters within a shard */
 	/* Local copies of the shared config, so the hot path reads no shared
 	 * config and a thread never sees a copy being written: a refresh
 	 * writes the copy not in use, then flips `cur`. */
@@ -229,6 +245,11 @@ struct fbx_box {
 	_Atomic(uint8_t *) my_shard;
 	_Atomic uint64_t fork_gen;
 	_Atomic int32_t my_worker;   /* -1: the shared overflow shard 0 */
+	/* Counters take a locked add only when the shard may have two writers:
+	 * the handle is shared by threads (FBX_OPEN_THREADS) or the process
+	 * writes the overflow shard.  Otherwise one writer, a plain add. */
+	_Atomic int atomic_counts;
+	int threads;
 	uint64_t my_owner;
 	pthread_mutex_t lock;        /* process-local: handle lists, shard claim */
 	struct fbx_breaker *breaker_list;
@@ -275,9 +296,13 @@ static inline struct fbx__breaker_shard *fbx__bshard(uint8_t *shard, uint32_t i)
 	return (struct fbx__breaker_shard *)(void *)shard + i;
 }
 struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i);
-static inline void fbx__inc(_Atomic uint64_t *c, uint64_t by)
+static inline void fbx__count(const fbx_box *box, _Atomic uint64_t *c)
 {
-	atomic_fetch_add_explicit(c, by, memory_order_relaxed);
+	if (FBX__UNLIKELY(atomic_load_explicit(&box->atomic_counts, memory_order_relaxed)))
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 }
 
 /* registry.c */
@@ -290,8 +315,7 @@ void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
 		     fbx_record_type rtype, uint32_t record, int from, int to,
 		     const char *reason);
 
-/* siphash.c */
-uint64_t fbx__siphash(const uint64_t key[2], const void *data, size_t len);
+/* keyhash.h: fbx__keyhash(), inline for the limiter hot path */
 
 /* breaker_window.c */
 void fbx__window_record(fbx_breaker *b, uint8_t *shard, uint32_t gen,
@@ -306,9 +330,7 @@ bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause);
 uint64_t fbx__open_period_ns(const fbx_breaker_config *cfg, uint32_t streak);
 
-/* limiter.c / keytable.c */
-_Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, size_t keylen,
-				 uint64_t now);
+/* limiter.c */
 int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			   struct fbx__limiter_cfg *out);
 

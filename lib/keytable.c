@@ -1,10 +1,11 @@
 /*
  * keytable.c — the shared table of per-key limiter state.
  *
- * Fixed capacity, no pointers, no locks.  A key hashes (SipHash with the
- * box's secret, so clients cannot aim collisions) to two 8-way buckets; an
- * entry is a 64-bit tag and FBX_RULE_LIMITS_MAX state words, 32 bytes.
- * Lookup reads at most the two buckets' tag lines: probing is bounded.
+ * Fixed capacity, no pointers, no locks.  A key hashes (keyhash.h, keyed
+ * with the box's secret so clients cannot aim collisions) to two 4-way
+ * buckets of 128 bytes; an entry is a 64-bit tag and FBX_RULE_LIMITS_MAX
+ * state words, 32 bytes.  Lookup reads at most two buckets: probing is
+ * bounded.
  *
  * Insertion claims the first empty entry in a fixed scan order with one
  * CAS, so two processes adding the same new key meet on the same entry.
@@ -15,6 +16,7 @@
  * which can deny early but never admit more than the rule allows.
  */
 #include "internal.h"
+#include "keytable.h"
 #include "limiter_algo.h"
 
 #define WINDOW_IDX(w) ((w) >> 40)
@@ -32,7 +34,7 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 	uint64_t latest = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed);
-		uint64_t period = cfg->parsed.limit[i].period_ns, t;
+		uint64_t period = cfg->lim[i].period_ns, t;
 		if (w == 0 || period == 0)
 			continue;
 		if (rec->algorithm == FBX_ALGO_GCRA) {
@@ -40,17 +42,16 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 			if (t <= now)
 				continue;
 		} else {
-			uint64_t idx = (now / period) & 0xffffff;
-			if (((idx - WINDOW_IDX(w)) & 0xffffff) > 1)
+			uint64_t age = ((now / period) - WINDOW_IDX(w)) & 0xffffff;
+			if (age > 1)
 				continue; /* neither this window nor the last */
-			t = now - ((idx - WINDOW_IDX(w)) & 0xffffff) * period;
+			t = now - age * period;
 		}
 		if (t > latest)
 			latest = t;
 	}
 	return latest;
 }
-
 static void adjust_keys(fbx_box *box, uint64_t tag, int64_t by, bool evicted)
 {
 	uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
@@ -77,51 +78,38 @@ static _Atomic uint64_t *take_over(fbx_limiter *l, _Atomic uint64_t *tagw,
 	return st;
 }
 
-_Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, size_t keylen,
-				 uint64_t now)
+/* Slow path of fbx__key_state(): the key is not in the table yet. */
+_Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, uint64_t h, uint64_t now)
 {
 	fbx_box *box = l->box;
-	const uint64_t seed[2] = {box->secret[0] ^ ((uint64_t)l->index * 0x9e3779b97f4a7c15ull),
-				  box->secret[1]};
-	uint64_t h = fbx__siphash(seed, key, keylen);
-	uint64_t tag = ((uint64_t)(l->index + 1) << FBX__TAG_LIM_SHIFT) | (h & FBX__TAG_HASH_MASK);
-	uint32_t mask = box->key_buckets - 1;
-	uint32_t bi[2] = {(uint32_t)h & mask, (uint32_t)(h >> 32) & mask};
-	if (bi[1] == bi[0])
-		bi[1] ^= 1;
-	struct fbx__kbucket *bk[2] = {&box->keys[bi[0]], &box->keys[bi[1]]};
-
-	for (int b = 0; b < 2; b++)
-		for (int i = 0; i < FBX__KB_WAYS; i++)
-			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag)
-				return bk[b]->st[i];
-
+	struct fbx__kbucket *bk[2];
+	fbx__key_buckets(box, h, bk);
 	/* New key: first empty entry in a fixed order. */
 	for (int b = 0; b < 2; b++) {
 		for (int i = 0; i < FBX__KB_WAYS; i++) {
 			uint64_t cur = 0;
-			if (atomic_compare_exchange_strong(&bk[b]->tag[i], &cur, tag)) {
+			if (atomic_compare_exchange_strong(&bk[b]->e[i].tag, &cur, tag)) {
 				atomic_fetch_add(&l->rec->keys, 1);
-				return bk[b]->st[i];
+				return bk[b]->e[i].st;
 			}
 			if (cur == tag)
-				return bk[b]->st[i];
+				return bk[b]->e[i].st;
 		}
 	}
 	/* Full: the entry used least recently, where expired counts as never. */
-	int vb = 0, vi = 0;
-	uint64_t oldest = UINT64_MAX, victim = 0;
+	struct fbx__kentry *victim = NULL;
+	uint64_t oldest = UINT64_MAX, victim_tag = 0;
 	for (int b = 0; b < 2; b++) {
 		for (int i = 0; i < FBX__KB_WAYS; i++) {
-			uint64_t t = atomic_load(&bk[b]->tag[i]);
-			uint64_t r = entry_recency(box, t, bk[b]->st[i], now);
+			struct fbx__kentry *e = &bk[b]->e[i];
+			uint64_t t = atomic_load(&e->tag);
+			uint64_t r = entry_recency(box, t, e->st, now);
 			if (r < oldest) {
 				oldest = r;
-				victim = t;
-				vb = b;
-				vi = i;
+				victim_tag = t;
+				victim = e;
 			}
 		}
 	}
-	return take_over(l, &bk[vb]->tag[vi], victim, tag, bk[vb]->st[vi], oldest != 0);
+	return take_over(l, &victim->tag, victim_tag, tag, victim->st, oldest != 0);
 }

@@ -9,8 +9,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
+#include "keytable.h"
 #include "limiter_algo.h"
 
 void fbx_limiter_config_init(fbx_limiter_config *cfg)
@@ -20,6 +22,16 @@ void fbx_limiter_config_init(fbx_limiter_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->algorithm = FBX_ALGO_WINDOW;
 	cfg->burst = 1;
+}
+
+/* The coarse clock ticks every few ms; a limit whose GCRA interval is
+ * many ticks long does not notice, and is spared the precise clock. */
+static uint64_t coarse_resolution_ns(void)
+{
+	struct timespec res;
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0)
+		return UINT64_MAX;
+	return (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
 }
 
 int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
@@ -33,18 +45,25 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 		return rc;
 	if (burst == 0)
 		return FBX_EINVAL;
+	uint64_t tick = coarse_resolution_ns();
+	out->coarse_clock = 1;
 	for (uint32_t i = 0; i < out->parsed.n; i++) {
-		uint64_t count = out->parsed.limit[i].count;
-		uint64_t period = out->parsed.limit[i].period_ns;
-		if (algorithm == FBX_ALGO_WINDOW && count > FBX_WINDOW_COUNT_MAX)
+		struct fbx__limit *k = &out->lim[i];
+		k->count = out->parsed.limit[i].count;
+		k->period_ns = out->parsed.limit[i].period_ns;
+		k->inv_period = UINT64_MAX / k->period_ns;
+		if (algorithm == FBX_ALGO_WINDOW && k->count > FBX_WINDOW_COUNT_MAX)
 			return FBX_ERANGE;
 		if (algorithm == FBX_ALGO_GCRA) {
-			if (burst > count)
+			if (burst > k->count)
 				return FBX_ERANGE;
-			out->gcra_t[i] = period / (count - burst + 1);
-			out->gcra_tau[i] = out->gcra_t[i] * (burst - 1);
-			if (out->gcra_t[i] == 0)
+			k->gcra_t = k->period_ns / (k->count - burst + 1);
+			if (k->gcra_t == 0)
 				return FBX_ERANGE;
+			k->gcra_tau = k->gcra_t * (burst - 1);
+			k->inv_t = UINT64_MAX / k->gcra_t;
+			if (tick == UINT64_MAX || k->gcra_t < 64 * tick)
+				out->coarse_clock = 0;
 		}
 	}
 	out->burst = burst;
@@ -63,6 +82,9 @@ static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
 		l->index = index;
 		l->algorithm = l->rec->algorithm;
 		l->keyed = l->rec->keyed != 0;
+		l->hash_salt = (uint64_t)index * 0x9e3779b97f4a7c15ull;
+		l->shard_off = (uint64_t)box->cap_breakers * sizeof(struct fbx__breaker_shard) +
+			       (uint64_t)index * sizeof(struct fbx__limiter_shard);
 		atomic_store(&l->cfg_seen, UINT64_MAX); /* load the config on first use */
 		l->next = box->limiter_list;
 		box->limiter_list = l;
@@ -229,11 +251,14 @@ static bool cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX)
 		return false;
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
-		if (c->parsed.limit[i].count == 0 || c->parsed.limit[i].period_ns < 1000000000u)
+		const struct fbx__limit *k = &c->lim[i];
+		if (k->count == 0 || k->period_ns < 1000000000u ||
+		    k->inv_period != UINT64_MAX / k->period_ns)
 			return false;
-		if (algorithm == FBX_ALGO_GCRA && c->gcra_t[i] == 0)
+		if (algorithm == FBX_ALGO_GCRA &&
+		    (k->gcra_t == 0 || k->inv_t != UINT64_MAX / k->gcra_t))
 			return false;
-		if (algorithm == FBX_ALGO_WINDOW && c->parsed.limit[i].count > FBX_WINDOW_COUNT_MAX)
+		if (algorithm == FBX_ALGO_WINDOW && k->count > FBX_WINDOW_COUNT_MAX)
 			return false;
 	}
 	return true;
@@ -262,39 +287,45 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 	return rc;
 }
 
-static bool decide(const fbx_limiter *l, const struct fbx__limiter_cfg *c, uint32_t i, uint64_t w, uint64_t now,
-		   uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+static bool decide(const fbx_limiter *l, const struct fbx__limit *k, uint64_t w,
+		   uint64_t now, uint64_t cost, uint64_t *next, struct fbx__verdict *v)
 {
 	if (l->algorithm == FBX_ALGO_GCRA)
-		return fbx__gcra_decide(w, now, c->parsed.limit[i].count, c->gcra_t[i],
-					c->gcra_tau[i], cost, next, v);
-	return fbx__window_decide(w, now, c->parsed.limit[i].count, c->parsed.limit[i].period_ns,
-				  cost, next, v);
+		return fbx__gcra_decide(k, w, now, cost, next, v);
+	return fbx__window_decide(k, w, now, cost, next, v);
 }
 
-static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c, _Atomic uint64_t *st, uint32_t upto,
-		   uint64_t now, uint64_t cost)
+static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
+		   _Atomic uint64_t *st, uint32_t upto, uint64_t now, uint64_t cost)
 {
 	for (uint32_t i = 0; i < upto; i++) {
 		uint64_t w = atomic_load(&st[i]), next;
 		do {
-			if (l->algorithm == FBX_ALGO_GCRA) {
-				uint64_t back = cost * c->gcra_t[i];
-				next = w > now + back ? w - back : (w > now ? now : w);
-			} else {
-				next = fbx__window_refund(w, now, c->parsed.limit[i].period_ns, cost);
-			}
+			next = l->algorithm == FBX_ALGO_GCRA
+				       ? fbx__gcra_refund(&c->lim[i], w, now, cost)
+				       : fbx__window_refund(&c->lim[i], w, now, cost);
 		} while (next != w && !atomic_compare_exchange_weak(&st[i], &w, next));
 	}
 }
 
-static void fill(fbx_limit_result *res, const struct fbx__verdict *v, uint64_t now)
+static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fbx__verdict *v,
+		  uint64_t now, fbx_limit_result *res)
 {
 	res->limit = v->limit;
 	res->remaining = v->remaining;
 	res->reset_ns = v->reset_ns;
 	res->retry_after_ns = v->retry_ns;
 	res->now_ns = now;
+	if (atomic_load_explicit(&l->rec->dry_run, memory_order_relaxed)) {
+		fbx__count(l->box, &ls->ctr[FBX__L_DRY_DENIED]);
+		res->allowed = 1;
+		res->dry_run_denied = 1;
+		return 0;
+	}
+	fbx__count(l->box, &ls->ctr[FBX__L_DENIED]);
+	res->allowed = 0;
+	res->dry_run_denied = 0;
+	return FBX_ELIMITED;
 }
 
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
@@ -313,50 +344,42 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			return rc;
 	}
 	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
-	uint32_t n = c->parsed.n;
-	for (uint32_t i = 0; i < n; i++)
-		if (cost > c->parsed.limit[i].count)
-			return FBX_ERANGE;
-	/* GCRA paces calls to the nanosecond; windows of >= 1 s do with the
-	 * coarse clock at an eighth of the cost. */
-	uint64_t now = l->algorithm == FBX_ALGO_GCRA ? fbx__now() : fbx__now_coarse();
+	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
 	_Atomic uint64_t *st = l->rec->global_state;
 	if (l->keyed) {
 		st = NULL;
 		for (int tries = 0; st == NULL && tries < 8; tries++)
 			st = fbx__key_state(l, key, keylen, now);
-		if (st == NULL)
+		if (FBX__UNLIKELY(st == NULL))
 			return FBX_ETIMEDOUT;
 	}
-	bool dry = atomic_load_explicit(&l->rec->dry_run, memory_order_relaxed);
-	struct fbx__limiter_shard *ls = fbx__lshard(l->box, shard, l->index);
-	struct fbx__verdict v, tight = {0, UINT64_MAX, 0, 0};
-	for (uint32_t i = 0; i < n; i++) {
+	struct fbx__limiter_shard *ls = (void *)(shard + l->shard_off);
+	struct fbx__verdict v, tight = {0, 0, 0, 0};
+	for (uint32_t i = 0; i < c->parsed.n; i++) {
+		const struct fbx__limit *k = &c->lim[i];
+		if (FBX__UNLIKELY(cost > k->count)) {
+			refund(l, c, st, i, now, cost);
+			return FBX_ERANGE; /* no window could ever admit it */
+		}
 		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed), next;
 		bool ok;
-		while ((ok = decide(l, c, i, w, now, cost, &next, &v)) &&
+		while ((ok = decide(l, k, w, now, cost, &next, &v)) &&
 		       !atomic_compare_exchange_weak(&st[i], &w, next))
 			;
 		if (!ok) {
 			refund(l, c, st, i, now, cost);
-			fill(res, &v, now);
-			if (dry) {
-				fbx__inc(&ls->ctr[FBX__L_DRY_DENIED], 1);
-				res->allowed = 1;
-				res->dry_run_denied = 1;
-				return 0;
-			}
-			fbx__inc(&ls->ctr[FBX__L_DENIED], 1);
-			res->allowed = 0;
-			res->dry_run_denied = 0;
-			return FBX_ELIMITED;
+			return denied(l, ls, &v, now, res);
 		}
-		if (v.remaining < tight.remaining)
+		if (i == 0 || v.remaining < tight.remaining)
 			tight = v;
 	}
-	fbx__inc(&ls->ctr[FBX__L_ALLOWED], 1);
-	fill(res, &tight, now);
+	fbx__count(l->box, &ls->ctr[FBX__L_ALLOWED]);
 	res->allowed = 1;
 	res->dry_run_denied = 0;
+	res->limit = tight.limit;
+	res->remaining = tight.remaining;
+	res->reset_ns = tight.reset_ns;
+	res->retry_after_ns = 0;
+	res->now_ns = now;
 	return 0;
 }

@@ -124,6 +124,7 @@ uint8_t *fbx__shard_acquire(fbx_box *box)
 			atomic_store(&box->my_worker, w);
 			raise_hwm(box, (uint32_t)(w + 2));
 			shard = shard_at(box, w); /* w == -1: shared overflow shard */
+			atomic_store(&box->atomic_counts, box->threads || w < 0);
 		}
 		atomic_store(&box->my_shard, shard);
 		atomic_store(&box->fork_gen, gen);
