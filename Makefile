@@ -59,7 +59,7 @@ deps:
 	@sh tools/install-deps.sh test
 
 $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(STATIC)
-	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
+	$(CC) $(BASEFLAGS) -Ilib $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
 
 test: deps
 	$(MAKE) --no-print-directory $(B)/fusebox-tests

@@ -291,7 +291,8 @@ const char *fbx_algorithm_name(int algo);
 typedef struct fbx_limiter_config {
 	const char *rule;     /* e.g. "100/minute" or "10/second;1000/hour" */
 	fbx_algorithm algorithm;
-	uint32_t burst;       /* GCRA: calls admitted at once (1..limit, default 1) */
+	uint32_t burst;       /* GCRA: calls admitted at once (1..limit, default 1);
+				 also the largest cost a GCRA take may ask for */
 	int keyed;            /* take() needs a key; each key has its own budget */
 	int dry_run;          /* count decisions, deny nothing */
 } fbx_limiter_config;
@@ -318,7 +319,8 @@ typedef struct fbx_limit_result {
 /*
  * Hot path.  Takes cost (>= 1) from key's budget (key may be NULL with
  * keylen 0 for a global limiter).  0 = allowed, FBX_ELIMITED = denied (and
- * nothing was consumed).  In dry-run mode a call that would be denied
+ * nothing was consumed), FBX_ERANGE = cost is more than any window could
+ * ever admit (above a limit's count, or above the GCRA burst).  In dry-run mode a call that would be denied
  * returns 0 with dry_run_denied set.
  */
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen,

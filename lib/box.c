@@ -197,7 +197,19 @@ static int validate(const struct fbx__header *h, uint64_t object_size)
 	return 0;
 }
 
-/* Looks at the header page: 1 ready, 0 not yet, <0 error. */
+/* The real clock, even under a test's substitute: a frozen fake clock must
+ * not turn a wait for a dead creator into a hang. */
+static uint64_t real_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Looks at the header page: 1 ready, 0 not yet, <0 error.  Magic and
+ * version are checked before `ready`: a foreign object or a newer layout
+ * (whose ready word may sit elsewhere) is refused, never waited on or
+ * initialised over.  A creator that died midway leaves magic 0 or ours. */
 static int peek_ready(int fd, uint64_t *size_out)
 {
 	struct stat st;
@@ -211,14 +223,20 @@ static int peek_ready(int fd, uint64_t *size_out)
 		return errno_to_fbx(errno);
 	int ready = atomic_load_explicit(&((struct fbx__header *)h)->ready,
 					 memory_order_acquire) == 1;
+	uint64_t magic = h->magic;
+	uint32_t version = h->layout_version;
 	munmap((void *)h, sizeof(*h));
+	if (magic != 0 && magic != FBX__MAGIC)
+		return FBX_ECORRUPT;
+	if (magic == FBX__MAGIC && version != 0 && version != FBX__LAYOUT_VERSION)
+		return FBX_EVERSION;
 	return ready;
 }
 
 static int wait_ready(int fd, bool may_init, bool created, const char *name,
 		      const fbx_box_config *cfg, uint64_t *size_out)
 {
-	uint64_t deadline = fbx__now() + (uint64_t)cfg->timeout_ms * 1000000u;
+	uint64_t deadline = real_now() + (uint64_t)cfg->timeout_ms * 1000000u;
 	for (;;) {
 		int r = peek_ready(fd, size_out);
 		if (r != 0)
@@ -231,7 +249,7 @@ static int wait_ready(int fd, bool may_init, bool created, const char *name,
 				return got;
 			if (got) {
 				r = peek_ready(fd, size_out);
-				if (r == 0 && (created || fbx__now() >= deadline ||
+				if (r == 0 && (created || real_now() >= deadline ||
 					       *size_out >= sizeof(struct fbx__header)))
 					r = initialise(fd, name, cfg);
 				init_unlock(fd);
@@ -240,7 +258,7 @@ static int wait_ready(int fd, bool may_init, bool created, const char *name,
 				continue;
 			}
 		}
-		if (fbx__now() >= deadline)
+		if (real_now() >= deadline)
 			return FBX_ETIMEDOUT;
 		sleep_step();
 	}

@@ -43,6 +43,8 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 	int rc = fbx_rule_parse(rule, &out->parsed, NULL);
 	if (rc)
 		return rc;
+	if (algorithm == FBX_ALGO_WINDOW)
+		burst = 1; /* the sliding window has no burst: ignore it */
 	if (burst == 0)
 		return FBX_EINVAL;
 	uint64_t tick = coarse_resolution_ns();
@@ -57,9 +59,14 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 		if (algorithm == FBX_ALGO_GCRA) {
 			if (burst > k->count)
 				return FBX_ERANGE;
-			k->gcra_t = k->period_ns / (k->count - burst + 1);
+			/* rounded up: a shorter interval would fit limit + 1 calls
+			 * into one period */
+			uint64_t cells = k->count - burst + 1;
+			k->gcra_t = k->period_ns / cells;
 			if (k->gcra_t == 0)
 				return FBX_ERANGE;
+			if (k->gcra_t * cells < k->period_ns)
+				k->gcra_t++;
 			k->gcra_tau = k->gcra_t * (burst - 1);
 			k->inv_t = UINT64_MAX / k->gcra_t;
 			if (tick == UINT64_MAX || k->gcra_t < 64 * tick)
@@ -308,6 +315,24 @@ static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
 	}
 }
 
+/* Limit i denied; the later limits may deny for longer, and Retry-After
+ * must cover them all.  Each only grows more permissive with time, so the
+ * longest wait among them is exact. */
+static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
+			  _Atomic uint64_t *st, uint32_t from, uint64_t now, uint64_t cost,
+			  struct fbx__verdict *v)
+{
+	for (uint32_t i = from; i < c->parsed.n; i++) {
+		struct fbx__verdict w;
+		uint64_t unused;
+		if (cost > c->lim[i].count)
+			continue;
+		if (!decide(l, &c->lim[i], atomic_load(&st[i]), now, cost, &unused, &w) &&
+		    w.retry_ns > v->retry_ns)
+			*v = w;
+	}
+}
+
 static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fbx__verdict *v,
 		  uint64_t now, fbx_limit_result *res)
 {
@@ -357,9 +382,11 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	struct fbx__verdict v, tight = {0, 0, 0, 0};
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
-		if (FBX__UNLIKELY(cost > k->count)) {
+		/* no window could ever admit it (GCRA admits at most burst at once) */
+		if (FBX__UNLIKELY(cost > k->count ||
+				  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst))) {
 			refund(l, c, st, i, now, cost);
-			return FBX_ERANGE; /* no window could ever admit it */
+			return FBX_ERANGE;
 		}
 		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed), next;
 		bool ok;
@@ -368,6 +395,7 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			;
 		if (!ok) {
 			refund(l, c, st, i, now, cost);
+			later_denials(l, c, st, i + 1, now, cost, &v);
 			return denied(l, ls, &v, now, res);
 		}
 		if (i == 0 || v.remaining < tight.remaining)

@@ -54,12 +54,14 @@ void fbx_snapshot_free(fbx_snapshot *s)
 	free(s);
 }
 
-/* Copies a name out of the segment; false when it is not a valid name. */
+/* Copies a name out of the segment; false when it is not a valid name
+ * (an unterminated one included: cutting it would name another record). */
 static bool copy_name(char dst[FBX_NAME_MAX], const char *src)
 {
 	memcpy(dst, src, FBX_NAME_MAX);
+	bool terminated = memchr(dst, '\0', FBX_NAME_MAX) != NULL;
 	dst[FBX_NAME_MAX - 1] = '\0';
-	return fbx_name_check_record(dst) == 0;
+	return terminated && fbx_name_check_record(dst) == 0;
 }
 
 static uint32_t shard_count(const fbx_box *box)
@@ -131,6 +133,7 @@ static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 	uint64_t active = atomic_load(&r->cfg_active);
 	const struct fbx__limiter_cfg *c = &r->cfg[active & 1];
 	memcpy(li->rule, c->rule, sizeof(li->rule));
+	ok = ok && memchr(li->rule, '\0', sizeof(li->rule)) != NULL;
 	li->rule[sizeof(li->rule) - 1] = '\0';
 	ok = ok && r->algorithm <= FBX_ALGO_GCRA &&
 	     fbx_rule_parse(li->rule, &li->parsed, NULL) == 0;

@@ -12,6 +12,18 @@
 
 static _Atomic uint64_t *clock_word;
 
+/* Boxes this test process created, unlinked when it exits (check's fork
+ * mode exits after each test, failed or not). */
+static char made[16][32];
+static int n_made;
+
+static void unlink_made(void)
+{
+	for (int i = 0; i < n_made; i++)
+		fbx_box_unlink(made[i]);
+	n_made = 0;
+}
+
 const char *tbox_name(void)
 {
 	static char name[32];
@@ -33,8 +45,13 @@ fbx_box *tbox_create(const fbx_box_config *cfg)
 		cfg = &c;
 	}
 	fbx_box *box = NULL;
-	int rc = fbx_box_open(tbox_name(), FBX_OPEN_CREATE | FBX_OPEN_EXCL, cfg, &box);
+	const char *name = tbox_name();
+	int rc = fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, cfg, &box);
 	ck_assert_msg(rc == 0, "create box: %s", fbx_strerror(rc));
+	if (n_made == 0)
+		atexit(unlink_made);
+	if (n_made < 16)
+		snprintf(made[n_made++], sizeof(made[0]), "%s", name);
 	return box;
 }
 

@@ -416,6 +416,8 @@ START_TEST(dead_worker_slot_reclaimed_counts_kept)
 	bc.keys = 64;
 	bc.events = 32;
 	bc.workers = 2;
+	fbx_box_close(box); /* the fixture's box: this test uses its own */
+	box = NULL;
 	fbx_box *small = tbox_create(&bc);
 	fbx_box_info info;
 	fbx_box_info_get(small, &info);
