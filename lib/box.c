@@ -154,10 +154,10 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 	if (rc == 0) {
 		struct fbx__breaker_rec *br = (void *)(base + lay.off_breakers);
 		for (uint32_t i = 0; i < cfg->breakers; i++)
-			br[i].index = i;
+			br[i].head.index = i;
 		struct fbx__limiter_rec *lr = (void *)(base + lay.off_limiters);
 		for (uint32_t i = 0; i < cfg->limiters; i++)
-			lr[i].index = i;
+			lr[i].head.index = i;
 		atomic_store_explicit(&h->ready, 1, memory_order_release);
 	}
 	munmap(base, lay.total);

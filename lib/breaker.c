@@ -37,20 +37,6 @@ static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
 	return b;
 }
 
-static int find_live(fbx_box *box, const char *name)
-{
-	uint32_t n = atomic_load(&box->hdr->n_breakers);
-	if (n > box->cap_breakers)
-		n = box->cap_breakers;
-	for (uint32_t i = 0; i < n; i++) {
-		struct fbx__breaker_rec *r = &box->breakers[i];
-		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
-		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
 {
 	if (box == NULL || out == NULL)
@@ -58,7 +44,8 @@ int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
 	int rc = fbx_name_check_record(name);
 	if (rc)
 		return rc;
-	int i = find_live(box, name);
+	struct fbx__records rs = fbx__breaker_records(box);
+	int i = fbx__record_find(&rs, name);
 	if (i < 0)
 		return FBX_ENOENT;
 	if (fbx_breaker_config_check(&box->breakers[i].cfg, NULL) != 0)
@@ -69,21 +56,15 @@ int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
 
 static int create_record(fbx_box *box, const char *name, const fbx_breaker_config *cfg)
 {
-	for (uint32_t i = 0; i < box->cap_breakers; i++) {
-		struct fbx__breaker_rec *r = &box->breakers[i];
-		if (atomic_load(&r->live) != FBX__REC_FREE)
-			continue;
-		atomic_store(&r->live, FBX__REC_INIT);
-		fbx__name_copy(r->name, name);
-		r->cfg = *cfg;
-		atomic_store(&r->state, FBX__ST_MAKE(FBX_CLOSED, 0, 0, 0));
-		atomic_store_explicit(&r->live, FBX__REC_LIVE, memory_order_release);
-		uint32_t hwm = atomic_load(&box->hdr->n_breakers);
-		if (hwm < i + 1)
-			atomic_store(&box->hdr->n_breakers, i + 1);
-		return (int)i;
-	}
-	return FBX_EFULL;
+	struct fbx__records rs = fbx__breaker_records(box);
+	int i = fbx__record_claim(&rs, name);
+	if (i < 0)
+		return i;
+	struct fbx__breaker_rec *r = &box->breakers[i];
+	r->cfg = *cfg;
+	atomic_store(&r->state, FBX__ST_MAKE(FBX_CLOSED, 0, 0, 0));
+	fbx__record_publish(&rs, (uint32_t)i);
+	return i;
 }
 
 int fbx_breaker_register(fbx_box *box, const char *name,
@@ -100,7 +81,8 @@ int fbx_breaker_register(fbx_box *box, const char *name,
 	rc = fbx__registry_lock(box);
 	if (rc)
 		return rc;
-	int i = find_live(box, name);
+	struct fbx__records rs = fbx__breaker_records(box);
+	int i = fbx__record_find(&rs, name);
 	bool fresh = false;
 	if (i >= 0) {
 		if (fbx_breaker_config_diff(&box->breakers[i].cfg, cfg) != NULL)
@@ -121,7 +103,7 @@ int fbx_breaker_register(fbx_box *box, const char *name,
 
 const char *fbx_breaker_name(const fbx_breaker *b)
 {
-	return b ? b->rec->name : NULL;
+	return b ? b->rec->head.name : NULL;
 }
 
 int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg)

@@ -34,6 +34,13 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
  * A slot left in INIT by a dead registrar is wiped on EOWNERDEAD. */
 enum { FBX__REC_FREE = 0, FBX__REC_INIT = 1, FBX__REC_LIVE = 2 };
 
+/* What breaker and limiter records share, first in each. */
+struct fbx__rec_head {
+	_Atomic uint32_t live;
+	uint32_t index;
+	char name[FBX_NAME_MAX];
+};
+
 /* ---- header ----------------------------------------------------------- */
 
 struct fbx__header {
@@ -89,9 +96,7 @@ struct fbx__header {
 #define FBX__LEASE_DEADLINE(w) (((w) >> 8) & FBX__DEADLINE_MAX)
 
 struct fbx__breaker_rec {
-	_Atomic uint32_t live;
-	uint32_t index;
-	char name[FBX_NAME_MAX];
+	struct fbx__rec_head head;
 	fbx_breaker_config cfg;       /* immutable once LIVE */
 	alignas(FBX__CACHELINE) _Atomic uint64_t state;
 	alignas(FBX__CACHELINE) _Atomic uint64_t consec;  /* gen-tagged */
@@ -134,9 +139,7 @@ struct fbx__limiter_cfg {
 };
 
 struct fbx__limiter_rec {
-	_Atomic uint32_t live;
-	uint32_t index;
-	char name[FBX_NAME_MAX];
+	struct fbx__rec_head head;
 	uint32_t algorithm;
 	uint32_t keyed;
 	/* Rule changes write the inactive cfg copy, then flip cfg_active
@@ -305,7 +308,25 @@ static inline void fbx__count(const fbx_box *box, _Atomic uint64_t *c)
 				      memory_order_relaxed);
 }
 
-/* registry.c */
+/* registry.c: records of one kind, as an array of stride-sized slots */
+struct fbx__records {
+	uint8_t *base;
+	size_t stride;
+	uint32_t cap;
+	_Atomic uint32_t *hwm;  /* header's high-water mark of used slots */
+};
+struct fbx__records fbx__breaker_records(fbx_box *box);
+struct fbx__records fbx__limiter_records(fbx_box *box);
+static inline struct fbx__rec_head *fbx__record(const struct fbx__records *rs, uint32_t i)
+{
+	return (struct fbx__rec_head *)(void *)(rs->base + rs->stride * i);
+}
+/* Index of the LIVE record called name, or -1.  Takes no lock. */
+int fbx__record_find(const struct fbx__records *rs, const char *name);
+/* Under the registry lock: a FREE slot moved to INIT and named, or FBX_EFULL.
+ * The caller fills the body, then publishes it with fbx__record_publish(). */
+int fbx__record_claim(const struct fbx__records *rs, const char *name);
+void fbx__record_publish(const struct fbx__records *rs, uint32_t i);
 int fbx__registry_lock(fbx_box *box);
 void fbx__registry_unlock(fbx_box *box);
 int fbx__name_copy(char dst[FBX_NAME_MAX], const char *src);

@@ -100,20 +100,6 @@ static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
 	return l;
 }
 
-static int find_live(fbx_box *box, const char *name)
-{
-	uint32_t n = atomic_load(&box->hdr->n_limiters);
-	if (n > box->cap_limiters)
-		n = box->cap_limiters;
-	for (uint32_t i = 0; i < n; i++) {
-		struct fbx__limiter_rec *r = &box->limiters[i];
-		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
-		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
 {
 	if (box == NULL || out == NULL)
@@ -121,7 +107,8 @@ int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
 	int rc = fbx_name_check_record(name);
 	if (rc)
 		return rc;
-	int i = find_live(box, name);
+	struct fbx__records rs = fbx__limiter_records(box);
+	int i = fbx__record_find(&rs, name);
 	if (i < 0)
 		return FBX_ENOENT;
 	if (box->limiters[i].algorithm > FBX_ALGO_GCRA)
@@ -143,23 +130,18 @@ static int conflict(const struct fbx__limiter_rec *r, const fbx_limiter_config *
 static int create_record(fbx_box *box, const char *name, const fbx_limiter_config *cfg,
 			 const struct fbx__limiter_cfg *built)
 {
-	for (uint32_t i = 0; i < box->cap_limiters; i++) {
-		struct fbx__limiter_rec *r = &box->limiters[i];
-		if (atomic_load(&r->live) != FBX__REC_FREE)
-			continue;
-		atomic_store(&r->live, FBX__REC_INIT);
-		fbx__name_copy(r->name, name);
-		r->algorithm = (uint32_t)cfg->algorithm;
-		r->keyed = cfg->keyed != 0;
-		r->cfg[0] = *built;
-		atomic_store(&r->cfg_active, 0);
-		atomic_store(&r->dry_run, cfg->dry_run != 0);
-		atomic_store_explicit(&r->live, FBX__REC_LIVE, memory_order_release);
-		if (atomic_load(&box->hdr->n_limiters) < i + 1)
-			atomic_store(&box->hdr->n_limiters, i + 1);
-		return (int)i;
-	}
-	return FBX_EFULL;
+	struct fbx__records rs = fbx__limiter_records(box);
+	int i = fbx__record_claim(&rs, name);
+	if (i < 0)
+		return i;
+	struct fbx__limiter_rec *r = &box->limiters[i];
+	r->algorithm = (uint32_t)cfg->algorithm;
+	r->keyed = cfg->keyed != 0;
+	r->cfg[0] = *built;
+	atomic_store(&r->cfg_active, 0);
+	atomic_store(&r->dry_run, cfg->dry_run != 0);
+	fbx__record_publish(&rs, (uint32_t)i);
+	return i;
 }
 
 int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_config *cfg,
@@ -177,7 +159,8 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 	rc = fbx__registry_lock(box);
 	if (rc)
 		return rc;
-	int i = find_live(box, name);
+	struct fbx__records rs = fbx__limiter_records(box);
+	int i = fbx__record_find(&rs, name);
 	bool fresh = false;
 	if (i >= 0) {
 		rc = conflict(&box->limiters[i], cfg, &built);
@@ -199,7 +182,7 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 
 const char *fbx_limiter_name(const fbx_limiter *l)
 {
-	return l ? l->rec->name : NULL;
+	return l ? l->rec->head.name : NULL;
 }
 
 int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)

@@ -5,6 +5,9 @@
  * EOWNERDEAD and must repair before marking it consistent (LMDB does this;
  * uWSGI and PHP-FPM did not and froze).  The only state a dead holder can
  * leave behind is a record still in INIT, so repair wipes those.
+ *
+ * Breaker and limiter records share their head (state, index, name), so
+ * finding, claiming and publishing them is written once, here.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,19 +17,59 @@
 
 #define REGISTRY_TIMEOUT_S 5
 
-static void wipe_unfinished(fbx_box *box)
+struct fbx__records fbx__breaker_records(fbx_box *box)
 {
-	for (uint32_t i = 0; i < box->cap_breakers; i++) {
-		struct fbx__breaker_rec *r = &box->breakers[i];
-		if (atomic_load(&r->live) == FBX__REC_INIT) {
-			memset((void *)r, 0, sizeof(*r));
-			r->index = i;
-		}
+	return (struct fbx__records){(uint8_t *)box->breakers, sizeof(struct fbx__breaker_rec),
+				     box->cap_breakers, &box->hdr->n_breakers};
+}
+
+struct fbx__records fbx__limiter_records(fbx_box *box)
+{
+	return (struct fbx__records){(uint8_t *)box->limiters, sizeof(struct fbx__limiter_rec),
+				     box->cap_limiters, &box->hdr->n_limiters};
+}
+
+int fbx__record_find(const struct fbx__records *rs, const char *name)
+{
+	uint32_t n = atomic_load(rs->hwm);
+	if (n > rs->cap)
+		n = rs->cap; /* the mark is in the segment: never trust it past cap */
+	for (uint32_t i = 0; i < n; i++) {
+		struct fbx__rec_head *r = fbx__record(rs, i);
+		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
+		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
+			return (int)i;
 	}
-	for (uint32_t i = 0; i < box->cap_limiters; i++) {
-		struct fbx__limiter_rec *r = &box->limiters[i];
+	return -1;
+}
+
+int fbx__record_claim(const struct fbx__records *rs, const char *name)
+{
+	for (uint32_t i = 0; i < rs->cap; i++) {
+		struct fbx__rec_head *r = fbx__record(rs, i);
+		if (atomic_load(&r->live) != FBX__REC_FREE)
+			continue;
+		atomic_store(&r->live, FBX__REC_INIT);
+		fbx__name_copy(r->name, name);
+		return (int)i;
+	}
+	return FBX_EFULL;
+}
+
+void fbx__record_publish(const struct fbx__records *rs, uint32_t i)
+{
+	atomic_store_explicit(&fbx__record(rs, i)->live, FBX__REC_LIVE, memory_order_release);
+	if (atomic_load(rs->hwm) < i + 1)
+		atomic_store(rs->hwm, i + 1);
+}
+
+/* The only state a dead registrar can leave behind: records still in INIT. */
+static void wipe_unfinished(const struct fbx__records *rs)
+{
+	for (uint32_t i = 0; i < rs->cap; i++) {
+		struct fbx__rec_head *r = fbx__record(rs, i);
 		if (atomic_load(&r->live) == FBX__REC_INIT) {
-			memset((void *)r, 0, sizeof(*r));
+			memset((void *)r, 0, rs->stride);
 			r->index = i;
 		}
 	}
@@ -41,7 +84,9 @@ int fbx__registry_lock(fbx_box *box)
 	ts.tv_sec += REGISTRY_TIMEOUT_S;
 	int rc = pthread_mutex_timedlock(&box->hdr->registry, &ts);
 	if (rc == EOWNERDEAD) {
-		wipe_unfinished(box);
+		struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
+		wipe_unfinished(&b);
+		wipe_unfinished(&l);
 		pthread_mutex_consistent(&box->hdr->registry);
 		return 0;
 	}

@@ -90,7 +90,7 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 {
 	struct fbx__breaker_rec *r = &box->breakers[i];
 	memset(bi, 0, sizeof(*bi));
-	bool ok = copy_name(bi->name, r->name);
+	bool ok = copy_name(bi->name, r->head.name);
 	bi->config = r->cfg;
 	ok = ok && fbx_breaker_config_check(&bi->config, NULL) == 0;
 	uint64_t w = atomic_load(&r->state);
@@ -129,7 +129,7 @@ static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 {
 	struct fbx__limiter_rec *r = &box->limiters[i];
 	memset(li, 0, sizeof(*li));
-	bool ok = copy_name(li->name, r->name);
+	bool ok = copy_name(li->name, r->head.name);
 	uint64_t active = atomic_load(&r->cfg_active);
 	const struct fbx__limiter_cfg *c = &r->cfg[active & 1];
 	memcpy(li->rule, c->rule, sizeof(li->rule));
@@ -196,9 +196,9 @@ static int read_event(fbx_box *box, uint64_t seq, fbx_event *e)
 		  from >= -1 && from < FBX_BREAKER_STATE_COUNT && to >= -1 &&
 		  to < FBX_BREAKER_STATE_COUNT;
 	if (ok && rtype == FBX_REC_BREAKER && record < box->cap_breakers)
-		ok = copy_name(e->name, box->breakers[record].name);
+		ok = copy_name(e->name, box->breakers[record].head.name);
 	else if (ok && rtype == FBX_REC_LIMITER && record < box->cap_limiters)
-		ok = copy_name(e->name, box->limiters[record].name);
+		ok = copy_name(e->name, box->limiters[record].head.name);
 	else
 		ok = false;
 	e->kind = (fbx_event_kind)kind;
@@ -244,13 +244,13 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	nb = nb > box->cap_breakers ? box->cap_breakers : nb;
 	s->nb = 0;
 	for (uint32_t i = 0; i < nb; i++)
-		if (atomic_load_explicit(&box->breakers[i].live, memory_order_acquire) == FBX__REC_LIVE)
+		if (atomic_load_explicit(&box->breakers[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
 			read_breaker(box, i, now, &s->b[s->nb++]);
 	uint32_t nl = atomic_load(&box->hdr->n_limiters);
 	nl = nl > box->cap_limiters ? box->cap_limiters : nl;
 	s->nl = 0;
 	for (uint32_t i = 0; i < nl; i++)
-		if (atomic_load_explicit(&box->limiters[i].live, memory_order_acquire) == FBX__REC_LIVE)
+		if (atomic_load_explicit(&box->limiters[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
 			read_limiter(box, i, &s->l[s->nl++]);
 	uint64_t head = atomic_load(&box->hdr->event_head);
 	s->dropped = head > box->cap_events ? head - box->cap_events : 0;

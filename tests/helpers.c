@@ -1,5 +1,6 @@
 /* helpers.c — see helpers.h. */
 #include <check.h>
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,31 @@ const char *tbox_name(void)
 	static int serial;
 	snprintf(name, sizeof(name), "t%d-%d", (int)getpid(), ++serial);
 	return name;
+}
+
+const char *tname(const char *prefix)
+{
+	static char name[40];
+	static int serial;
+	snprintf(name, sizeof(name), "%s%d_%d_%d", prefix, (int)getppid(), (int)getpid(), ++serial);
+	return name;
+}
+
+void tsweep(const char *prefix)
+{
+	char pfx[64];
+	snprintf(pfx, sizeof(pfx), "fusebox.%s%d_", prefix, (int)getpid());
+	DIR *d = opendir("/dev/shm");
+	if (d == NULL)
+		return;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (strncmp(e->d_name, pfx, strlen(pfx)) == 0) {
+			char obj[300];
+			snprintf(obj, sizeof(obj), "/%s", e->d_name);
+			shm_unlink(obj);
+		}
+	}
+	closedir(d);
 }
 
 fbx_box *tbox_create(const fbx_box_config *cfg)

@@ -8,6 +8,11 @@
 
 /* A box name unique to this process and call ("t12345-3"). */
 const char *tbox_name(void);
+/* A box name PREFIX<runner pid>_<test pid>_<n>: the runner (the parent of
+ * every forked test) can tsweep(PREFIX) whatever a failed or killed test
+ * left in /dev/shm. */
+const char *tname(const char *prefix);
+void tsweep(const char *prefix);
 /* Creates a fresh box with small capacities (cfg may be NULL) and unlinks
  * it at exit of the test process; fails the test on error. */
 fbx_box *tbox_create(const fbx_box_config *cfg);

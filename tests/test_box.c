@@ -36,29 +36,13 @@ Suite *fbx_test_box_suite(void);
 
 static const char *bx_name(void)
 {
-	static char name[40];
-	static int serial;
-	snprintf(name, sizeof(name), NAME_PREFIX "%d_%d_%d", (int)getppid(),
-		 (int)getpid(), ++serial);
-	return name;
+	return tname(NAME_PREFIX);
 }
 
 /* Unchecked teardown: runs in the runner after each test case. */
 static void sweep(void)
 {
-	char pfx[64];
-	snprintf(pfx, sizeof(pfx), "fusebox." NAME_PREFIX "%d_", (int)getpid());
-	DIR *d = opendir("/dev/shm");
-	if (d == NULL)
-		return;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (strncmp(e->d_name, pfx, strlen(pfx)) == 0) {
-			char obj[300];
-			snprintf(obj, sizeof(obj), "/%s", e->d_name);
-			shm_unlink(obj);
-		}
-	}
-	closedir(d);
+	tsweep(NAME_PREFIX);
 }
 
 static void shm_file(char out[128], const char *name)
@@ -1359,12 +1343,12 @@ START_TEST(registry_owner_dead)
 			_exit(1);
 		/* half-made records, as if killed inside create_record() */
 		struct fbx__breaker_rec *br = &box->breakers[1];
-		atomic_store(&br->live, FBX__REC_INIT);
-		memcpy(br->name, "half-made", 10);
+		atomic_store(&br->head.live, FBX__REC_INIT);
+		memcpy(br->head.name, "half-made", 10);
 		atomic_store(&box->hdr->n_breakers, 2);
 		struct fbx__limiter_rec *lr = &box->limiters[0];
-		atomic_store(&lr->live, FBX__REC_INIT);
-		memcpy(lr->name, "half-lim", 9);
+		atomic_store(&lr->head.live, FBX__REC_INIT);
+		memcpy(lr->head.name, "half-lim", 9);
 		atomic_store(&box->hdr->n_limiters, 1);
 		char c = 'x';
 		if (write(sync[1], &c, 1) != 1)

@@ -26,28 +26,13 @@ Suite *fbx_test_snapshot_suite(void);
 
 static const char *sn_name(void)
 {
-	static char name[40];
-	static int serial;
-	snprintf(name, sizeof(name), NAME_PREFIX "%d_%d_%d", (int)getppid(),
-		 (int)getpid(), ++serial);
-	return name;
+	return tname(NAME_PREFIX);
 }
 
+/* Unchecked teardown: runs in the runner after each test case. */
 static void sweep(void)
 {
-	char pfx[64];
-	snprintf(pfx, sizeof(pfx), "fusebox." NAME_PREFIX "%d_", (int)getpid());
-	DIR *d = opendir("/dev/shm");
-	if (d == NULL)
-		return;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (strncmp(e->d_name, pfx, strlen(pfx)) == 0) {
-			char obj[300];
-			snprintf(obj, sizeof(obj), "/%s", e->d_name);
-			shm_unlink(obj);
-		}
-	}
-	closedir(d);
+	tsweep(NAME_PREFIX);
 }
 
 static void small_cfg(fbx_box_config *c)
@@ -990,17 +975,17 @@ static void apply_damage(fbx_box *box, enum damage d)
 		break;
 	case D_BNAME_CONTROL:
 		for (int i = 0; i < FBX_NAME_MAX; i++)
-			br->name[i] = (char)(1 + i % 31);
+			br->head.name[i] = (char)(1 + i % 31);
 		break;
 	case D_BNAME_HIGH:
-		memset(br->name, 0xc3, FBX_NAME_MAX);
-		br->name[10] = '\0';
+		memset(br->head.name, 0xc3, FBX_NAME_MAX);
+		br->head.name[10] = '\0';
 		break;
 	case D_BNAME_NO_NUL:
-		memset(br->name, 'B', FBX_NAME_MAX);
+		memset(br->head.name, 'B', FBX_NAME_MAX);
 		break;
 	case D_BNAME_EMPTY:
-		memset(br->name, 0, FBX_NAME_MAX);
+		memset(br->head.name, 0, FBX_NAME_MAX);
 		break;
 	case D_BSTATE_F:
 		atomic_store(&br->state, (atomic_load(&br->state) & ~0xfull) | 0xf);
@@ -1034,7 +1019,7 @@ static void apply_damage(fbx_box *box, enum damage d)
 		break;
 	case D_LNAME:
 		for (int i = 0; i < FBX_NAME_MAX; i++)
-			lr->name[i] = (char)(0x7f + i);
+			lr->head.name[i] = (char)(0x7f + i);
 		break;
 	case D_LCFG_SPARE:
 		atomic_store(&lr->cfg_active, atomic_load(&lr->cfg_active) ^ 1);
