@@ -96,6 +96,8 @@ void bench_cleanup_run(void);
 
 struct bench_floor {
 	bench_result p1, p2;
+	bench_result private_p1, private_p2;     /* control: a line per process */
+	bench_result alu_p1, alu_p2;             /* control: ALU throughput, nothing shared */
 	bench_result clock_mono, clock_coarse;   /* what a clock read costs here */
 };
 int bench_floor_run(struct bench_floor *out);

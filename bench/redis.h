@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-/* Finds redis-server in PATH (and /usr/sbin, /usr/bin); 0 if found. */
+/* Finds redis-server in PATH (and /usr/sbin, /usr/bin), or takes the one
+ * FUSEBOX_BENCH_REDIS_SERVER names (empty: none); 0 if found. */
 int redis_server_find(char *path, size_t len);
 /* Starts it and waits until it answers PING.  0 on success, *port set. */
 int redis_server_start(const char *path, int *port);
