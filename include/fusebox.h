@@ -89,7 +89,7 @@ typedef struct fbx_box_config {
 	uint32_t limiters;    /* limiter records            (default 64) */
 	uint32_t keys;        /* limiter keys, all limiters (default 65536) */
 	uint32_t events;      /* event ring entries         (default 4096) */
-	uint32_t workers;     /* worker slots = counter shards (default 128) */
+	uint32_t workers;     /* worker slots = counter shards (default 64) */
 	uint32_t checks;      /* health-check records       (default 64) */
 	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
 	gid_t group;          /* group for the object when group_set (operators' group) */
@@ -338,7 +338,7 @@ int fbx_limiter_set_dry_run(fbx_limiter *l, int on);
 
 #define FBX_RULE_LIMITS_MAX 3
 #define FBX_RULE_TEXT_MAX 96
-#define FBX_WINDOW_COUNT_MAX 1048575u  /* largest count of a sliding-window limit */
+#define FBX_WINDOW_COUNT_MAX 16777215u /* largest count of a sliding-window limit */
 
 typedef struct fbx_rule {
 	uint32_t n;

@@ -157,22 +157,24 @@ struct fbx__limiter_shard {
 	_Atomic uint64_t ctr[FBX__L_N + 1];
 };
 
-/* Key table: 4-way buckets of 128 bytes (the pair of lines the adjacent-
- * line prefetcher fetches together), two candidate buckets per key.  An
- * entry is its tag and its state, 32 bytes; a tag is (limiter index + 1):10
- * | keyed hash:54, and 0 marks an empty entry. */
-#define FBX__KB_WAYS 4
+/* Key table: 8-way buckets, two candidate buckets per key.  A bucket's
+ * eight tags share its first cache line, so a lookup compares them all with
+ * one miss; the state words follow.  A key's decision state is its 8-byte
+ * tag and FBX_RULE_LIMITS_MAX 8-byte words: 32 bytes.
+ * tag = (limiter index + 1):10 | reserved:1 | keyed hash:53; 0 = empty.
+ * A reserved tag marks an entry being inserted: lookups do not match it. */
+#define FBX__KB_WAYS 8
 #define FBX__TAG_LIM_SHIFT 54
-#define FBX__TAG_HASH_MASK ((1ull << FBX__TAG_LIM_SHIFT) - 1)
+#define FBX__TAG_RESERVED (1ull << 53)
+#define FBX__TAG_HASH_MASK (FBX__TAG_RESERVED - 1)
 #define FBX__LIMITERS_MAX 1023u
-struct fbx__kentry {
-	_Atomic uint64_t tag;
-	_Atomic uint64_t st[FBX_RULE_LIMITS_MAX];
-};
 struct fbx__kbucket {
-	alignas(128) struct fbx__kentry e[FBX__KB_WAYS];
+	alignas(FBX__CACHELINE) _Atomic uint64_t tag[FBX__KB_WAYS];
+	_Atomic uint64_t st[FBX__KB_WAYS][FBX_RULE_LIMITS_MAX];
 };
-static_assert(sizeof(struct fbx__kentry) == 32, "32 bytes per key");
+static_assert(sizeof(((struct fbx__kbucket *)0)->tag[0]) +
+			      sizeof(((struct fbx__kbucket *)0)->st[0]) == 32,
+	      "32 bytes of decision state per key");
 
 /* ---- events ------------------------------------------------------------ */
 

@@ -1,33 +1,43 @@
 /*
- * keytable.c — the shared table of per-key limiter state.
+ * keytable.c — adding keys to the shared limiter table.
  *
  * Fixed capacity, no pointers, no locks.  A key hashes (keyhash.h, keyed
- * with the box's secret so clients cannot aim collisions) to two 4-way
- * buckets of 128 bytes; an entry is a 64-bit tag and FBX_RULE_LIMITS_MAX
- * state words, 32 bytes.  Lookup reads at most two buckets: probing is
- * bounded.
+ * with the box's secret so clients cannot aim collisions) to two 8-way
+ * buckets; lookup (keytable.h) compares at most 16 tags.
  *
- * Insertion claims the first empty entry in a fixed scan order with one
- * CAS, so two processes adding the same new key meet on the same entry.
- * When both buckets are full, an entry whose state has run out (expired)
+ * A new key goes into the emptier of its two buckets.  Two processes may
+ * add the same new key at once and choose different entries, so an entry
+ * is first *reserved* (a tag lookups do not match), then each inserter
+ * looks for the other: an earlier entry (bucket 0 before bucket 1, lower
+ * way first) wins, a later one is cancelled.  Both reserve before they
+ * look, so at least one sees the other; the one that does not is stopped
+ * by its publishing CAS failing.  Exactly one entry per key gets published,
+ * and a reservation left by a killed process is cancelled by the next
+ * process that wants that key or that entry.
+ *
+ * When both buckets are full, an entry whose budget has run out (expired)
  * is reused first, else the least recently used of the 16 is evicted and
  * counted.  A reused entry's state is zeroed only if nobody wrote it since
- * we looked; if somebody did, the new key inherits a little budget use —
- * which can deny early but never admit more than the rule allows.
+ * we looked; if a late writer of the old key did, the new key inherits a
+ * little budget use: an early denial at worst, never an extra admission.
  */
+#include <sched.h>
+
 #include "internal.h"
 #include "keytable.h"
 #include "limiter_algo.h"
 
-#define WINDOW_IDX(w) ((w) >> 40)
+#define ATTEMPTS 32
+#define WAIT_ROUNDS 256 /* yields before a stalled reservation is cancelled */
+#define POS(b, i) ((b) * FBX__KB_WAYS + (i))
 
 /* When the entry was last used, as far as its state tells (0 = expired). */
 static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t *st,
 			      uint64_t now)
 {
 	uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
-	if (li >= box->cap_limiters)
-		return 0;
+	if (li >= box->cap_limiters || (tag & FBX__TAG_RESERVED))
+		return 0; /* damaged, or a reservation that outlived its inserter */
 	const struct fbx__limiter_rec *rec = &box->limiters[li];
 	const struct fbx__limiter_cfg *cfg = &rec->cfg[atomic_load(&rec->cfg_active) & 1];
 	uint32_t n = cfg->parsed.n < FBX_RULE_LIMITS_MAX ? cfg->parsed.n : FBX_RULE_LIMITS_MAX;
@@ -42,7 +52,7 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 			if (t <= now)
 				continue;
 		} else {
-			uint64_t age = ((now / period) - WINDOW_IDX(w)) & 0xffffff;
+			uint64_t age = ((now / period) - FBX__W_IDX(w)) & FBX__IDX_MASK;
 			if (age > 1)
 				continue; /* neither this window nor the last */
 			t = now - age * period;
@@ -52,64 +62,131 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 	}
 	return latest;
 }
-static void adjust_keys(fbx_box *box, uint64_t tag, int64_t by, bool evicted)
+
+static void count_key(fbx_box *box, uint64_t tag, int64_t by, bool evicted)
 {
 	uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
-	if (li >= box->cap_limiters)
+	if (li >= box->cap_limiters || (tag & FBX__TAG_RESERVED))
 		return;
 	atomic_fetch_add(&box->limiters[li].keys, (uint64_t)by);
 	if (evicted)
 		atomic_fetch_add(&box->limiters[li].evictions, 1);
 }
 
-static _Atomic uint64_t *take_over(fbx_limiter *l, _Atomic uint64_t *tagw,
-				   uint64_t old, uint64_t tag, _Atomic uint64_t *st,
-				   bool evicted)
+static _Atomic uint64_t *tag_at(struct fbx__kbucket *bk[2], int pos)
 {
-	uint64_t seen[FBX_RULE_LIMITS_MAX];
-	for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
-		seen[i] = atomic_load(&st[i]);
-	if (!atomic_compare_exchange_strong(tagw, &old, tag))
-		return old == tag ? st : NULL;
-	for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
-		atomic_compare_exchange_strong(&st[i], &seen[i], 0);
-	adjust_keys(l->box, old, -1, evicted);
-	adjust_keys(l->box, tag, 1, false);
-	return st;
+	return &bk[pos / FBX__KB_WAYS]->tag[pos % FBX__KB_WAYS];
 }
 
-/* Slow path of fbx__key_state(): the key is not in the table yet. */
-_Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, uint64_t h, uint64_t now)
+static _Atomic uint64_t *state_at(struct fbx__kbucket *bk[2], int pos)
+{
+	return bk[pos / FBX__KB_WAYS]->st[pos % FBX__KB_WAYS];
+}
+
+/* The first entry (other than skip) holding tag or its reservation. */
+static int find(struct fbx__kbucket *bk[2], uint64_t tag, int skip, bool *reserved)
+{
+	for (int pos = 0; pos < 2 * FBX__KB_WAYS; pos++) {
+		uint64_t t = atomic_load(tag_at(bk, pos));
+		if (pos != skip && (t | FBX__TAG_RESERVED) == (tag | FBX__TAG_RESERVED)) {
+			*reserved = t & FBX__TAG_RESERVED;
+			return pos;
+		}
+	}
+	return -1;
+}
+
+/* An empty entry in the emptier bucket, else the least recently used. */
+static int choose(fbx_box *box, struct fbx__kbucket *bk[2], uint64_t now, uint64_t *seen)
+{
+	int first_empty[2] = {-1, -1}, empties[2] = {0, 0};
+	for (int b = 0; b < 2; b++) {
+		for (int i = 0; i < FBX__KB_WAYS; i++) {
+			if (atomic_load(&bk[b]->tag[i]) == 0) {
+				if (empties[b]++ == 0)
+					first_empty[b] = POS(b, i);
+			}
+		}
+	}
+	if (empties[0] + empties[1] > 0) {
+		*seen = 0;
+		return empties[1] > empties[0] ? first_empty[1] : first_empty[0];
+	}
+	int victim = 0;
+	uint64_t oldest = UINT64_MAX;
+	for (int pos = 0; pos < 2 * FBX__KB_WAYS; pos++) {
+		uint64_t t = atomic_load(tag_at(bk, pos));
+		uint64_t r = entry_recency(box, t, state_at(bk, pos), now);
+		if (r < oldest) {
+			oldest = r;
+			victim = pos;
+			*seen = t;
+		}
+	}
+	return victim;
+}
+
+_Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbucket *bk[2],
+				  uint64_t now)
 {
 	fbx_box *box = l->box;
-	struct fbx__kbucket *bk[2];
-	fbx__key_buckets(box, h, bk);
-	/* New key: first empty entry in a fixed order. */
-	for (int b = 0; b < 2; b++) {
-		for (int i = 0; i < FBX__KB_WAYS; i++) {
-			uint64_t cur = 0;
-			if (atomic_compare_exchange_strong(&bk[b]->e[i].tag, &cur, tag)) {
-				atomic_fetch_add(&l->rec->keys, 1);
-				return bk[b]->e[i].st;
+	const uint64_t mine = tag | FBX__TAG_RESERVED;
+	int waited = 0;
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		bool reserved;
+		int other = find(bk, tag, -1, &reserved);
+		if (other >= 0 && !reserved)
+			return state_at(bk, other);
+		if (other >= 0) {
+			/* Someone is adding this key: wait for it, or cancel a
+			 * reservation whose inserter seems to have died. */
+			if (++waited < WAIT_ROUNDS) {
+				sched_yield();
+				attempt--;
+				continue;
 			}
-			if (cur == tag)
-				return bk[b]->e[i].st;
+			uint64_t stale = mine;
+			atomic_compare_exchange_strong(tag_at(bk, other), &stale, 0);
+			waited = 0;
+			continue;
 		}
-	}
-	/* Full: the entry used least recently, where expired counts as never. */
-	struct fbx__kentry *victim = NULL;
-	uint64_t oldest = UINT64_MAX, victim_tag = 0;
-	for (int b = 0; b < 2; b++) {
-		for (int i = 0; i < FBX__KB_WAYS; i++) {
-			struct fbx__kentry *e = &bk[b]->e[i];
-			uint64_t t = atomic_load(&e->tag);
-			uint64_t r = entry_recency(box, t, e->st, now);
-			if (r < oldest) {
-				oldest = r;
-				victim_tag = t;
-				victim = e;
+
+		uint64_t seen = 0;
+		int pos = choose(box, bk, now, &seen);
+		_Atomic uint64_t *st = state_at(bk, pos);
+		uint64_t old[FBX_RULE_LIMITS_MAX];
+		for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
+			old[i] = atomic_load(&st[i]);
+		if (!atomic_compare_exchange_strong(tag_at(bk, pos), &seen, mine))
+			continue;
+		bool evicted = seen != 0 && !(seen & FBX__TAG_RESERVED) &&
+			       entry_recency(box, seen, st, now) != 0;
+		count_key(box, seen, -1, evicted);
+		for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
+			atomic_compare_exchange_strong(&st[i], &old[i], 0);
+
+		/* Did a racer reserve or publish the same key meanwhile? */
+		bool yield = false;
+		for (int round = 0; round < 2 * FBX__KB_WAYS; round++) {
+			other = find(bk, tag, pos, &reserved);
+			if (other < 0)
+				break;
+			if (!reserved || other < pos) {
+				yield = true; /* use theirs: published, or earlier */
+				break;
 			}
+			uint64_t theirs = mine;
+			atomic_compare_exchange_strong(tag_at(bk, other), &theirs, 0);
 		}
+		uint64_t expect = mine;
+		if (yield) {
+			atomic_compare_exchange_strong(tag_at(bk, pos), &expect, 0);
+			continue;
+		}
+		if (!atomic_compare_exchange_strong(tag_at(bk, pos), &expect, tag))
+			continue; /* cancelled by a racer, or evicted: start over */
+		count_key(box, tag, 1, false);
+		return st;
 	}
-	return take_over(l, &victim->tag, victim_tag, tag, victim->st, oldest != 0);
+	return NULL;
 }

@@ -6,34 +6,43 @@
 #include "internal.h"
 #include "keyhash.h"
 
-static inline void fbx__key_buckets(fbx_box *box, uint64_t h, struct fbx__kbucket *bk[2])
+/* The key's two candidate buckets: multiply-shift maps 32 hash bits onto
+ * any bucket count, so the table need not be a power of two. */
+static inline void fbx__key_buckets(const fbx_box *box, uint64_t h, struct fbx__kbucket *bk[2])
 {
-	uint32_t mask = box->key_buckets - 1;
-	uint32_t b0 = (uint32_t)(h >> 32) & mask, b1 = (uint32_t)(h >> 12) & mask;
+	uint64_t n = box->key_buckets;
+	uint64_t b0 = ((h >> 32) * n) >> 32, b1 = ((h & 0xffffffffu) * n) >> 32;
 	if (b1 == b0)
-		b1 ^= 1;
+		b1 = b0 + 1 < n ? b0 + 1 : 0;
 	bk[0] = &box->keys[b0];
 	bk[1] = &box->keys[b1];
 }
 
-_Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, uint64_t h, uint64_t now);
+static inline uint64_t fbx__key_tag(const fbx_limiter *l, uint64_t h)
+{
+	return ((uint64_t)(l->index + 1) << FBX__TAG_LIM_SHIFT) | (h & FBX__TAG_HASH_MASK);
+}
+
+_Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbucket *bk[2],
+				  uint64_t now);
 
 /* The state words of key for limiter l, adding the key when it is new;
- * NULL only when racing inserters kept taking the entry it chose. */
+ * NULL only when the key could not be placed (see keytable.c). */
 static inline _Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, size_t keylen,
 					       uint64_t now)
 {
-	fbx_box *box = l->box;
+	const fbx_box *box = l->box;
 	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
 	uint64_t h = fbx__keyhash(seed, key, keylen);
-	uint64_t tag = ((uint64_t)(l->index + 1) << FBX__TAG_LIM_SHIFT) | (h & FBX__TAG_HASH_MASK);
+	uint64_t tag = fbx__key_tag(l, h);
 	struct fbx__kbucket *bk[2];
 	fbx__key_buckets(box, h, bk);
+	__builtin_prefetch(bk[1]); /* overlap the second miss with the first */
 	for (int b = 0; b < 2; b++)
 		for (int i = 0; i < FBX__KB_WAYS; i++)
-			if (atomic_load_explicit(&bk[b]->e[i].tag, memory_order_acquire) == tag)
-				return bk[b]->e[i].st;
-	return fbx__key_insert(l, tag, h, now);
+			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag)
+				return bk[b]->st[i];
+	return fbx__key_insert(l, tag, bk, now);
 }
 
 #endif

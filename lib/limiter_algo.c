@@ -5,8 +5,11 @@
  * verdict); limiter.c installs the new word with a CAS, so concurrent takes
  * never lose an update.
  *
- * Sliding-window counter (Cloudflare's): word = window index:24 | previous
- * window's count:20 | current count:20.  The estimate is
+ * The decisions themselves are inline in limiter_algo.h (they are most of
+ * the hot path); the refunds and the deny path's arithmetic live here.
+ *
+ * Sliding-window counter (Cloudflare's): word = window index:16 | previous
+ * window's count:24 | current count:24.  The estimate is
  *   prev * (time left in the current window / window) + cur
  * and a take is admitted when estimate + cost <= limit.  cur never exceeds
  * the limit, so in any window of the rule's length at most 2 * limit calls
@@ -21,21 +24,34 @@
 #include "internal.h"
 #include "limiter_algo.h"
 
-#define CNT_MASK FBX__CNT_MASK
-#define IDX_MASK FBX__IDX_MASK
+/* When would estimate + cost fit?  Inside this window if prev decays
+ * enough, else in the next one, where cur becomes prev.  Only the deny path
+ * gets here, so floating point costs nothing that matters. */
+uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t cur,
+			   uint64_t el, uint64_t cost)
+{
+	uint64_t limit = k->count, period = k->period_ns;
+	double p = (double)period;
+	if (cur + cost <= limit && prev > 0) {
+		double x = p * (1.0 - (double)(limit - cur - cost) / (double)prev);
+		return x > (double)el ? (uint64_t)(x - (double)el) + 1 : 1;
+	}
+	double y = cur > limit - cost ? p * (1.0 - (double)(limit - cost) / (double)cur) : 0;
+	return (period - el) + (uint64_t)y + 1;
+}
 
 uint64_t fbx__window_refund(const struct fbx__limit *k, uint64_t w, uint64_t now,
 			    uint64_t cost)
 {
-	uint64_t mine = fbx__div(now, k->period_ns, k->inv_period) & IDX_MASK, widx = w >> 40;
-	uint64_t prev = (w >> 20) & CNT_MASK, cur = w & CNT_MASK;
+	uint64_t mine = fbx__div(now, k->period_ns, k->inv_period) & FBX__IDX_MASK;
+	uint64_t widx = FBX__W_IDX(w), prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
 	if (widx == mine)
 		cur = cur >= cost ? cur - cost : 0;
-	else if (widx == ((mine + 1) & IDX_MASK))
+	else if (widx == ((mine + 1) & FBX__IDX_MASK))
 		prev = prev >= cost ? prev - cost : 0; /* rolled over since */
 	else
 		return w;
-	return widx << 40 | prev << 20 | cur;
+	return FBX__W_MAKE(widx, prev, cur);
 }
 
 uint64_t fbx__gcra_refund(const struct fbx__limit *k, uint64_t tat, uint64_t now,

@@ -24,24 +24,40 @@ static inline uint64_t fbx__div(uint64_t n, uint64_t d, uint64_t inv)
 	return q;
 }
 
-#define FBX__CNT_MASK 0xfffffull
-#define FBX__IDX_MASK 0xffffffull
+/* window word: window index:16 | previous count:24 | current count:24.
+ * The index only tells "this window", "the one before" or "older"; when it
+ * wraps (a key idle for 65,536 windows exactly), old counts read as recent
+ * ones — an early denial at worst, never an extra admission. */
+#define FBX__CNT_BITS 24
+#define FBX__CNT_MASK ((1ull << FBX__CNT_BITS) - 1)
+#define FBX__IDX_MASK 0xffffull
+#define FBX__W_IDX(w) ((w) >> (2 * FBX__CNT_BITS))
+#define FBX__W_PREV(w) (((w) >> FBX__CNT_BITS) & FBX__CNT_MASK)
+#define FBX__W_CUR(w) ((w) & FBX__CNT_MASK)
+#define FBX__W_MAKE(idx, prev, cur) \
+	((idx) << (2 * FBX__CNT_BITS) | (prev) << FBX__CNT_BITS | (cur))
 #define FBX__FP 16 /* fixed-point bits of the window weight */
 
+uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t cur,
+			   uint64_t el, uint64_t cost) __attribute__((cold));
+
 /* Inline: they are most of the limiter's hot path (see limiter_algo.c). */
-static inline bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_t now,
-			uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+#define FBX__HOT static inline __attribute__((always_inline))
+
+FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_t now,
+				 uint64_t cost, uint64_t *next, struct fbx__verdict *v)
 {
 	uint64_t limit = k->count, period = k->period_ns;
 	uint64_t idx = fbx__div(now, period, k->inv_period), el = now - idx * period;
-	uint64_t idx24 = idx & FBX__IDX_MASK, widx = w >> 40;
-	uint64_t prev = (w >> 20) & FBX__CNT_MASK, cur = w & FBX__CNT_MASK;
-	if (w == 0 || widx != idx24) {
-		prev = ((widx + 1) & FBX__IDX_MASK) == idx24 && w != 0 ? cur : 0;
+	uint64_t mine = idx & FBX__IDX_MASK, widx = FBX__W_IDX(w);
+	uint64_t prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
+	if (w == 0 || widx != mine) {
+		prev = ((widx + 1) & FBX__IDX_MASK) == mine && w != 0 ? cur : 0;
 		cur = 0;
 	}
 	/* weight of the previous window in 1/65536ths: (period - el) / period */
-	uint64_t weight = (uint64_t)(((unsigned __int128)(period - el) * (k->inv_period << FBX__FP)) >> 64);
+	uint64_t weight =
+		(uint64_t)(((unsigned __int128)(period - el) * (k->inv_period << FBX__FP)) >> 64);
 	if (weight > (1u << FBX__FP))
 		weight = 1u << FBX__FP;
 	uint64_t est = prev * weight + (cur << FBX__FP);
@@ -51,26 +67,16 @@ static inline bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, ui
 	if (need <= limit << FBX__FP) {
 		v->remaining = ((limit << FBX__FP) - need) >> FBX__FP;
 		v->retry_ns = 0;
-		*next = idx24 << 40 | prev << 20 | (cur + cost);
+		*next = FBX__W_MAKE(mine, prev, cur + cost);
 		return true;
 	}
 	v->remaining = est >= limit << FBX__FP ? 0 : ((limit << FBX__FP) - est) >> FBX__FP;
-	/* When would estimate + cost fit?  Inside this window if prev decays
-	 * enough, else in the next one, where cur becomes prev.  Only the deny
-	 * path gets here, so floating point costs nothing that matters. */
-	double p = (double)period;
-	if (cur + cost <= limit && prev > 0) {
-		double x = p * (1.0 - (double)(limit - cur - cost) / (double)prev);
-		v->retry_ns = x > (double)el ? (uint64_t)(x - (double)el) + 1 : 1;
-	} else {
-		double y = cur > limit - cost ? p * (1.0 - (double)(limit - cost) / (double)cur) : 0;
-		v->retry_ns = (period - el) + (uint64_t)y + 1;
-	}
+	v->retry_ns = fbx__window_retry(k, prev, cur, el, cost);
 	return false;
 }
 
-static inline bool fbx__gcra_decide(const struct fbx__limit *k, uint64_t tat, uint64_t now,
-		      uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, uint64_t tat, uint64_t now,
+			       uint64_t cost, uint64_t *next, struct fbx__verdict *v)
 {
 	uint64_t t = k->gcra_t, span = k->gcra_tau + t;
 	uint64_t base = tat > now ? tat : now;

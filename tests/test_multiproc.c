@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "keytable.h"
 #include "suites.h"
 
 #define SEC 1000000000ull
@@ -454,6 +455,96 @@ START_TEST(dead_worker_slot_reclaimed_counts_kept)
 }
 END_TEST
 
+/* Processes adding the same new keys at once, into a crowded table: each
+ * key must end up in exactly one entry, or its budget would be split. */
+START_TEST(racing_inserts_one_entry_per_key)
+{
+	fbx_box_config bc;
+	fbx_box_config_init(&bc);
+	bc.keys = 2048;
+	fbx_box_close(box);
+	box = NULL;
+	tclock_install(); /* frozen: every take lands in one window */
+	fbx_box *small = tbox_create(&bc);
+	box = small;
+	fbx_limiter_config c;
+	fbx_limiter_config_init(&c);
+	c.rule = "1/minute";
+	c.keyed = 1;
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(small, "race", &c, &l), 0);
+	enum { NKEYS = 1500, ROUNDS = 2 };
+	start_line();
+	pid_t kids[NPROC];
+	for (int k = 0; k < NPROC; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			wait_go();
+			for (int r = 0; r < ROUNDS; r++) {
+				for (int i = 0; i < NKEYS; i++) {
+					/* all in the same order: every new key is raced */
+					char key[16];
+					snprintf(key, sizeof(key), "client-%d", i);
+					fbx_limit_result res;
+					int rc = fbx_limiter_take(l, key, strlen(key), 1, &res);
+					if (rc != 0 && rc != FBX_ELIMITED)
+						_exit(1);
+				}
+			}
+			_exit(0);
+		}
+	}
+	atomic_store(go, 1);
+	for (int k = 0; k < NPROC; k++)
+		ck_assert_int_eq(twait(kids[k]), 0);
+	fbx_snapshot *snap;
+	fbx_snapshot_new(small, &snap);
+	const fbx_limiter_info *li = limiter_info(snap, "race");
+	ck_assert_uint_eq(li->evictions, 0);
+	ck_assert_uint_eq(li->keys, NKEYS);
+	ck_assert_uint_eq(li->allowed, NKEYS);
+	ck_assert_uint_eq(li->allowed + li->denied, (uint64_t)NPROC * ROUNDS * NKEYS);
+	fbx_snapshot_free(snap);
+	/* and no tag appears twice, published or reserved */
+	size_t live = 0;
+	for (uint32_t b = 0; b < small->key_buckets; b++) {
+		for (int i = 0; i < FBX__KB_WAYS; i++) {
+			uint64_t t = atomic_load(&small->keys[b].tag[i]);
+			ck_assert_uint_eq(t & FBX__TAG_RESERVED, 0);
+			live += t != 0;
+		}
+	}
+	ck_assert_uint_eq(live, NKEYS);
+}
+END_TEST
+
+/* A reservation left by an inserter that died is cancelled by the next
+ * process that wants the key; the key then works normally. */
+START_TEST(dead_inserters_reservation_is_cancelled)
+{
+	fbx_limiter_config c;
+	fbx_limiter_config_init(&c);
+	c.rule = "3/minute";
+	c.keyed = 1;
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "resv", &c, &l), 0);
+	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
+	uint64_t h = fbx__keyhash(seed, "orphan", 6);
+	struct fbx__kbucket *bk[2];
+	fbx__key_buckets(box, h, bk);
+	atomic_store(&bk[1]->tag[3], fbx__key_tag(l, h) | FBX__TAG_RESERVED);
+	fbx_limit_result r;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fbx_limiter_take(l, "orphan", 6, 1, &r), 0);
+	ck_assert_int_eq(fbx_limiter_take(l, "orphan", 6, 1, &r), FBX_ELIMITED);
+	ck_assert_uint_eq(atomic_load(&bk[1]->tag[3]), 0);
+	fbx_snapshot *snap;
+	fbx_snapshot_new(box, &snap);
+	ck_assert_uint_eq(limiter_info(snap, "resv")->keys, 1);
+	fbx_snapshot_free(snap);
+}
+END_TEST
+
 Suite *fbx_test_multiproc_suite(void)
 {
 	Suite *s = suite_create("multiproc");
@@ -467,6 +558,8 @@ Suite *fbx_test_multiproc_suite(void)
 	tcase_add_test(tc, killed_trial_holder_recovers_after_lease);
 	tcase_add_test(tc, random_kills_leave_nothing_wedged);
 	tcase_add_test(tc, dead_worker_slot_reclaimed_counts_kept);
+	tcase_add_test(tc, racing_inserts_one_entry_per_key);
+	tcase_add_test(tc, dead_inserters_reservation_is_cancelled);
 	suite_add_tcase(s, tc);
 	return s;
 }
