@@ -11,13 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "bench.h"
 
 #define KEY_STRIDE 16
 #define KEY_LEN 15
-#define WINDOW_RULE "1000000/second"
+#define WINDOW_RULE "1000000/second"  /* random keys: each sees a few takes a second */
+/* The hot key: the largest window count; a fresh key each timed round (see
+ * hot_loop) keeps one round of either process count under it. */
+#define HOT_RULE "16000000/second"
 #define GCRA_RULE "1000000000/second"   /* emission interval 1 ns ... */
 #define GCRA_BURST 1000000u             /* ... and 1 ms of tolerance: never denies,
 					   even when two processes' clock readings
@@ -33,6 +38,8 @@ struct lim_ctx {
 	fbx_limiter *l;
 	const struct keys *keys;
 	uint32_t hot;          /* index of the hot key */
+	_Atomic uint32_t *round; /* shared: which hot key this round uses */
+	int proc;
 	uint64_t rng;
 	uint64_t sink;         /* overhead loop: keeps the key reads alive */
 };
@@ -57,6 +64,7 @@ static const char *key_at(const struct keys *k, uint32_t i)
 static int lim_setup(void *arg, int proc)
 {
 	struct lim_ctx *c = arg;
+	c->proc = proc;
 	c->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 20) ^ (uint64_t)(proc + 1);
 	return 0;
 }
@@ -68,15 +76,22 @@ static void lim_finish(void *arg, int forked)
 		fbx_box_close(c->box);
 }
 
+/* One key for every process of a round, a new one each round, so a round
+ * starts from a whole budget: this times the admit path.  Process 0 moves
+ * the round on when its timed loop ends; the others read it after the go
+ * flag, which process 0 only waits for once its warm-up has moved it. */
 static uint64_t hot_loop(void *arg, uint64_t n)
 {
 	struct lim_ctx *c = arg;
-	const char *key = key_at(c->keys, c->hot);
+	uint32_t round = c->round ? atomic_load(c->round) : 0;
+	const char *key = key_at(c->keys, (c->hot + round) % c->keys->n);
 	uint64_t admitted = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		fbx_limit_result r;
 		admitted += fbx_limiter_take(c->l, key, KEY_LEN, 1, &r) == 0;
 	}
+	if (c->round != NULL && c->proc == 0)
+		atomic_fetch_add(c->round, 1);
 	return admitted;
 }
 
@@ -130,7 +145,7 @@ static uint64_t overhead_loop(void *arg, uint64_t n)
 	return n;
 }
 
-/* A clock that moves 2 us per reading: "1000000/second" then never denies,
+/* A clock that moves 2 us per reading: the hot rule then never denies,
  * which shows the window algorithm's admit path without a clock read.
  * For information only; every other speed row uses the real clock. */
 static uint64_t step_now;
@@ -174,14 +189,19 @@ static int hot_runs(const struct keys *k, struct bench_limiter *out, uint64_t *s
 {
 	struct lim_ctx c = {.keys = k, .hot = 42};
 	fbx_limiter *lw = NULL, *lg = NULL;
-	if (box_with_keys("hot", 65536, &c.box) != 0)
+	c.round = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c.round == MAP_FAILED)
 		return -1;
-	int rc = limiter_add(c.box, "hot.window", FBX_ALGO_WINDOW, WINDOW_RULE, &lw);
+	if (box_with_keys("hot", 65536, &c.box) != 0) {
+		munmap((void *)c.round, 4096);
+		return -1;
+	}
+	int rc = limiter_add(c.box, "hot.window", FBX_ALGO_WINDOW, HOT_RULE, &lw);
 	if (rc == 0)
 		rc = limiter_add(c.box, "hot.gcra", FBX_ALGO_GCRA, GCRA_RULE, &lg);
 	fbx_limiter *lf = NULL;
 	if (rc == 0)
-		rc = limiter_add(c.box, "hot.fakeclock", FBX_ALGO_WINDOW, WINDOW_RULE, &lf);
+		rc = limiter_add(c.box, "hot.fakeclock", FBX_ALGO_WINDOW, HOT_RULE, &lf);
 	if (rc == 0) {
 		bench_op op = {.name = "limiter hot key", .setup = lim_setup, .run = hot_loop,
 			       .finish = lim_finish, .ctx = &c};
@@ -199,6 +219,7 @@ static int hot_runs(const struct keys *k, struct bench_limiter *out, uint64_t *s
 	}
 	*size_default = box_size(c.box);
 	bench_box_destroy(c.box);
+	munmap((void *)c.round, 4096);
 	return rc;
 }
 

@@ -48,9 +48,9 @@ void bench_table(const struct bench_all *a)
 	row("clock_gettime(CLOCK_MONOTONIC_COARSE)", &a->floor.clock_coarse, NULL);
 	row("fusebox breaker allow+done (CLOSED)", &a->breaker.p1, &a->breaker.p2);
 	row("mutex breaker allow+done", &a->mutex.brk_p1, &a->mutex.brk_p2);
-	row("fusebox limiter hot key, gcra 1e9/s b=1e6", &l->hot_gcra_p1, &l->hot_gcra_p2);
-	row("fusebox limiter hot key, window 1e6/s", &l->hot_window_p1, &l->hot_window_p2);
-	row("  window admit path, fake clock (info only)", &l->hot_window_fake_p1, NULL);
+	row("fusebox limiter hot key, window 16e6/s", &l->hot_window_p1, &l->hot_window_p2);
+	row("  same on a stepping fake clock (info only)", &l->hot_window_fake_p1, NULL);
+	row("fusebox limiter hot key, gcra (precise clock)", &l->hot_gcra_p1, &l->hot_gcra_p2);
 	row("mutex limiter hot key, never denies", &a->mutex.lim_p1, &a->mutex.lim_p2);
 	row("mutex limiter hot key, window 1e6/s", &a->mutex.limw_p1, &a->mutex.limw_p2);
 	row("fusebox limiter 1k random keys (window)", &l->k1k_p1, NULL);
@@ -73,8 +73,8 @@ void bench_table(const struct bench_all *a)
 	if (a->redis.ok && a->redis.c1.ok &&
 	    (l->hot_gcra_p1.ok || l->hot_window_p1.ok || l->k100k_p1.ok)) {
 		printf("\n  Redis 1 client / fusebox per decision:");
-		const bench_result *f[3] = {&l->hot_gcra_p1, &l->hot_window_p1, &l->k100k_p1};
-		const char *fn[3] = {"hot key gcra", "hot key window", "100k keys"};
+		const bench_result *f[3] = {&l->hot_window_p1, &l->hot_gcra_p1, &l->k100k_p1};
+		const char *fn[3] = {"hot key window", "hot key gcra", "100k keys"};
 		for (int i = 0; i < 3; i++)
 			if (f[i]->ok)
 				printf(" %s %.0fx%s", fn[i], a->redis.c1.ns_op / f[i]->ns_op,

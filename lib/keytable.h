@@ -37,7 +37,6 @@ static inline _Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, 
 	uint64_t tag = fbx__key_tag(l, h);
 	struct fbx__kbucket *bk[2];
 	fbx__key_buckets(box, h, bk);
-	__builtin_prefetch(bk[1]); /* overlap the second miss with the first */
 	for (int b = 0; b < 2; b++)
 		for (int i = 0; i < FBX__KB_WAYS; i++)
 			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag)
