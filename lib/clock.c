@@ -39,3 +39,8 @@ uint64_t fbx_clock_now(void)
 {
 	return fbx__now();
 }
+
+bool fbx__clock_substituted(void)
+{
+	return fake_fn != NULL;
+}

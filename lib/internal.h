@@ -128,6 +128,9 @@ struct fbx__limit {
 	uint64_t gcra_t;      /* GCRA emission interval and tolerance, ns */
 	uint64_t gcra_tau;
 	uint64_t inv_t;
+	/* the same, padded by one coarse-clock tick: what GCRA uses when it
+	 * reads the coarse clock (see fbx__limiter_cfg_build) */
+	uint64_t pad_t, pad_tau, pad_inv_t;
 };
 
 struct fbx__limiter_cfg {
@@ -277,6 +280,7 @@ void fbx__box_bind(fbx_box *box);  /* fills cached pointers from the header */
 /* clock.c */
 uint64_t fbx__now(void);         /* precise */
 uint64_t fbx__now_coarse(void);  /* ~4 ms resolution, ~3 ns */
+bool fbx__clock_substituted(void);
 static inline uint64_t fbx__ms_since(const fbx_box *box, uint64_t now)
 {
 	return now > box->created_ns ? (now - box->created_ns) / 1000000u : 0;

@@ -24,8 +24,12 @@ void fbx_limiter_config_init(fbx_limiter_config *cfg)
 	cfg->burst = 1;
 }
 
-/* The coarse clock ticks every few ms; a limit whose GCRA interval is
- * many ticks long does not notice, and is spared the precise clock. */
+/* The coarse clock ticks every few ms and costs a fraction of the precise
+ * one.  GCRA may use it when every interval is at least 64 ticks long, with
+ * each interval padded by one tick: a coarse reading lags the true time by
+ * less than a tick, so admissions a padded interval apart on the coarse
+ * clock are a full interval apart in truth, and the limit still holds in
+ * every window — at a sustained rate at most 1/64 lower. */
 static uint64_t coarse_resolution_ns(void)
 {
 	struct timespec res;
@@ -71,6 +75,10 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			k->inv_t = UINT64_MAX / k->gcra_t;
 			if (tick == UINT64_MAX || k->gcra_t < 64 * tick)
 				out->coarse_clock = 0;
+			else
+				k->pad_t = k->gcra_t + tick;
+			k->pad_tau = k->pad_t * (burst - 1);
+			k->pad_inv_t = k->pad_t ? UINT64_MAX / k->pad_t : 0;
 		}
 	}
 	out->burst = burst;
@@ -277,22 +285,30 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 	return rc;
 }
 
+/* A take's clock reading and whether GCRA must pad for the coarse clock. */
+struct when {
+	uint64_t now;
+	bool padded;
+};
+
 static bool decide(const fbx_limiter *l, const struct fbx__limit *k, uint64_t w,
-		   uint64_t now, uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+		   struct when at, uint64_t cost, uint64_t *next, struct fbx__verdict *v)
 {
+	uint64_t now = at.now;
 	if (l->algorithm == FBX_ALGO_GCRA)
-		return fbx__gcra_decide(k, w, now, cost, next, v);
+		return fbx__gcra_decide(k, at.padded, w, now, cost, next, v);
 	return fbx__window_decide(k, w, now, cost, next, v);
 }
 
 static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-		   _Atomic uint64_t *st, uint32_t upto, uint64_t now, uint64_t cost)
+		   _Atomic uint64_t *st, uint32_t upto, struct when at, uint64_t cost)
 {
+	uint64_t now = at.now;
 	for (uint32_t i = 0; i < upto; i++) {
 		uint64_t w = atomic_load(&st[i]), next;
 		do {
 			next = l->algorithm == FBX_ALGO_GCRA
-				       ? fbx__gcra_refund(&c->lim[i], w, now, cost)
+				       ? fbx__gcra_refund(&c->lim[i], at.padded, w, now, cost)
 				       : fbx__window_refund(&c->lim[i], w, now, cost);
 		} while (next != w && !atomic_compare_exchange_weak(&st[i], &w, next));
 	}
@@ -302,7 +318,7 @@ static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
  * must cover them all.  Each only grows more permissive with time, so the
  * longest wait among them is exact. */
 static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-			  _Atomic uint64_t *st, uint32_t from, uint64_t now, uint64_t cost,
+			  _Atomic uint64_t *st, uint32_t from, struct when at, uint64_t cost,
 			  struct fbx__verdict *v)
 {
 	for (uint32_t i = from; i < c->parsed.n; i++) {
@@ -310,7 +326,7 @@ static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c
 		uint64_t unused;
 		if (cost > c->lim[i].count)
 			continue;
-		if (!decide(l, &c->lim[i], atomic_load(&st[i]), now, cost, &unused, &w) &&
+		if (!decide(l, &c->lim[i], atomic_load(&st[i]), at, cost, &unused, &w) &&
 		    w.retry_ns > v->retry_ns)
 			*v = w;
 	}
@@ -347,12 +363,13 @@ static void unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost)
  * an early denial at worst, never an extra admission.
  */
 static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, _Atomic uint64_t *word,
-		       uint64_t now, uint64_t cost, struct fbx__verdict *v)
+		       struct when at, uint64_t cost, struct fbx__verdict *v)
 {
+	uint64_t now = at.now;
 	uint64_t w, next;
 	if (l->algorithm == FBX_ALGO_WINDOW && cost <= FAST_COST_MAX && k->count <= FAST_COUNT_MAX) {
 		w = atomic_fetch_add(word, cost);
-		bool ok = decide(l, k, w, now, cost, &next, v);
+		bool ok = decide(l, k, w, at, cost, &next, v);
 		if (ok && next == w + cost)
 			return true; /* same window, and it had room */
 		unadd(word, FBX__W_IDX(w), cost);
@@ -361,7 +378,7 @@ static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, _Atomic
 	}
 	w = atomic_load_explicit(word, memory_order_relaxed);
 	bool ok;
-	while ((ok = decide(l, k, w, now, cost, &next, v)) &&
+	while ((ok = decide(l, k, w, at, cost, &next, v)) &&
 	       !atomic_compare_exchange_weak(word, &w, next))
 		;
 	return ok;
@@ -404,6 +421,8 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	}
 	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
+	/* a substituted clock is exact: no tick to pad for */
+	struct when at = {now, c->coarse_clock && !fbx__clock_substituted()};
 	_Atomic uint64_t *st = l->rec->global_state;
 	if (l->keyed) {
 		st = NULL;
@@ -423,12 +442,12 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 		/* no window could ever admit it (GCRA admits at most burst at once) */
 		if (FBX__UNLIKELY(cost > k->count ||
 				  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst))) {
-			refund(l, c, st, i, now, cost);
+			refund(l, c, st, i, at, cost);
 			return FBX_ERANGE;
 		}
-		if (!take_limit(l, k, &st[i], now, cost, &v)) {
-			refund(l, c, st, i, now, cost);
-			later_denials(l, c, st, i + 1, now, cost, &v);
+		if (!take_limit(l, k, &st[i], at, cost, &v)) {
+			refund(l, c, st, i, at, cost);
+			later_denials(l, c, st, i + 1, at, cost, &v);
 			return denied(l, ls, &v, now, res);
 		}
 		if (i == 0 || v.remaining < tight.remaining)

@@ -54,10 +54,10 @@ uint64_t fbx__window_refund(const struct fbx__limit *k, uint64_t w, uint64_t now
 	return FBX__W_MAKE(widx, prev, cur);
 }
 
-uint64_t fbx__gcra_refund(const struct fbx__limit *k, uint64_t tat, uint64_t now,
+uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,
 			  uint64_t cost)
 {
-	uint64_t back = cost * k->gcra_t;
+	uint64_t back = cost * (padded ? k->pad_t : k->gcra_t);
 	/* never move TAT below now: that would grant more than was taken */
 	return tat > now + back ? tat - back : (tat > now ? now : tat);
 }

@@ -75,22 +75,25 @@ FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_
 	return false;
 }
 
-FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, uint64_t tat, uint64_t now,
-			       uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, bool padded, uint64_t tat,
+			       uint64_t now, uint64_t cost, uint64_t *next,
+			       struct fbx__verdict *v)
 {
-	uint64_t t = k->gcra_t, span = k->gcra_tau + t;
+	uint64_t t = padded ? k->pad_t : k->gcra_t;
+	uint64_t span = (padded ? k->pad_tau : k->gcra_tau) + t;
+	uint64_t inv_t = padded ? k->pad_inv_t : k->inv_t;
 	uint64_t base = tat > now ? tat : now;
 	uint64_t new_tat = base + cost * t;
 	v->limit = k->count;
 	if (new_tat - now <= span) {
 		*next = new_tat;
-		v->remaining = fbx__div(span - (new_tat - now), t, k->inv_t);
+		v->remaining = fbx__div(span - (new_tat - now), t, inv_t);
 		v->reset_ns = new_tat - now;
 		v->retry_ns = 0;
 		return true;
 	}
 	uint64_t ahead = base - now;
-	v->remaining = ahead >= span ? 0 : fbx__div(span - ahead, t, k->inv_t);
+	v->remaining = ahead >= span ? 0 : fbx__div(span - ahead, t, inv_t);
 	v->reset_ns = ahead;
 	v->retry_ns = new_tat - span - now;
 	return false;
@@ -99,7 +102,7 @@ FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, uint64_t tat, uint64_
 /* Gives back cost taken by a take that a later limit of the rule denied. */
 uint64_t fbx__window_refund(const struct fbx__limit *k, uint64_t w, uint64_t now,
 			    uint64_t cost);
-uint64_t fbx__gcra_refund(const struct fbx__limit *k, uint64_t tat, uint64_t now,
+uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,
 			  uint64_t cost);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -2061,6 +2062,27 @@ START_TEST(config_defaults)
 }
 END_TEST
 
+/* On the real clock, a GCRA limit whose interval is long enough reads the
+ * coarse clock, which lags by up to one tick; each interval is then padded
+ * by a tick so that the limit holds in true time: with burst 1, a first
+ * take's budget is whole again one padded interval later. */
+START_TEST(gcra_coarse_clock_padded)
+{
+	struct timespec res;
+	ck_assert_int_eq(clock_getres(CLOCK_MONOTONIC_COARSE, &res), 0);
+	uint64_t tick = (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
+	ck_assert_uint_le(tick, 500000000u / 64); /* else the precise clock is used */
+	fbx_box *box = new_box(2, 16);
+	fbx_limiter *l = reg(box, "pad", "2/second", FBX_ALGO_GCRA, 1, 0, 0);
+	fbx_limit_result r;
+	ck_assert_int_eq(take(l, NULL, 1, &r), 0);
+	ck_assert_uint_eq(r.reset_ns, 500000000u + tick);
+	ck_assert_int_eq(take(l, NULL, 1, &r), FBX_ELIMITED);
+	ck_assert_uint_ge(r.retry_after_ns, 500000000u);
+	fbx_box_close(box);
+}
+END_TEST
+
 Suite *fbx_test_limiter_suite(void)
 {
 	Suite *s = suite_create("limiter");
@@ -2093,6 +2115,7 @@ Suite *fbx_test_limiter_suite(void)
 	tcase_add_loop_test(tc, gcra_retry_exact, 0, (int)ARRAY_LEN(gcra_seq_rows));
 	tcase_add_loop_test(tc, gcra_cost_above_burst, 0, (int)ARRAY_LEN(gcra_big_rows));
 	tcase_add_loop_test(tc, early_clock, 0, (int)ARRAY_LEN(early_rows));
+	tcase_add_test(tc, gcra_coarse_clock_padded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keyed");
