@@ -25,8 +25,8 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 STATIC    := $(B)/libfusebox.a
 SHARED    := $(B)/libfusebox.so.$(VERSION)
 
-.PHONY: all lib test asan bench demo deps install uninstall clean examples
-all: lib examples
+.PHONY: all lib tools test asan bench demo deps install uninstall clean examples
+all: lib tools examples
 
 lib: $(STATIC) $(SHARED)
 
@@ -52,6 +52,13 @@ $(SHARED): $(PIC_OBJ) lib/fusebox.map
 $(B)/fusebox.pc: lib/fusebox.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- tools -------------------------------------------------------------
+
+CTL_SRC := $(wildcard tools/ctl_*.c)
+tools: $(B)/fuseboxctl
+$(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(CTL_SRC) $(STATIC) $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+/* ctl.h — what the parts of fuseboxctl share. */
+#ifndef FBX_CTL_H
+#define FBX_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fusebox.h"
+
+/* Exit codes follow grep: yes, no, error; EX_TEMPFAIL when a breaker rejects. */
+enum { CTL_YES = 0, CTL_NO = 1, CTL_ERR = 2, CTL_REJECTED = 75 };
+
+struct ctl {
+	const char *box;   /* -b BOX, $FUSEBOX_BOX, or "default" */
+	int argc;          /* the command's own arguments */
+	char **argv;
+};
+
+/* Prints "fuseboxctl: " and the message on stderr; returns CTL_ERR. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a library error: "fuseboxctl: WHAT: fbx_strerror(rc)". */
+int ctl_fail_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the box (read-only when write is false); on failure prints why. */
+int ctl_open(const struct ctl *c, bool write, fbx_box **out);
+
+/* Argument parsing: each returns 0, or prints what was wrong and returns CTL_ERR. */
+int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out);
+int ctl_duration(const char *what, const char *s, uint64_t *ns);
+int ctl_pct(const char *what, const char *s, uint32_t *out);
+int ctl_mode(const char *s, uint32_t *out);
+int ctl_group(const char *s, gid_t *out);
+
+/* Options of one command: "--name VALUE" pairs and flags, in any order,
+ * up to "--" or the end.  Unknown options are errors. */
+struct ctl_opt {
+	const char *name;   /* "--fail-max" */
+	bool takes_value;
+	const char *value;  /* filled: the value, or "" for a flag that was given */
+};
+/* Splits argv into options (matched against opts) and positionals;
+ * stops at "--" and returns the index after it in *rest (or argc). */
+int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+		char **pos, size_t maxpos, size_t *npos, int *rest);
+const char *ctl_opt(const struct ctl_opt *opts, size_t nopts, const char *name);
+
+/* JSON output. */
+void json_str(FILE *f, const char *s);
+
+/* The commands. */
+int cmd_create(struct ctl *c);
+int cmd_destroy(struct ctl *c);
+int cmd_ls(struct ctl *c);
+int cmd_breaker(struct ctl *c);
+int cmd_limiter(struct ctl *c);
+int cmd_status(struct ctl *c);
+int cmd_events(struct ctl *c);
+int cmd_metrics(struct ctl *c);
+
+/* Shared by status / show / metrics. */
+void show_breaker_text(FILE *f, const fbx_breaker_info *b);
+void show_breaker_json(FILE *f, const fbx_breaker_info *b);
+void show_limiter_text(FILE *f, const fbx_limiter_info *l);
+void show_limiter_json(FILE *f, const fbx_limiter_info *l);
+const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name);
+const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name);
+
+#endif

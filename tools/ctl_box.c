@@ -1,0 +1,176 @@
+/* ctl_box.c — create, destroy and list boxes. */
+#include <dirent.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl_config.h"
+
+static int capacities_match(const char *box, const fbx_box_config *want, const fbx_box_info *have)
+{
+	const struct {
+		const char *name;
+		uint32_t want, have;
+	} caps[] = {
+		{"breakers", want->breakers, have->capacity.breakers},
+		{"limiters", want->limiters, have->capacity.limiters},
+		{"keys", want->keys, have->capacity.keys},
+		{"events", want->events, have->capacity.events},
+		{"workers", want->workers, have->capacity.workers},
+	};
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (caps[i].want != caps[i].have)
+			return ctl_fail("box '%s' exists with %s = %u, not %u", box, caps[i].name,
+					caps[i].have, caps[i].want);
+	return 0;
+}
+
+/* --exist-ok: every record the plan names must already match or be new. */
+static int plan_conflicts(fbx_box *box, const struct plan *p)
+{
+	fbx_snapshot *s;
+	int rc = fbx_snapshot_new(box, &s);
+	if (rc == 0)
+		rc = fbx_snapshot_take(box, s);
+	if (rc)
+		return ctl_fail_rc(rc, "reading the box");
+	for (size_t i = 0; rc == 0 && i < p->nbreakers; i++) {
+		const fbx_breaker_info *b = find_breaker(s, p->breakers[i].name);
+		const char *diff = b ? fbx_breaker_config_diff(&b->config, &p->breakers[i].cfg) : NULL;
+		if (diff != NULL)
+			rc = ctl_fail("%s: breaker '%s' exists with a different %s", p->breakers[i].where,
+				      p->breakers[i].name, diff);
+	}
+	for (size_t i = 0; rc == 0 && i < p->nlimiters; i++) {
+		const struct limiter_spec *want = &p->limiters[i].spec;
+		const fbx_limiter_info *l = find_limiter(s, p->limiters[i].name);
+		fbx_rule r;
+		char canon[FBX_RULE_TEXT_MAX] = "";
+		if (fbx_rule_parse(want->rule, &r, NULL) == 0)
+			fbx_rule_format(&r, canon, sizeof(canon));
+		if (l != NULL && (strcmp(l->rule, canon) != 0 || l->algorithm != want->cfg.algorithm ||
+				  l->keyed != (want->cfg.keyed != 0)))
+			rc = ctl_fail("%s: limiter '%s' exists with a different configuration (%s %s%s)",
+				      p->limiters[i].where, p->limiters[i].name, l->rule,
+				      fbx_algorithm_name(l->algorithm), l->keyed ? " keyed" : "");
+	}
+	fbx_snapshot_free(s);
+	return rc;
+}
+
+static int apply(fbx_box *box, const struct plan *p)
+{
+	for (size_t i = 0; i < p->nbreakers; i++) {
+		fbx_breaker *b;
+		int rc = fbx_breaker_register(box, p->breakers[i].name, &p->breakers[i].cfg, &b);
+		if (rc)
+			return ctl_fail_rc(rc, "%s: breaker '%s'", p->breakers[i].where,
+					   p->breakers[i].name);
+	}
+	for (size_t i = 0; i < p->nlimiters; i++) {
+		fbx_limiter *l;
+		int rc = fbx_limiter_register(box, p->limiters[i].name, &p->limiters[i].spec.cfg, &l);
+		if (rc)
+			return ctl_fail_rc(rc, "%s: limiter '%s'", p->limiters[i].where,
+					   p->limiters[i].name);
+	}
+	return 0;
+}
+
+int cmd_create(struct ctl *c)
+{
+	struct ctl_opt o[] = {
+		{"--config", true, 0}, {"--breakers", true, 0}, {"--limiters", true, 0},
+		{"--keys", true, 0}, {"--events", true, 0}, {"--workers", true, 0},
+		{"--mode", true, 0}, {"--group", true, 0}, {"--exist-ok", false, 0},
+	};
+	const size_t no = sizeof(o) / sizeof(o[0]);
+	size_t npos;
+	int rest;
+	if (ctl_options(c->argc, c->argv, o, no, NULL, 0, &npos, &rest) || rest != c->argc)
+		return CTL_ERR;
+	struct plan p;
+	plan_init(&p);
+	int rc = 0;
+	if (o[0].value != NULL)
+		rc = plan_read(o[0].value, &p);
+	for (size_t k = 1; rc == 0 && k < 8; k++)
+		if (o[k].value != NULL)
+			rc = box_setting(&p.box, o[k].name, o[k].value, "create");
+	if (rc) {
+		plan_free(&p);
+		return CTL_ERR;
+	}
+	fbx_box *box = NULL;
+	bool made = true;
+	rc = fbx_box_open(c->box, FBX_OPEN_CREATE | FBX_OPEN_EXCL, &p.box, &box);
+	if (rc == FBX_EEXIST && o[8].value != NULL) {
+		made = false;
+		fbx_box_info info;
+		rc = ctl_open(c, true, &box);
+		if (rc == 0 && fbx_box_info_get(box, &info) == 0)
+			rc = capacities_match(c->box, &p.box, &info);
+		if (rc == 0)
+			rc = plan_conflicts(box, &p);
+	} else if (rc == FBX_EEXIST) {
+		rc = ctl_fail("box '%s' exists already (use --exist-ok to accept it)", c->box);
+	} else if (rc) {
+		rc = ctl_fail_rc(rc, "creating box '%s'", c->box);
+	}
+	if (rc == 0)
+		rc = apply(box, &p);
+	if (rc && made && box != NULL)
+		fbx_box_unlink(c->box); /* nothing half-applied */
+	if (rc == 0)
+		printf("%s box %s: %zu breakers, %zu limiters declared\n",
+		       made ? "created" : "kept", c->box, p.nbreakers, p.nlimiters);
+	fbx_box_close(box);
+	plan_free(&p);
+	return rc ? CTL_ERR : CTL_YES;
+}
+
+int cmd_destroy(struct ctl *c)
+{
+	if (c->argc != 0)
+		return ctl_fail("destroy takes no arguments");
+	int rc = fbx_box_unlink(c->box);
+	if (rc == FBX_ENOENT)
+		return ctl_fail("box '%s' does not exist", c->box);
+	if (rc)
+		return ctl_fail_rc(rc, "destroying box '%s'", c->box);
+	return CTL_YES;
+}
+
+int cmd_ls(struct ctl *c)
+{
+	if (c->argc != 0)
+		return ctl_fail("ls takes no arguments");
+	DIR *d = opendir("/dev/shm");
+	if (d == NULL)
+		return ctl_fail("cannot list /dev/shm");
+	printf("%-32s %10s %5s %-10s %8s %8s %s\n", "BOX", "BYTES", "MODE", "OWNER", "BREAKERS",
+	       "LIMITERS", "STATE");
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		const char *name = e->d_name;
+		if (strncmp(name, "fusebox.", 8) != 0 || fbx_name_check_box(name + 8) != 0)
+			continue;
+		struct stat st;
+		char path[300];
+		snprintf(path, sizeof(path), "/dev/shm/%s", name);
+		if (stat(path, &st) != 0)
+			continue;
+		struct passwd *pw = getpwuid(st.st_uid);
+		fbx_box *box;
+		fbx_box_info info = {0};
+		int rc = fbx_box_open(name + 8, FBX_OPEN_RDONLY, NULL, &box);
+		if (rc == 0) {
+			fbx_box_info_get(box, &info);
+			fbx_box_close(box);
+		}
+		printf("%-32s %10lld %04o %-10s %8u %8u %s\n", name + 8, (long long)st.st_size,
+		       (unsigned)(st.st_mode & 07777), pw ? pw->pw_name : "?", info.capacity.breakers,
+		       info.capacity.limiters, rc == 0 ? "ok" : fbx_strerror(rc));
+	}
+	closedir(d);
+	return CTL_YES;
+}

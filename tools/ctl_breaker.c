@@ -1,0 +1,279 @@
+/* ctl_breaker.c — `fuseboxctl breaker ...`. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl_settings.h"
+
+static int open_breaker(const struct ctl *c, const char *name, bool write, fbx_box **box,
+			fbx_breaker **b)
+{
+	int rc = ctl_open(c, write, box);
+	if (rc)
+		return rc;
+	rc = fbx_breaker_find(*box, name, b);
+	if (rc == 0)
+		return 0;
+	fbx_box_close(*box);
+	*box = NULL;
+	if (rc == FBX_ENOENT)
+		return ctl_fail("box '%s' has no breaker '%s'", c->box, name);
+	return ctl_fail_rc(rc, "breaker '%s'", name);
+}
+
+static int breaker_add(struct ctl *c, int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"--fail-max", "--failure-rate", "--window", "--min-calls", "--slow-call",
+		"--slow-rate", "--reset", "--reset-max", "--half-open", "--success-threshold",
+		"--trial-lease",
+	};
+	enum { N = sizeof(keys) / sizeof(keys[0]) };
+	struct ctl_opt o[N];
+	for (size_t k = 0; k < N; k++)
+		o[k] = (struct ctl_opt){keys[k], true, NULL};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, N, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("breaker add: which breaker? (breaker add NAME [options])");
+	fbx_breaker_config cfg;
+	fbx_breaker_config_init(&cfg);
+	for (size_t k = 0; k < N; k++)
+		if (o[k].value != NULL && breaker_setting(&cfg, o[k].name, o[k].value, "breaker add"))
+			return CTL_ERR;
+	if (breaker_check(name[0], &cfg, "breaker add"))
+		return CTL_ERR;
+	fbx_box *box;
+	if (ctl_open(c, true, &box))
+		return CTL_ERR;
+	fbx_breaker *b;
+	int rc = fbx_breaker_register(box, name[0], &cfg, &b);
+	fbx_breaker *have;
+	fbx_breaker_config old;
+	if (rc == FBX_ECONFLICT && fbx_breaker_find(box, name[0], &have) == 0 &&
+	    fbx_breaker_config_get(have, &old) == 0) {
+		rc = ctl_fail("breaker '%s' exists with a different %s", name[0],
+			      fbx_breaker_config_diff(&old, &cfg));
+	} else if (rc) {
+		rc = ctl_fail_rc(rc, "breaker '%s'", name[0]);
+	}
+	fbx_box_close(box);
+	return rc ? CTL_ERR : CTL_YES;
+}
+
+static int outcome_of(const char *s, fbx_outcome *o)
+{
+	if (strcmp(s, "success") == 0)
+		*o = FBX_SUCCESS;
+	else if (strcmp(s, "failure") == 0)
+		*o = FBX_FAILURE;
+	else if (strcmp(s, "ignored") == 0)
+		*o = FBX_IGNORED;
+	else
+		return ctl_fail("'%s' is not success, failure or ignored", s);
+	return 0;
+}
+
+static void say_rejected(const char *name, const fbx_permit *p)
+{
+	const char *why = p->reason == FBX_REJECT_FORCED_OPEN ? "forced open by an operator"
+			  : p->reason == FBX_REJECT_HALF_OPEN_FULL ? "half-open, every trial taken"
+								 : "open";
+	if (p->retry_after_ns)
+		fprintf(stderr, "fuseboxctl: breaker '%s' rejected the call: %s; a trial is allowed "
+				"in %.3f s\n", name, why, (double)p->retry_after_ns / 1e9);
+	else
+		fprintf(stderr, "fuseboxctl: breaker '%s' rejected the call: %s\n", name, why);
+}
+
+static int breaker_record(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--duration", true, NULL}};
+	char *pos[2];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, pos, 2, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 2)
+		return ctl_fail("usage: breaker record NAME success|failure|ignored [--duration D]");
+	fbx_outcome outcome = FBX_SUCCESS;
+	uint64_t dur = 0;
+	if (outcome_of(pos[1], &outcome) ||
+	    (o[0].value != NULL && ctl_duration("--duration", o[0].value, &dur)))
+		return CTL_ERR;
+	fbx_box *box;
+	fbx_breaker *b;
+	if (open_breaker(c, pos[0], true, &box, &b))
+		return CTL_ERR;
+	fbx_permit p;
+	int rc = fbx_breaker_allow(b, &p);
+	if (rc == FBX_EOPEN) {
+		say_rejected(pos[0], &p);
+		rc = CTL_REJECTED;
+	} else if (rc == 0) {
+		rc = fbx_breaker_done(b, &p, outcome, dur);
+		rc = rc ? ctl_fail_rc(rc, "breaker '%s'", pos[0]) : CTL_YES;
+	} else {
+		rc = ctl_fail_rc(rc, "breaker '%s'", pos[0]);
+	}
+	fbx_box_close(box);
+	return rc;
+}
+
+/* "0,3,75" -> a set of exit codes. */
+static int parse_codes(const char *s, bool ignored[256])
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *save = NULL;
+	int n = 0;
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		uint32_t code;
+		if (ctl_u32("--ignore-exit", t, 0, 255, &code))
+			return CTL_ERR;
+		ignored[code] = true;
+		n++;
+	}
+	return n > 0 ? 0 : ctl_fail("--ignore-exit: expected exit codes such as 3 or 3,4");
+}
+
+static int breaker_call(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--ignore-exit", true, NULL}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest))
+		return CTL_ERR;
+	if (npos != 1 || rest >= argc)
+		return ctl_fail("usage: breaker call NAME [--ignore-exit CODES] -- CMD [ARG...]");
+	bool ignored[256] = {false};
+	if (o[0].value != NULL && parse_codes(o[0].value, ignored))
+		return CTL_ERR;
+	fbx_box *box;
+	fbx_breaker *b;
+	if (open_breaker(c, name[0], true, &box, &b))
+		return CTL_ERR;
+	fbx_permit p;
+	int rc = fbx_breaker_allow(b, &p);
+	if (rc == FBX_EOPEN) {
+		say_rejected(name[0], &p);
+		fbx_box_close(box);
+		return CTL_REJECTED;
+	}
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "breaker '%s'", name[0]);
+	}
+	uint64_t t0 = fbx_clock_now();
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(argv[rest], argv + rest);
+		fprintf(stderr, "fuseboxctl: cannot run '%s': %s\n", argv[rest], strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0) {
+		fbx_breaker_done(b, &p, FBX_IGNORED, 0);
+		fbx_box_close(box);
+		return ctl_fail("cannot start '%s': %s", argv[rest], strerror(errno));
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	uint64_t took = fbx_clock_now() - t0;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	fbx_outcome outcome = WIFEXITED(status) && code == 0 ? FBX_SUCCESS
+			      : WIFEXITED(status) && ignored[code] ? FBX_IGNORED
+								   : FBX_FAILURE;
+	rc = fbx_breaker_done(b, &p, outcome, took);
+	fbx_box_close(box);
+	if (rc)
+		return ctl_fail_rc(rc, "breaker '%s': recording the outcome", name[0]);
+	return code;
+}
+
+static int breaker_manual(struct ctl *c, const char *action, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--reason", true, NULL}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("usage: breaker %s NAME [--reason TEXT]", action);
+	if (o[0].value != NULL && strlen(o[0].value) >= FBX_REASON_MAX)
+		return ctl_fail("--reason: at most %d characters", FBX_REASON_MAX - 1);
+	fbx_box *box;
+	fbx_breaker *b;
+	if (open_breaker(c, name[0], true, &box, &b))
+		return CTL_ERR;
+	int rc = strcmp(action, "trip") == 0	  ? fbx_breaker_trip(b, o[0].value)
+		 : strcmp(action, "hold") == 0	  ? fbx_breaker_hold(b, o[0].value)
+		 : strcmp(action, "release") == 0 ? fbx_breaker_release(b, o[0].value)
+						  : fbx_breaker_reset(b, o[0].value);
+	fbx_box_close(box);
+	return rc ? ctl_fail_rc(rc, "breaker %s '%s'", action, name[0]) : CTL_YES;
+}
+
+static int breaker_show(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--json", false, NULL}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("usage: breaker show NAME [--json]");
+	fbx_box *box;
+	if (ctl_open(c, false, &box))
+		return CTL_ERR;
+	fbx_snapshot *s;
+	int rc = fbx_snapshot_new(box, &s);
+	if (rc == 0)
+		rc = fbx_snapshot_take(box, s);
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "reading box '%s'", c->box);
+	}
+	const fbx_breaker_info *b = find_breaker(s, name[0]);
+	if (b == NULL)
+		rc = ctl_fail("box '%s' has no breaker '%s'", c->box, name[0]);
+	else if (o[0].value != NULL)
+		show_breaker_json(stdout, b), fputc('\n', stdout);
+	else
+		show_breaker_text(stdout, b);
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+	return rc ? CTL_ERR : CTL_YES;
+}
+
+int cmd_breaker(struct ctl *c)
+{
+	if (c->argc < 1)
+		return ctl_fail("breaker: which action? (add, call, record, trip, hold, release, "
+				"reset, show)");
+	const char *a = c->argv[0];
+	int argc = c->argc - 1;
+	char **argv = c->argv + 1;
+	if (strcmp(a, "add") == 0)
+		return breaker_add(c, argc, argv);
+	if (strcmp(a, "call") == 0)
+		return breaker_call(c, argc, argv);
+	if (strcmp(a, "record") == 0)
+		return breaker_record(c, argc, argv);
+	if (strcmp(a, "trip") == 0 || strcmp(a, "hold") == 0 || strcmp(a, "release") == 0 ||
+	    strcmp(a, "reset") == 0)
+		return breaker_manual(c, a, argc, argv);
+	if (strcmp(a, "show") == 0)
+		return breaker_show(c, argc, argv);
+	return ctl_fail("breaker: unknown action '%s'", a);
+}

@@ -1,0 +1,190 @@
+/* ctl_limiter.c — `fuseboxctl limiter ...`. */
+#include <string.h>
+
+#include "ctl_settings.h"
+
+static int open_limiter(const struct ctl *c, const char *name, bool write, fbx_box **box,
+			fbx_limiter **l)
+{
+	int rc = ctl_open(c, write, box);
+	if (rc)
+		return rc;
+	rc = fbx_limiter_find(*box, name, l);
+	if (rc == 0)
+		return 0;
+	fbx_box_close(*box);
+	*box = NULL;
+	if (rc == FBX_ENOENT)
+		return ctl_fail("box '%s' has no limiter '%s'", c->box, name);
+	return ctl_fail_rc(rc, "limiter '%s'", name);
+}
+
+static int limiter_add(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--rate", true, 0}, {"--algo", true, 0}, {"--burst", true, 0},
+			      {"--keyed", false, 0}, {"--dry-run", false, 0}};
+	const size_t no = sizeof(o) / sizeof(o[0]);
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, no, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("usage: limiter add NAME --rate RULE [--algo window|gcra] "
+				"[--burst N] [--keyed] [--dry-run]");
+	struct limiter_spec spec;
+	limiter_spec_init(&spec);
+	for (size_t k = 0; k < 3; k++)
+		if (o[k].value != NULL && limiter_setting(&spec, o[k].name, o[k].value, "limiter add"))
+			return CTL_ERR;
+	spec.cfg.keyed = o[3].value != NULL;
+	spec.cfg.dry_run = o[4].value != NULL;
+	if (o[0].value == NULL)
+		return ctl_fail("limiter add: --rate RULE is required (e.g. --rate 100/minute)");
+	if (limiter_check(name[0], &spec, "limiter add"))
+		return CTL_ERR;
+	fbx_box *box;
+	if (ctl_open(c, true, &box))
+		return CTL_ERR;
+	fbx_limiter *l;
+	int rc = fbx_limiter_register(box, name[0], &spec.cfg, &l);
+	if (rc == FBX_ECONFLICT)
+		rc = ctl_fail("limiter '%s' exists with a different configuration (see: fuseboxctl "
+			      "limiter show %s)", name[0], name[0]);
+	else if (rc)
+		rc = ctl_fail_rc(rc, "limiter '%s'", name[0]);
+	fbx_box_close(box);
+	return rc ? CTL_ERR : CTL_YES;
+}
+
+static int limiter_set(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--rate", true, 0}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1 || o[0].value == NULL)
+		return ctl_fail("usage: limiter set NAME --rate RULE");
+	struct limiter_spec spec;
+	limiter_spec_init(&spec);
+	if (limiter_setting(&spec, "rate", o[0].value, "limiter set"))
+		return CTL_ERR;
+	fbx_box *box;
+	fbx_limiter *l;
+	if (open_limiter(c, name[0], true, &box, &l))
+		return CTL_ERR;
+	int rc = fbx_limiter_set_rule(l, o[0].value);
+	fbx_box_close(box);
+	return rc ? ctl_fail_rc(rc, "limiter '%s': rule '%s'", name[0], o[0].value) : CTL_YES;
+}
+
+static int limiter_dry_run(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 2 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0))
+		return ctl_fail("usage: limiter dry-run NAME on|off");
+	fbx_box *box;
+	fbx_limiter *l;
+	if (open_limiter(c, argv[0], true, &box, &l))
+		return CTL_ERR;
+	int rc = fbx_limiter_set_dry_run(l, strcmp(argv[1], "on") == 0);
+	fbx_box_close(box);
+	return rc ? ctl_fail_rc(rc, "limiter '%s'", argv[0]) : CTL_YES;
+}
+
+static int limiter_take(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--key", true, 0}, {"--cost", true, 0}, {"--json", false, 0}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 3, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("usage: limiter take NAME [--key KEY] [--cost N] [--json]");
+	uint32_t cost = 1;
+	if (o[1].value != NULL && ctl_u32("--cost", o[1].value, 1, UINT32_MAX, &cost))
+		return CTL_ERR;
+	fbx_box *box;
+	fbx_limiter *l;
+	if (open_limiter(c, name[0], true, &box, &l))
+		return CTL_ERR;
+	const char *key = o[0].value;
+	fbx_limit_result r;
+	int rc = fbx_limiter_take(l, key, key ? strlen(key) : 0, cost, &r);
+	fbx_box_close(box);
+	if (rc == FBX_EINVAL && key == NULL)
+		return ctl_fail("limiter '%s' is keyed: give --key KEY", name[0]);
+	if (rc == FBX_EINVAL && key != NULL)
+		return ctl_fail("limiter '%s' is not keyed: drop --key (or give a non-empty key)",
+				name[0]);
+	if (rc != 0 && rc != FBX_ELIMITED)
+		return ctl_fail_rc(rc, "limiter '%s'", name[0]);
+	if (o[2].value != NULL)
+		printf("{\"version\":1,\"allowed\":%s,\"dry_run_denied\":%s,\"limit\":%llu,"
+		       "\"remaining\":%llu,\"reset_ms\":%llu,\"retry_after_ms\":%llu}\n",
+		       r.allowed ? "true" : "false", r.dry_run_denied ? "true" : "false",
+		       (unsigned long long)r.limit, (unsigned long long)r.remaining,
+		       (unsigned long long)((r.reset_ns + 999999) / 1000000),
+		       (unsigned long long)((r.retry_after_ns + 999999) / 1000000));
+	else
+		printf("%s limit=%llu remaining=%llu reset=%.3fs retry_after=%.3fs%s\n",
+		       r.allowed ? "allowed" : "denied", (unsigned long long)r.limit,
+		       (unsigned long long)r.remaining, (double)r.reset_ns / 1e9,
+		       (double)r.retry_after_ns / 1e9, r.dry_run_denied ? " (dry-run: would deny)" : "");
+	return rc == 0 ? CTL_YES : CTL_NO;
+}
+
+static int limiter_show(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt o[] = {{"--json", false, NULL}};
+	char *name[1];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+		return CTL_ERR;
+	if (npos != 1)
+		return ctl_fail("usage: limiter show NAME [--json]");
+	fbx_box *box;
+	if (ctl_open(c, false, &box))
+		return CTL_ERR;
+	fbx_snapshot *s;
+	int rc = fbx_snapshot_new(box, &s);
+	if (rc == 0)
+		rc = fbx_snapshot_take(box, s);
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "reading box '%s'", c->box);
+	}
+	const fbx_limiter_info *l = find_limiter(s, name[0]);
+	if (l == NULL)
+		rc = ctl_fail("box '%s' has no limiter '%s'", c->box, name[0]);
+	else if (o[0].value != NULL)
+		show_limiter_json(stdout, l), fputc('\n', stdout);
+	else
+		show_limiter_text(stdout, l);
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+	return rc ? CTL_ERR : CTL_YES;
+}
+
+int cmd_limiter(struct ctl *c)
+{
+	if (c->argc < 1)
+		return ctl_fail("limiter: which action? (add, set, dry-run, take, show)");
+	const char *a = c->argv[0];
+	int argc = c->argc - 1;
+	char **argv = c->argv + 1;
+	if (strcmp(a, "add") == 0)
+		return limiter_add(c, argc, argv);
+	if (strcmp(a, "set") == 0)
+		return limiter_set(c, argc, argv);
+	if (strcmp(a, "dry-run") == 0)
+		return limiter_dry_run(c, argc, argv);
+	if (strcmp(a, "take") == 0)
+		return limiter_take(c, argc, argv);
+	if (strcmp(a, "show") == 0)
+		return limiter_show(c, argc, argv);
+	return ctl_fail("limiter: unknown action '%s'", a);
+}

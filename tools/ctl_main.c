@@ -1,0 +1,92 @@
+/*
+ * fuseboxctl — the command-line tool for operators, scripts and probes.
+ *
+ * fuseboxctl [-b BOX] COMMAND ...   (BOX: -b, else $FUSEBOX_BOX, else "default")
+ * Exit codes follow grep: 0 yes/done, 1 no (denied), 2 error; `breaker call`
+ * returns its command's status, or 75 (EX_TEMPFAIL) when the breaker rejects.
+ * One table describes every command; dispatch and help both come from it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(struct ctl *c);
+	const char *synopsis;
+} commands[] = {
+	{"create", cmd_create,
+	 "create [--config FILE] [--breakers N] [--limiters N] [--keys N] [--events N]\n"
+	 "         [--workers N] [--mode 0660] [--group NAME] [--exist-ok]"},
+	{"destroy", cmd_destroy, "destroy"},
+	{"ls", cmd_ls, "ls"},
+	{"breaker", cmd_breaker,
+	 "breaker add NAME [--fail-max N] [--failure-rate PCT --window N|DURATION --min-calls N]\n"
+	 "         [--slow-call DURATION --slow-rate PCT] [--reset DURATION [--reset-max DURATION]]\n"
+	 "         [--half-open N] [--success-threshold N] [--trial-lease DURATION]\n"
+	 "  breaker call NAME [--ignore-exit CODES] -- CMD [ARG...]\n"
+	 "  breaker record NAME success|failure|ignored [--duration DURATION]\n"
+	 "  breaker trip|hold|release|reset NAME [--reason TEXT]\n"
+	 "  breaker show NAME [--json]"},
+	{"limiter", cmd_limiter,
+	 "limiter add NAME --rate RULE [--algo window|gcra] [--burst N] [--keyed] [--dry-run]\n"
+	 "  limiter set NAME --rate RULE\n"
+	 "  limiter dry-run NAME on|off\n"
+	 "  limiter take NAME [--key KEY] [--cost N] [--json]\n"
+	 "  limiter show NAME [--json]"},
+	{"status", cmd_status, "status [--json]"},
+	{"events", cmd_events, "events [--json] [--follow]"},
+	{"metrics", cmd_metrics, "metrics [--out FILE]"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fuseboxctl [-b BOX] COMMAND ...\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].synopsis);
+	fprintf(f, "\nBOX defaults to $FUSEBOX_BOX, else 'default'.  Exit status: 0 yes/done,\n"
+		   "1 no (denied), 2 error; breaker call: the command's own, 75 when rejected.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {.box = getenv("FUSEBOX_BOX")};
+	if (c.box == NULL || *c.box == '\0')
+		c.box = "default";
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "--box") == 0) {
+			if (i + 1 >= argc)
+				return ctl_fail("option '%s' needs a box name", argv[i]);
+			c.box = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return CTL_YES;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("fuseboxctl %s\n", FBX_VERSION_STRING);
+			return CTL_YES;
+		} else {
+			return ctl_fail("unknown option '%s' (see fuseboxctl --help)", argv[i]);
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CTL_ERR;
+	}
+	if (fbx_name_check_box(c.box) != 0)
+		return ctl_fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
+				c.box);
+	for (size_t k = 0; k < NCOMMANDS; k++) {
+		if (strcmp(argv[i], commands[k].name) == 0) {
+			c.argc = argc - i - 1;
+			c.argv = argv + i + 1;
+			int rc = commands[k].run(&c);
+			if (fflush(stdout) != 0 && rc == CTL_YES)
+				return ctl_fail("writing the output failed");
+			return rc;
+		}
+	}
+	return ctl_fail("unknown command '%s' (see fuseboxctl --help)", argv[i]);
+}

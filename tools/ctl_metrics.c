@@ -1,0 +1,185 @@
+/*
+ * ctl_metrics.c — `fuseboxctl metrics [--out FILE]`: the Prometheus text
+ * exposition format, with resilience4j's vocabulary.  Limiter keys never
+ * become labels (they are unbounded and may be secrets).  --out writes a
+ * temporary file and renames it, as node_exporter's textfile collector needs.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+/* Label values escape backslash, quote and newline. */
+static void label(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void head(FILE *f, const char *metric, const char *box, const char *name)
+{
+	fprintf(f, "%s{box=", metric);
+	label(f, box);
+	fputs(",name=", f);
+	label(f, name);
+}
+
+static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
+{
+	size_t nb, nl, ne;
+	uint64_t dropped;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
+	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &nl);
+	fbx_snapshot_events(s, &ne, &dropped);
+
+	family(f, "fusebox_breaker_state", "gauge",
+	       "1 for the breaker's current state, 0 for the others.");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].corrupt)
+			continue;
+		for (int st = 0; st < FBX_BREAKER_STATE_COUNT; st++) {
+			head(f, "fusebox_breaker_state", box, b[i].name);
+			fprintf(f, ",state=\"%s\"} %d\n", fbx_breaker_state_name(st), (int)b[i].state == st);
+		}
+	}
+	family(f, "fusebox_breaker_calls_total", "counter",
+	       "Calls that ran through the breaker, by outcome.");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].corrupt)
+			continue;
+		const struct {
+			const char *kind;
+			uint64_t v;
+		} k[] = {{"successful", b[i].successes}, {"failed", b[i].failures},
+			 {"ignored", b[i].ignored}, {"slow", b[i].slow}};
+		for (size_t j = 0; j < 4; j++) {
+			head(f, "fusebox_breaker_calls_total", box, b[i].name);
+			fprintf(f, ",kind=\"%s\"} %llu\n", k[j].kind, (unsigned long long)k[j].v);
+		}
+	}
+	const struct {
+		const char *metric, *type, *help;
+		size_t off;
+	} per_breaker[] = {
+		{"fusebox_breaker_not_permitted_calls_total", "counter",
+		 "Calls the breaker rejected.", offsetof(fbx_breaker_info, rejected)},
+		{"fusebox_breaker_trips_total", "counter", "Times the breaker tripped open.",
+		 offsetof(fbx_breaker_info, trips)},
+		{"fusebox_breaker_consecutive_failures", "gauge",
+		 "Failures in a row in the closed state.", offsetof(fbx_breaker_info, consecutive_failures)},
+		{"fusebox_breaker_window_calls", "gauge", "Calls in the current window.",
+		 offsetof(fbx_breaker_info, window_calls)},
+		{"fusebox_breaker_window_failed_calls", "gauge", "Failed calls in the current window.",
+		 offsetof(fbx_breaker_info, window_failures)},
+	};
+	for (size_t m = 0; m < sizeof(per_breaker) / sizeof(per_breaker[0]); m++) {
+		family(f, per_breaker[m].metric, per_breaker[m].type, per_breaker[m].help);
+		for (size_t i = 0; i < nb; i++) {
+			if (b[i].corrupt)
+				continue;
+			uint64_t v;
+			memcpy(&v, (const char *)&b[i] + per_breaker[m].off, sizeof(v));
+			head(f, per_breaker[m].metric, box, b[i].name);
+			fprintf(f, "} %llu\n", (unsigned long long)v);
+		}
+	}
+	family(f, "fusebox_limiter_decisions_total", "counter",
+	       "Limiter decisions, by result (dry_run_denied: dry-run mode let it through).");
+	for (size_t i = 0; i < nl; i++) {
+		if (l[i].corrupt)
+			continue;
+		const struct {
+			const char *result;
+			uint64_t v;
+		} r[] = {{"allowed", l[i].allowed}, {"denied", l[i].denied},
+			 {"dry_run_denied", l[i].dry_run_denied}};
+		for (size_t j = 0; j < 3; j++) {
+			head(f, "fusebox_limiter_decisions_total", box, l[i].name);
+			fprintf(f, ",result=\"%s\"} %llu\n", r[j].result, (unsigned long long)r[j].v);
+		}
+	}
+	family(f, "fusebox_limiter_keys", "gauge", "Keys the limiter holds in the shared table.");
+	for (size_t i = 0; i < nl; i++) {
+		if (l[i].corrupt)
+			continue;
+		head(f, "fusebox_limiter_keys", box, l[i].name);
+		fprintf(f, "} %llu\n", (unsigned long long)l[i].keys);
+	}
+	family(f, "fusebox_limiter_evictions_total", "counter",
+	       "Live keys pushed out of a full table.");
+	for (size_t i = 0; i < nl; i++) {
+		if (l[i].corrupt)
+			continue;
+		head(f, "fusebox_limiter_evictions_total", box, l[i].name);
+		fprintf(f, "} %llu\n", (unsigned long long)l[i].evictions);
+	}
+	family(f, "fusebox_limiter_dry_run", "gauge", "1 when the limiter denies nothing.");
+	for (size_t i = 0; i < nl; i++) {
+		if (l[i].corrupt)
+			continue;
+		head(f, "fusebox_limiter_dry_run", box, l[i].name);
+		fprintf(f, "} %d\n", l[i].dry_run);
+	}
+	family(f, "fusebox_events_dropped_total", "counter",
+	       "Events overwritten in the ring before anyone read them.");
+	fputs("fusebox_events_dropped_total{box=", f);
+	label(f, box);
+	fprintf(f, "} %llu\n", (unsigned long long)dropped);
+}
+
+int cmd_metrics(struct ctl *c)
+{
+	const char *out = NULL;
+	for (int i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--out") == 0 && i + 1 < c->argc)
+			out = c->argv[++i];
+		else
+			return ctl_fail("metrics: unknown argument '%s' (metrics [--out FILE])",
+					c->argv[i]);
+	}
+	fbx_box *box;
+	if (ctl_open(c, false, &box))
+		return CTL_ERR;
+	fbx_snapshot *s;
+	int rc = fbx_snapshot_new(box, &s);
+	if (rc == 0)
+		rc = fbx_snapshot_take(box, s);
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "reading box '%s'", c->box);
+	}
+	int ret = CTL_YES;
+	if (out == NULL) {
+		write_metrics(stdout, c->box, s);
+	} else {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+		FILE *f = fopen(tmp, "w");
+		if (f == NULL) {
+			ret = ctl_fail("metrics: cannot write '%s'", tmp);
+		} else {
+			write_metrics(f, c->box, s);
+			if (fclose(f) != 0 || rename(tmp, out) != 0) {
+				unlink(tmp);
+				ret = ctl_fail("metrics: cannot write '%s'", out);
+			}
+		}
+	}
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+	return ret;
+}

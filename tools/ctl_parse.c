@@ -1,0 +1,193 @@
+/* ctl_parse.c — turning command-line words into numbers, durations and
+ * options, and saying exactly which word was wrong. */
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fuseboxctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return CTL_ERR;
+}
+
+int ctl_fail_rc(int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fuseboxctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, ": %s\n", fbx_strerror(rc));
+	va_end(ap);
+	return CTL_ERR;
+}
+
+int ctl_open(const struct ctl *c, bool write, fbx_box **out)
+{
+	int rc = fbx_box_open(c->box, write ? 0 : FBX_OPEN_RDONLY, NULL, out);
+	if (rc == FBX_ENOENT)
+		return ctl_fail("box '%s' does not exist (create it with: fuseboxctl -b %s create)",
+				c->box, c->box);
+	if (rc)
+		return ctl_fail_rc(rc, "box '%s'", c->box);
+	fbx_box_info info;
+	if (write && fbx_box_info_get(*out, &info) == 0 && info.read_only) {
+		fbx_box_close(*out);
+		*out = NULL;
+		return ctl_fail("box '%s': no write permission (this command changes it)", c->box);
+	}
+	return 0;
+}
+
+/* Digits only: no sign, no spaces, no hex, no overflow. */
+static int digits(const char *s, uint64_t *out)
+{
+	if (s == NULL || *s == '\0')
+		return -1;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	if (digits(s, &v) != 0 || v < min || v > max)
+		return ctl_fail("%s: '%s' is not a whole number from %u to %u", what, s ? s : "",
+				min, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ctl_duration(const char *what, const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {{"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull},
+		     {"h", 3600000000000ull}};
+	if (s != NULL) {
+		size_t n = strlen(s), d = 0;
+		while (d < n && s[d] >= '0' && s[d] <= '9')
+			d++;
+		for (size_t i = 0; d > 0 && d < 20 && i < sizeof(units) / sizeof(units[0]); i++) {
+			if (strcmp(s + d, units[i].unit) != 0)
+				continue;
+			char num[24];
+			memcpy(num, s, d);
+			num[d] = '\0';
+			uint64_t v;
+			if (digits(num, &v) == 0 && v <= UINT64_MAX / units[i].ns) {
+				*ns = v * units[i].ns;
+				return 0;
+			}
+		}
+	}
+	return ctl_fail("%s: '%s' is not a duration (a whole number with ms, s, m or h, e.g. 30s)",
+			what, s ? s : "");
+}
+
+int ctl_pct(const char *what, const char *s, uint32_t *out)
+{
+	return ctl_u32(what, s, 1, 100, out);
+}
+
+int ctl_mode(const char *s, uint32_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = s && *s ? strtoul(s, &end, 8) : 0;
+	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || errno || *end != '\0' || v > 0777)
+		return ctl_fail("--mode: '%s' is not an octal mode such as 0600 or 0660", s ? s : "");
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ctl_group(const char *s, gid_t *out)
+{
+	struct group *g = s && *s ? getgrnam(s) : NULL;
+	uint64_t v;
+	if (g != NULL) {
+		*out = g->gr_gid;
+		return 0;
+	}
+	if (digits(s, &v) == 0 && v < (uint64_t)(gid_t)-1) {
+		*out = (gid_t)v;
+		return 0;
+	}
+	return ctl_fail("--group: no group named '%s'", s ? s : "");
+}
+
+int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+		char **pos, size_t maxpos, size_t *npos, int *rest)
+{
+	*npos = 0;
+	*rest = argc;
+	for (size_t k = 0; k < nopts; k++)
+		opts[k].value = NULL;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			*rest = i + 1;
+			return 0;
+		}
+		if (a[0] == '-' && a[1] != '\0') {
+			size_t k = 0;
+			while (k < nopts && strcmp(opts[k].name, a) != 0)
+				k++;
+			if (k == nopts)
+				return ctl_fail("unknown option '%s'", a);
+			if (opts[k].value != NULL)
+				return ctl_fail("option '%s' given twice", a);
+			if (opts[k].takes_value) {
+				if (i + 1 >= argc)
+					return ctl_fail("option '%s' needs a value", a);
+				opts[k].value = argv[++i];
+			} else {
+				opts[k].value = "";
+			}
+			continue;
+		}
+		if (*npos == maxpos)
+			return ctl_fail("unexpected argument '%s'", a);
+		pos[(*npos)++] = argv[i];
+	}
+	return 0;
+}
+
+const char *ctl_opt(const struct ctl_opt *opts, size_t nopts, const char *name)
+{
+	for (size_t k = 0; k < nopts; k++)
+		if (strcmp(opts[k].name, name) == 0)
+			return opts[k].value;
+	return NULL;
+}
+
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}

@@ -1,0 +1,146 @@
+/*
+ * ctl_settings.c — breaker and limiter settings by name, shared by the
+ * command line ("--fail-max 5") and the config file ("fail_max = 5"), so
+ * the two spell and check every setting the same way.
+ */
+#include <string.h>
+
+#include "ctl_settings.h"
+
+/* "--fail-max" and "fail_max" are the same setting. */
+static void canonical(const char *key, char out[40])
+{
+	size_t i = 0;
+	while (*key == '-')
+		key++;
+	for (; key[i] && i < 39; i++)
+		out[i] = key[i] == '-' ? '_' : key[i];
+	out[i] = '\0';
+}
+
+static bool has_unit(const char *v)
+{
+	size_t n = strlen(v);
+	return n > 0 && (v[n - 1] < '0' || v[n - 1] > '9');
+}
+
+int breaker_setting(fbx_breaker_config *c, const char *key, const char *v, const char *where)
+{
+	char k[40], what[96];
+	canonical(key, k);
+	snprintf(what, sizeof(what), "%s: %s", where, k);
+	if (strcmp(k, "fail_max") == 0)
+		return ctl_u32(what, v, 0, UINT32_MAX, &c->fail_max);
+	if (strcmp(k, "failure_rate") == 0)
+		return ctl_pct(what, v, &c->failure_rate_pct);
+	if (strcmp(k, "slow_rate") == 0)
+		return ctl_pct(what, v, &c->slow_rate_pct);
+	if (strcmp(k, "slow_call") == 0)
+		return ctl_duration(what, v, &c->slow_call_ns);
+	if (strcmp(k, "window") == 0) {
+		if (has_unit(v)) {
+			c->window_calls = 0;
+			return ctl_duration(what, v, &c->window_ns);
+		}
+		return ctl_u32(what, v, 1, FBX_WINDOW_CALLS_MAX, &c->window_calls);
+	}
+	if (strcmp(k, "min_calls") == 0)
+		return ctl_u32(what, v, 1, UINT32_MAX, &c->min_calls);
+	if (strcmp(k, "reset") == 0 || strcmp(k, "reset_timeout") == 0)
+		return ctl_duration(what, v, &c->reset_timeout_ns);
+	if (strcmp(k, "reset_max") == 0)
+		return ctl_duration(what, v, &c->reset_timeout_max_ns);
+	if (strcmp(k, "half_open") == 0)
+		return ctl_u32(what, v, 1, FBX_HALF_OPEN_MAX, &c->half_open_max);
+	if (strcmp(k, "success_threshold") == 0)
+		return ctl_u32(what, v, 1, UINT32_MAX, &c->success_threshold);
+	if (strcmp(k, "trial_lease") == 0)
+		return ctl_duration(what, v, &c->trial_lease_ns);
+	return ctl_fail("%s: unknown breaker setting '%s'", where, k);
+}
+
+static int yes_no(const char *what, const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "on") == 0 ||
+	    strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "off") == 0 ||
+		 strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return ctl_fail("%s: '%s' is not yes or no", what, v);
+	return 0;
+}
+
+int limiter_setting(struct limiter_spec *l, const char *key, const char *v, const char *where)
+{
+	char k[40], what[96];
+	canonical(key, k);
+	snprintf(what, sizeof(what), "%s: %s", where, k);
+	if (strcmp(k, "rate") == 0) {
+		fbx_rule r;
+		size_t at = 0;
+		int rc = fbx_rule_parse(v, &r, &at);
+		if (rc)
+			return ctl_fail("%s: '%s' is not a rule (at character %zu; e.g. 100/minute or "
+					"10/second;1000/hour)", what, v, at + 1);
+		snprintf(l->rule, sizeof(l->rule), "%s", v);
+		l->cfg.rule = l->rule;
+		return 0;
+	}
+	if (strcmp(k, "algo") == 0 || strcmp(k, "algorithm") == 0) {
+		if (strcmp(v, "window") == 0)
+			l->cfg.algorithm = FBX_ALGO_WINDOW;
+		else if (strcmp(v, "gcra") == 0)
+			l->cfg.algorithm = FBX_ALGO_GCRA;
+		else
+			return ctl_fail("%s: '%s' is not window or gcra", what, v);
+		return 0;
+	}
+	if (strcmp(k, "burst") == 0)
+		return ctl_u32(what, v, 1, UINT32_MAX, &l->cfg.burst);
+	if (strcmp(k, "keyed") == 0)
+		return yes_no(what, v, &l->cfg.keyed);
+	if (strcmp(k, "dry_run") == 0)
+		return yes_no(what, v, &l->cfg.dry_run);
+	return ctl_fail("%s: unknown limiter setting '%s'", where, k);
+}
+
+void limiter_spec_init(struct limiter_spec *l)
+{
+	memset(l, 0, sizeof(*l));
+	fbx_limiter_config_init(&l->cfg);
+	l->cfg.rule = NULL;
+}
+
+/* What the library would refuse, said before anything is created. */
+int breaker_check(const char *name, const fbx_breaker_config *c, const char *where)
+{
+	const char *why = NULL;
+	if (fbx_name_check_record(name) != 0)
+		return ctl_fail("%s: bad breaker name '%s' (1-63 printable characters, no spaces)",
+				where, name);
+	if (fbx_breaker_config_check(c, &why) != 0)
+		return ctl_fail("%s: breaker '%s': bad setting %s", where, name, why);
+	return 0;
+}
+
+int limiter_check(const char *name, const struct limiter_spec *l, const char *where)
+{
+	if (fbx_name_check_record(name) != 0)
+		return ctl_fail("%s: bad limiter name '%s' (1-63 printable characters, no spaces)",
+				where, name);
+	if (l->cfg.rule == NULL)
+		return ctl_fail("%s: limiter '%s' needs a rate (e.g. rate = 100/minute)", where, name);
+	fbx_rule r;
+	fbx_rule_parse(l->cfg.rule, &r, NULL);
+	for (uint32_t i = 0; i < r.n; i++) {
+		if (l->cfg.algorithm == FBX_ALGO_WINDOW && r.limit[i].count > FBX_WINDOW_COUNT_MAX)
+			return ctl_fail("%s: limiter '%s': a window limit counts at most %u calls",
+					where, name, FBX_WINDOW_COUNT_MAX);
+		if (l->cfg.algorithm == FBX_ALGO_GCRA && l->cfg.burst > r.limit[i].count)
+			return ctl_fail("%s: limiter '%s': burst %u is above the limit %llu", where,
+					name, l->cfg.burst, (unsigned long long)r.limit[i].count);
+	}
+	return 0;
+}

@@ -1,0 +1,217 @@
+/* ctl_show.c — breakers and limiters as aligned text and as JSON, and
+ * `fuseboxctl status`. */
+#include <string.h>
+
+#include "ctl.h"
+
+const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name)
+{
+	size_t n;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(b[i].name, name) == 0)
+			return &b[i];
+	return NULL;
+}
+
+const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name)
+{
+	size_t n;
+	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return &l[i];
+	return NULL;
+}
+
+static unsigned long long ull(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+static unsigned long long ms(uint64_t ns)
+{
+	return (unsigned long long)((ns + 999999) / 1000000);
+}
+
+/* The failure rate of the current window, or -1 below the minimum calls. */
+static double failure_rate(const fbx_breaker_info *b)
+{
+	if (b->window_calls == 0 || b->window_calls < b->config.min_calls)
+		return -1;
+	return (double)b->window_failures / (double)b->window_calls;
+}
+
+void show_breaker_json(FILE *f, const fbx_breaker_info *b)
+{
+	const fbx_breaker_config *c = &b->config;
+	fputs("{\"name\":", f);
+	json_str(f, b->name);
+	if (b->corrupt) {
+		fputs(",\"corrupt\":true}", f);
+		return;
+	}
+	fprintf(f, ",\"state\":\"%s\",\"successes\":%llu,\"failures\":%llu,\"ignored\":%llu,"
+		   "\"slow\":%llu,\"rejected\":%llu,\"trips\":%llu,\"consecutive_failures\":%llu,",
+		fbx_breaker_state_name(b->state), ull(b->successes), ull(b->failures),
+		ull(b->ignored), ull(b->slow), ull(b->rejected), ull(b->trips),
+		ull(b->consecutive_failures));
+	double rate = failure_rate(b);
+	if (rate < 0)
+		fputs("\"failure_rate\":null,", f);
+	else
+		fprintf(f, "\"failure_rate\":%.6f,", rate);
+	fprintf(f, "\"window_calls\":%llu,\"window_failures\":%llu,\"window_slow\":%llu,"
+		   "\"open_remaining_ms\":%llu,\"half_open_in_flight\":%u,\"open_streak\":%u,",
+		ull(b->window_calls), ull(b->window_failures), ull(b->window_slow),
+		ms(b->open_remaining_ns), b->half_open_in_flight, b->open_streak);
+	fprintf(f, "\"config\":{\"fail_max\":%u,\"failure_rate_pct\":%u,\"slow_rate_pct\":%u,"
+		   "\"slow_call_ms\":%llu,\"window_calls\":%u,\"window_ms\":%llu,\"min_calls\":%u,"
+		   "\"reset_timeout_ms\":%llu,\"reset_timeout_max_ms\":%llu,\"half_open_max\":%u,"
+		   "\"success_threshold\":%u,\"trial_lease_ms\":%llu}}",
+		c->fail_max, c->failure_rate_pct, c->slow_rate_pct, ms(c->slow_call_ns),
+		c->window_calls, ms(c->window_ns), c->min_calls, ms(c->reset_timeout_ns),
+		ms(c->reset_timeout_max_ns), c->half_open_max, c->success_threshold,
+		ms(c->trial_lease_ns));
+}
+
+void show_limiter_json(FILE *f, const fbx_limiter_info *l)
+{
+	fputs("{\"name\":", f);
+	json_str(f, l->name);
+	if (l->corrupt) {
+		fputs(",\"corrupt\":true}", f);
+		return;
+	}
+	fputs(",\"rule\":", f);
+	json_str(f, l->rule);
+	fprintf(f, ",\"algorithm\":\"%s\",\"burst\":%u,\"keyed\":%s,\"dry_run\":%s,"
+		   "\"allowed\":%llu,\"denied\":%llu,\"dry_run_denied\":%llu,\"keys\":%llu,"
+		   "\"evictions\":%llu}",
+		fbx_algorithm_name(l->algorithm), l->burst, l->keyed ? "true" : "false",
+		l->dry_run ? "true" : "false", ull(l->allowed), ull(l->denied),
+		ull(l->dry_run_denied), ull(l->keys), ull(l->evictions));
+}
+
+void show_breaker_text(FILE *f, const fbx_breaker_info *b)
+{
+	if (b->corrupt) {
+		fprintf(f, "breaker %s: record damaged (not shown)\n", b->name);
+		return;
+	}
+	const fbx_breaker_config *c = &b->config;
+	double rate = failure_rate(b);
+	fprintf(f, "breaker %s\n", b->name);
+	fprintf(f, "  state                %s\n", fbx_breaker_state_name(b->state));
+	if (b->state == FBX_OPEN)
+		fprintf(f, "  trial allowed in     %.3f s\n", (double)b->open_remaining_ns / 1e9);
+	if (b->state == FBX_HALF_OPEN)
+		fprintf(f, "  trials in flight     %u of %u\n", b->half_open_in_flight, c->half_open_max);
+	fprintf(f, "  calls                %llu ok, %llu failed, %llu ignored, %llu slow\n",
+		ull(b->successes), ull(b->failures), ull(b->ignored), ull(b->slow));
+	fprintf(f, "  rejected             %llu\n  trips                %llu\n", ull(b->rejected),
+		ull(b->trips));
+	fprintf(f, "  consecutive failures %llu of %u\n", ull(b->consecutive_failures), c->fail_max);
+	if (c->failure_rate_pct || c->slow_rate_pct) {
+		fprintf(f, "  window               %llu calls, %llu failed, %llu slow", ull(b->window_calls),
+			ull(b->window_failures), ull(b->window_slow));
+		if (rate >= 0)
+			fprintf(f, " (failure rate %.1f%%)", rate * 100);
+		fputc('\n', f);
+	}
+	fprintf(f, "  open period          %.3f s", (double)c->reset_timeout_ns / 1e9);
+	if (c->reset_timeout_max_ns > c->reset_timeout_ns)
+		fprintf(f, ", doubling to %.3f s", (double)c->reset_timeout_max_ns / 1e9);
+	fprintf(f, "\n  half-open            %u trial(s), %u success(es) to close, lease %.3f s\n",
+		c->half_open_max, c->success_threshold, (double)c->trial_lease_ns / 1e9);
+}
+
+void show_limiter_text(FILE *f, const fbx_limiter_info *l)
+{
+	if (l->corrupt) {
+		fprintf(f, "limiter %s: record damaged (not shown)\n", l->name);
+		return;
+	}
+	fprintf(f, "limiter %s\n  rule       %s (%s", l->name, l->rule, fbx_algorithm_name(l->algorithm));
+	if (l->algorithm == FBX_ALGO_GCRA)
+		fprintf(f, ", burst %u", l->burst);
+	fprintf(f, "%s%s)\n", l->keyed ? ", keyed" : "", l->dry_run ? ", DRY-RUN" : "");
+	fprintf(f, "  decisions  %llu allowed, %llu denied, %llu dry-run denied\n", ull(l->allowed),
+		ull(l->denied), ull(l->dry_run_denied));
+	if (l->keyed)
+		fprintf(f, "  keys       %llu held, %llu evicted\n", ull(l->keys), ull(l->evictions));
+}
+
+int cmd_status(struct ctl *c)
+{
+	bool json = false;
+	for (int i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--json") == 0)
+			json = true;
+		else
+			return ctl_fail("status: unknown argument '%s'", c->argv[i]);
+	}
+	fbx_box *box;
+	if (ctl_open(c, false, &box))
+		return CTL_ERR;
+	fbx_snapshot *s;
+	int rc = fbx_snapshot_new(box, &s);
+	if (rc == 0)
+		rc = fbx_snapshot_take(box, s);
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "reading box '%s'", c->box);
+	}
+	size_t nb, nl, ne;
+	uint64_t dropped;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
+	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &nl);
+	fbx_snapshot_events(s, &ne, &dropped);
+	if (json) {
+		fputs("{\"box\":", stdout);
+		json_str(stdout, c->box);
+		fputs(",\"version\":1,\"breakers\":[", stdout);
+		for (size_t i = 0; i < nb; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_breaker_json(stdout, &b[i]);
+		}
+		fputs("],\"limiters\":[", stdout);
+		for (size_t i = 0; i < nl; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_limiter_json(stdout, &l[i]);
+		}
+		printf("],\"events_dropped\":%llu}\n", ull(dropped));
+	} else {
+		printf("box %s: %zu breakers, %zu limiters, %zu events (%llu dropped)\n\n", c->box, nb,
+		       nl, ne, ull(dropped));
+		printf("%-24s %-13s %10s %8s %8s %8s %6s %6s %9s\n", "BREAKER", "STATE", "OK", "FAILED",
+		       "SLOW", "REJECTED", "TRIPS", "CONSEC", "OPEN_LEFT");
+		for (size_t i = 0; i < nb; i++) {
+			if (b[i].corrupt) {
+				printf("%-24s %s\n", b[i].name, "(damaged record)");
+				continue;
+			}
+			printf("%-24s %-13s %10llu %8llu %8llu %8llu %6llu %6llu %8.1fs\n", b[i].name,
+			       fbx_breaker_state_name(b[i].state), ull(b[i].successes),
+			       ull(b[i].failures), ull(b[i].slow), ull(b[i].rejected), ull(b[i].trips),
+			       ull(b[i].consecutive_failures), (double)b[i].open_remaining_ns / 1e9);
+		}
+		printf("\n%-24s %-24s %-6s %-5s %-3s %10s %8s %8s %8s\n", "LIMITER", "RULE", "ALGO",
+		       "KEYED", "DRY", "ALLOWED", "DENIED", "KEYS", "EVICTED");
+		for (size_t i = 0; i < nl; i++) {
+			if (l[i].corrupt) {
+				printf("%-24s %s\n", l[i].name, "(damaged record)");
+				continue;
+			}
+			printf("%-24s %-24s %-6s %-5s %-3s %10llu %8llu %8llu %8llu\n", l[i].name,
+			       l[i].rule, fbx_algorithm_name(l[i].algorithm), l[i].keyed ? "yes" : "no",
+			       l[i].dry_run ? "on" : "off", ull(l[i].allowed), ull(l[i].denied),
+			       ull(l[i].keys), ull(l[i].evictions));
+		}
+	}
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+	return CTL_YES;
+}
