@@ -292,8 +292,34 @@ static int map_box(int fd, bool rdonly, uint64_t object_size, fbx_box *box)
 	return 0;
 }
 
+/* Whether path still names the object fd has open.  A creator whose
+ * initialisation failed unlinks its object; whoever initialised or mapped
+ * it meanwhile holds an orphan that no other process will ever see. */
+static bool still_named(const char *path, int fd)
+{
+	char dev[80];
+	struct stat a, b;
+	snprintf(dev, sizeof(dev), "/dev/shm%s", path);
+	return fstat(fd, &a) == 0 && stat(dev, &b) == 0 && a.st_ino == b.st_ino &&
+	       a.st_dev == b.st_dev;
+}
+
+#define FBX__REPLACED 1 /* internal: the object was unlinked under us; again */
+
+static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg_in,
+		     fbx_box **out);
+
 int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
 		 fbx_box **out)
+{
+	int rc = FBX__REPLACED;
+	for (int attempt = 0; rc == FBX__REPLACED && attempt < 8; attempt++)
+		rc = open_once(name, flags, cfg_in, out);
+	return rc == FBX__REPLACED ? FBX_ETIMEDOUT : rc;
+}
+
+static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg_in,
+		     fbx_box **out)
 {
 	if (out == NULL || (flags & ~15u) != 0)
 		return FBX_EINVAL;
@@ -357,6 +383,11 @@ int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
 	rc = map_box(fd, rdonly, size, box);
 	if (rc)
 		goto fail_box;
+	if (!still_named(path, fd)) {
+		munmap(box->base, box->size);
+		rc = FBX__REPLACED;
+		goto fail_box;
+	}
 	close(fd);
 	snprintf(box->name, sizeof(box->name), "%s", name);
 	box->read_only = rdonly;
@@ -373,7 +404,7 @@ int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg_in,
 fail_box:
 	free(box);
 fail_fd:
-	if (created && rc != 0)
+	if (created && rc < 0)
 		shm_unlink(path); /* leave no half-born box behind */
 	close(fd);
 	return rc;

@@ -28,11 +28,18 @@ static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
 		b->index = index;
 		b->ring = box->rings + (uint64_t)index * FBX_WINDOW_CALLS_MAX;
 		b->cfg = rec->cfg;
+		/* the copy the hot path will trust is the one checked */
+		if (fbx_breaker_config_check(&b->cfg, NULL) != 0) {
+			free(b);
+			b = NULL;
+			goto out;
+		}
 		b->bucket_ns = b->cfg.window_ns / FBX_WINDOW_BUCKETS;
 		b->plain = !rates_on(&b->cfg) && b->cfg.slow_call_ns == 0;
 		b->next = box->breaker_list;
 		box->breaker_list = b;
 	}
+out:
 	pthread_mutex_unlock(&box->lock);
 	return b;
 }
@@ -48,10 +55,8 @@ int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
 	int i = fbx__record_find(&rs, name);
 	if (i < 0)
 		return FBX_ENOENT;
-	if (fbx_breaker_config_check(&box->breakers[i].cfg, NULL) != 0)
-		return FBX_ECORRUPT;
 	*out = handle_for(box, (uint32_t)i);
-	return *out ? 0 : FBX_ENOMEM;
+	return *out ? 0 : FBX_ECORRUPT; /* or out of memory */
 }
 
 static int create_record(fbx_box *box, const char *name, const fbx_breaker_config *cfg)
@@ -63,6 +68,9 @@ static int create_record(fbx_box *box, const char *name, const fbx_breaker_confi
 	struct fbx__breaker_rec *r = &box->breakers[i];
 	r->cfg = *cfg;
 	atomic_store(&r->state, FBX__ST_MAKE(FBX_CLOSED, 0, 0, 0));
+	uint64_t bucket_ns = cfg->window_ns / FBX_WINDOW_BUCKETS;
+	atomic_store(&r->win_floor, cfg->window_calls || !bucket_ns ? 0
+				    : fbx__now_coarse() / bucket_ns - 1);
 	fbx__record_publish(&rs, (uint32_t)i);
 	return i;
 }
@@ -133,12 +141,15 @@ bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 		streak = 0;
 	}
 	uint64_t next = FBX__ST_MAKE(to, streak, FBX__ST_GEN(from) + 1, deadline);
+	/* The window restarts before the breaker closes: a kill between the
+	 * two must not leave the window that tripped it in force.  Moving it
+	 * early is harmless, as OPEN and HALF_OPEN record no window data. */
+	if (to == FBX_CLOSED)
+		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
 	if (!atomic_compare_exchange_strong(&b->rec->state, &from, next))
 		return false;
 	if (to == FBX_OPEN)
 		atomic_fetch_add(&b->rec->trips, 1);
-	if (to == FBX_CLOSED)
-		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
 	fbx__event_emit(b->box, FBX_EV_TRANSITION, cause, FBX_REC_BREAKER, b->index,
 			(int)FBX__ST_STATE(from), (int)to, NULL);
 	return true;
@@ -350,13 +361,14 @@ static __attribute__((noinline)) int done_slow(fbx_breaker *b, const fbx_permit 
 	uint64_t now = fbx__now_coarse();
 	if (rates_on(&b->cfg))
 		fbx__window_record(b, shard, FBX__ST_GEN(w), failure, slow, now);
-	if (failure || slow) {
-		closed_failure_or_slow(b, w, failure, now);
-	} else if (b->cfg.fail_max != 0) {
+	if (!failure && b->cfg.fail_max != 0) {
+		/* a success ends a run of failures, slow or not */
 		uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);
 		if (FBX__GC_COUNT(c) != 0)
 			end_failure_run(b, c, p);
 	}
+	if (failure || slow)
+		closed_failure_or_slow(b, w, failure, now);
 	return 0;
 }
 

@@ -16,7 +16,11 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		return FBX_ERDONLY;
 	uint64_t now = fbx__now_coarse();
 	uint64_t w = atomic_load(&b->rec->state), next;
-	uint32_t from;
+	uint32_t from = FBX__ST_STATE(w);
+	/* window first, as in fbx__breaker_transition() */
+	if (to == FBX_CLOSED && !(only_from_forced && from != FBX_FORCED_OPEN &&
+				  from != FBX_FORCED_CLOSED))
+		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
 	do {
 		from = FBX__ST_STATE(w);
 		if (only_from_forced && from != FBX_FORCED_OPEN && from != FBX_FORCED_CLOSED) {
@@ -25,8 +29,6 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		}
 		next = FBX__ST_MAKE(to, 0, FBX__ST_GEN(w) + 1, 0);
 	} while (!atomic_compare_exchange_weak(&b->rec->state, &w, next));
-	if (to == FBX_CLOSED && next != w)
-		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
 	fbx__event_emit(b->box, FBX_EV_MANUAL, cause, FBX_REC_BREAKER, b->index,
 			(int)from, (int)FBX__ST_STATE(next), reason);
 	return 0;

@@ -89,8 +89,8 @@ void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 	uint64_t bucket_ns = cfg->window_ns / FBX_WINDOW_BUCKETS;
 	if (bucket_ns == 0)
 		return;
-	uint32_t cur = (uint32_t)(now / bucket_ns);
-	uint32_t floor = (uint32_t)atomic_load(&rec->win_floor);
+	uint64_t cur64 = now / bucket_ns, floor = atomic_load(&rec->win_floor);
+	uint32_t cur = (uint32_t)cur64;
 	uint32_t shards = atomic_load(&box->hdr->shards_hwm);
 	if (shards > box->cap_workers + 1)
 		shards = box->cap_workers + 1;
@@ -102,9 +102,9 @@ void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 			for (int k = 0; k < FBX__B_N; k++) {
 				uint64_t w = atomic_load_explicit(&bs->bucket[j][k],
 								  memory_order_relaxed);
-				uint32_t tag = (uint32_t)(w >> 32);
-				if ((uint32_t)(cur - tag) < FBX_WINDOW_BUCKETS &&
-				    (int32_t)(tag - floor) > 0)
+				/* the bucket's full index, from its 32-bit tag */
+				uint32_t age = cur - (uint32_t)(w >> 32);
+				if (age < FBX_WINDOW_BUCKETS && cur64 - age > floor)
 					sum[k] += (uint32_t)w;
 			}
 		}

@@ -137,8 +137,13 @@ struct fbx__limiter_cfg {
 	char rule[FBX_RULE_TEXT_MAX];
 	fbx_rule parsed;
 	struct fbx__limit lim[FBX_RULE_LIMITS_MAX];
+	uint64_t min_count;    /* the smallest limit: no take may cost more */
 	uint32_t burst;
 	uint32_t coarse_clock; /* the limits are long enough for the coarse clock */
+	/* Window takes may add first (limiter.c): no limit this limiter has
+	 * ever had counts near the field's top.  Rule changes only clear it. */
+	uint32_t fast_add;
+	uint32_t pad;
 };
 
 struct fbx__limiter_rec {
@@ -214,6 +219,7 @@ struct fbx_breaker {
 	struct fbx_breaker *next;
 };
 
+#define FBX__LOCAL_CFGS 4
 struct fbx_limiter {
 	struct fbx_box *box;
 	struct fbx__limiter_rec *rec;
@@ -223,11 +229,12 @@ struct fbx_limiter {
 	uint64_t hash_salt;   /* keys of different limiters land apart */
 	uint64_t shard_off;   /* this limiter's counters within a shard */
 	/* Local copies of the shared config, so the hot path reads no shared
-	 * config and a thread never sees a copy being written: a refresh
-	 * writes the copy not in use, then flips `cur`. */
+	 * config: a refresh writes the next copy of the ring, then moves `cur`.
+	 * A thread sharing the handle reads a copy being rewritten only if
+	 * FBX__LOCAL_CFGS - 1 rule changes land during one of its takes. */
 	_Atomic uint64_t cfg_seen;    /* cfg_active the current copy came from */
 	_Atomic uint32_t cur;
-	struct fbx__limiter_cfg cfgs[2];
+	struct fbx__limiter_cfg cfgs[FBX__LOCAL_CFGS];
 	struct fbx_limiter *next;
 };
 

@@ -24,6 +24,12 @@ void fbx_limiter_config_init(fbx_limiter_config *cfg)
 	cfg->burst = 1;
 }
 
+/* Optimistic adds stay clear of the count field's top: every process may
+ * have one in flight, and none may carry into the next field. */
+#define FAST_COST_MAX 256u
+#define FAST_COUNT_MAX (FBX__CNT_MASK - 4096u * FAST_COST_MAX)
+#define GCRA_SPAN_MAX (1ull << 61)
+
 /* The coarse clock ticks every few ms and costs a fraction of the precise
  * one.  GCRA may use it when every interval is at least 64 ticks long, with
  * each interval padded by one tick: a coarse reading lags the true time by
@@ -53,6 +59,8 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 		return FBX_EINVAL;
 	uint64_t tick = coarse_resolution_ns();
 	out->coarse_clock = 1;
+	out->fast_add = 1;
+	out->min_count = UINT64_MAX;
 	for (uint32_t i = 0; i < out->parsed.n; i++) {
 		struct fbx__limit *k = &out->lim[i];
 		k->count = out->parsed.limit[i].count;
@@ -60,6 +68,10 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 		k->inv_period = UINT64_MAX / k->period_ns;
 		if (algorithm == FBX_ALGO_WINDOW && k->count > FBX_WINDOW_COUNT_MAX)
 			return FBX_ERANGE;
+		if (k->count < out->min_count)
+			out->min_count = k->count;
+		if (k->count > FAST_COUNT_MAX)
+			out->fast_add = 0;
 		if (algorithm == FBX_ALGO_GCRA) {
 			if (burst > k->count)
 				return FBX_ERANGE;
@@ -77,6 +89,12 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 				out->coarse_clock = 0;
 			else
 				k->pad_t = k->gcra_t + tick;
+			/* TATs run up to now + burst intervals: keep that far from
+			 * wrapping (a day-long period with a burst in the millions
+			 * would not be) */
+			uint64_t t_max = k->pad_t > k->gcra_t ? k->pad_t : k->gcra_t;
+			if (t_max > GCRA_SPAN_MAX / burst)
+				return FBX_ERANGE;
 			k->pad_tau = k->pad_t * (burst - 1);
 			k->pad_inv_t = k->pad_t ? UINT64_MAX / k->pad_t : 0;
 		}
@@ -221,6 +239,7 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	/* Write the copy nobody reads, then flip: a writer that dies here
 	 * leaves the old rule in force. */
 	active = atomic_load(&l->rec->cfg_active);
+	built.fast_add &= l->rec->cfg[active & 1].fast_add; /* old counts may be near the top */
 	l->rec->cfg[(active & 1) ^ 1] = built;
 	atomic_store_explicit(&l->rec->cfg_active, ((active >> 1) + 1) << 1 | ((active & 1) ^ 1),
 			      memory_order_release);
@@ -267,7 +286,7 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 {
 	int rc = FBX_ETIMEDOUT;
 	pthread_mutex_lock(&l->box->lock);
-	uint32_t spare = atomic_load(&l->cur) ^ 1;
+	uint32_t spare = (atomic_load(&l->cur) + 1) % FBX__LOCAL_CFGS;
 	for (int tries = 0; tries < 100; tries++) {
 		l->cfgs[spare] = l->rec->cfg[active & 1];
 		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
@@ -300,17 +319,20 @@ static bool decide(const fbx_limiter *l, const struct fbx__limit *k, uint64_t w,
 	return fbx__window_decide(k, w, now, cost, next, v);
 }
 
+/* Gives back what limits 0..upto-1 took, each in the window it counted in. */
 static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-		   _Atomic uint64_t *st, uint32_t upto, struct when at, uint64_t cost)
+		   _Atomic uint64_t *st, uint32_t upto, const uint64_t *used_idx, struct when at,
+		   uint64_t cost)
 {
-	uint64_t now = at.now;
 	for (uint32_t i = 0; i < upto; i++) {
+		if (l->algorithm == FBX_ALGO_WINDOW) {
+			fbx__window_unadd(&st[i], used_idx[i], cost);
+			continue;
+		}
 		uint64_t w = atomic_load(&st[i]), next;
-		do {
-			next = l->algorithm == FBX_ALGO_GCRA
-				       ? fbx__gcra_refund(&c->lim[i], at.padded, w, now, cost)
-				       : fbx__window_refund(&c->lim[i], w, now, cost);
-		} while (next != w && !atomic_compare_exchange_weak(&st[i], &w, next));
+		while ((next = fbx__gcra_refund(&c->lim[i], at.padded, w, at.now, cost)) != w &&
+		       !atomic_compare_exchange_weak(&st[i], &w, next))
+			;
 	}
 }
 
@@ -324,34 +346,11 @@ static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c
 	for (uint32_t i = from; i < c->parsed.n; i++) {
 		struct fbx__verdict w;
 		uint64_t unused;
-		if (cost > c->lim[i].count)
-			continue;
 		if (!decide(l, &c->lim[i], atomic_load(&st[i]), at, cost, &unused, &w) &&
 		    w.retry_ns > v->retry_ns)
 			*v = w;
 	}
 }
-
-/* Takes back cost added to a window word while its index was idx. */
-static void unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost)
-{
-	uint64_t w = atomic_load(word), next;
-	do {
-		uint64_t widx = FBX__W_IDX(w), prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
-		if (widx == idx)
-			cur -= cur >= cost ? cost : cur;
-		else if (widx == ((idx + 1) & FBX__IDX_MASK))
-			prev -= prev >= cost ? cost : prev; /* rolled over since */
-		else
-			return;
-		next = FBX__W_MAKE(widx, prev, cur);
-	} while (!atomic_compare_exchange_weak(word, &w, next));
-}
-
-/* Optimistic adds stay clear of the count field's top: every process may
- * have one in flight, and none may carry into the next field. */
-#define FAST_COST_MAX 256u
-#define FAST_COUNT_MAX (FBX__CNT_MASK - 4096u * FAST_COST_MAX)
 
 /*
  * One limit of a take.  In the common case of the window algorithm the
@@ -362,19 +361,19 @@ static void unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost)
  * path decides.  While an add is in flight others see the budget lower:
  * an early denial at worst, never an extra admission.
  */
-static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, _Atomic uint64_t *word,
-		       struct when at, uint64_t cost, struct fbx__verdict *v)
+static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, bool fast,
+		       _Atomic uint64_t *word, struct when at, uint64_t cost,
+		       struct fbx__verdict *v)
 {
-	uint64_t now = at.now;
 	uint64_t w, next;
-	if (l->algorithm == FBX_ALGO_WINDOW && cost <= FAST_COST_MAX && k->count <= FAST_COUNT_MAX) {
+	if (l->algorithm == FBX_ALGO_WINDOW && cost <= FAST_COST_MAX && fast) {
 		w = atomic_fetch_add(word, cost);
 		bool ok = decide(l, k, w, at, cost, &next, v);
 		if (ok && next == w + cost)
 			return true; /* same window, and it had room */
-		unadd(word, FBX__W_IDX(w), cost);
-		if (!ok && FBX__W_IDX(w) == (fbx__div(now, k->period_ns, k->inv_period) & FBX__IDX_MASK))
-			return false;
+		fbx__window_unadd(word, FBX__W_IDX(w), cost);
+		if (!ok && FBX__W_IDX(w) == v->idx)
+			return false; /* decided on the word of its own window */
 	}
 	w = atomic_load_explicit(word, memory_order_relaxed);
 	bool ok;
@@ -432,24 +431,24 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			return FBX_ETIMEDOUT;
 	}
 	struct fbx__limiter_shard *ls = (void *)(shard + l->shard_off);
-	struct fbx__verdict v, tight = {0, 0, 0, 0};
+	struct fbx__verdict v, tight = {0, 0, 0, 0, 0};
 	/* Ask for the line in exclusive state at once: a plain load would
 	 * fetch it shared and the CAS fetch it again when another process
 	 * wrote it last (a hot key taken by several workers). */
 	__builtin_prefetch(st, 1);
+	/* no window could ever admit it (GCRA admits at most burst at once) */
+	if (FBX__UNLIKELY(cost > c->min_count ||
+			  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst)))
+		return FBX_ERANGE;
+	uint64_t used_idx[FBX_RULE_LIMITS_MAX];
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
-		/* no window could ever admit it (GCRA admits at most burst at once) */
-		if (FBX__UNLIKELY(cost > k->count ||
-				  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst))) {
-			refund(l, c, st, i, at, cost);
-			return FBX_ERANGE;
-		}
-		if (!take_limit(l, k, &st[i], at, cost, &v)) {
-			refund(l, c, st, i, at, cost);
+		if (!take_limit(l, k, c->fast_add, &st[i], at, cost, &v)) {
+			refund(l, c, st, i, used_idx, at, cost);
 			later_denials(l, c, st, i + 1, at, cost, &v);
 			return denied(l, ls, &v, now, res);
 		}
+		used_idx[i] = v.idx;
 		if (i == 0 || v.remaining < tight.remaining)
 			tight = v;
 	}

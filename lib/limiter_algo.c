@@ -40,18 +40,21 @@ uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t c
 	return (period - el) + (uint64_t)y + 1;
 }
 
-uint64_t fbx__window_refund(const struct fbx__limit *k, uint64_t w, uint64_t now,
-			    uint64_t cost)
+/* Takes back cost counted in window idx: from cur while the word is still
+ * in that window, from prev once it has rolled over to the next. */
+void fbx__window_unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost)
 {
-	uint64_t mine = fbx__div(now, k->period_ns, k->inv_period) & FBX__IDX_MASK;
-	uint64_t widx = FBX__W_IDX(w), prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
-	if (widx == mine)
-		cur = cur >= cost ? cur - cost : 0;
-	else if (widx == ((mine + 1) & FBX__IDX_MASK))
-		prev = prev >= cost ? prev - cost : 0; /* rolled over since */
-	else
-		return w;
-	return FBX__W_MAKE(widx, prev, cur);
+	uint64_t w = atomic_load(word), next;
+	do {
+		uint64_t widx = FBX__W_IDX(w), prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
+		if (widx == idx)
+			cur -= cur >= cost ? cost : cur;
+		else if (widx == ((idx + 1) & FBX__IDX_MASK))
+			prev -= prev >= cost ? cost : prev;
+		else
+			return; /* older than that: the cost no longer counts */
+		next = FBX__W_MAKE(widx, prev, cur);
+	} while (!atomic_compare_exchange_weak(word, &w, next));
 }
 
 uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,

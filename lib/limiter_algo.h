@@ -9,6 +9,7 @@
 
 struct fbx__verdict {
 	uint64_t limit, remaining, reset_ns, retry_ns;
+	uint64_t idx; /* window: the window index the decision counted in */
 };
 
 /* n / d for a d whose floor((2^64 - 1) / d) is inv: a multiply and at most
@@ -43,6 +44,7 @@ uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t c
 
 /* Inline: they are most of the limiter's hot path (see limiter_algo.c). */
 #define FBX__HOT static inline __attribute__((always_inline))
+#define FBX__GCRA_SKEW_NS 1000000000ull
 
 FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_t now,
 				 uint64_t cost, uint64_t *next, struct fbx__verdict *v)
@@ -51,6 +53,16 @@ FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_
 	uint64_t idx = fbx__div(now, period, k->inv_period), el = now - idx * period;
 	uint64_t mine = idx & FBX__IDX_MASK, widx = FBX__W_IDX(w);
 	uint64_t prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
+	/* A word already in the next window: this clock reading is stale (a
+	 * process preempted across the boundary).  Count in the word's window
+	 * from its start; never move the index back.  (Only "next" is a stale
+	 * reading; a wrapped old index may also look like it: an early
+	 * denial at worst, as documented above.) */
+	if (w != 0 && widx == ((mine + 1) & FBX__IDX_MASK)) {
+		mine = widx;
+		el = 0;
+	}
+	v->idx = mine;
 	if (w == 0 || widx != mine) {
 		prev = ((widx + 1) & FBX__IDX_MASK) == mine && w != 0 ? cur : 0;
 		cur = 0;
@@ -82,6 +94,11 @@ FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, bool padded, uint64_t
 	uint64_t t = padded ? k->pad_t : k->gcra_t;
 	uint64_t span = (padded ? k->pad_tau : k->gcra_tau) + t;
 	uint64_t inv_t = padded ? k->pad_inv_t : k->inv_t;
+	/* A valid TAT is never more than span ahead (plus clock skew between
+	 * processes).  One further ahead is not a GCRA word at all — a write
+	 * meant for an entry's previous key — and would lock the key out. */
+	if (tat > now && tat - now > span + FBX__GCRA_SKEW_NS)
+		tat = 0;
 	uint64_t base = tat > now ? tat : now;
 	uint64_t new_tat = base + cost * t;
 	v->limit = k->count;
@@ -100,8 +117,7 @@ FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, bool padded, uint64_t
 }
 
 /* Gives back cost taken by a take that a later limit of the rule denied. */
-uint64_t fbx__window_refund(const struct fbx__limit *k, uint64_t w, uint64_t now,
-			    uint64_t cost);
+void fbx__window_unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost);
 uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,
 			  uint64_t cost);
 

@@ -38,6 +38,24 @@ void fbx__fork_hook_install(void)
 	pthread_once(&fork_once, install);
 }
 
+/* A zombie leader with threads still running is a live process whose
+ * main thread called pthread_exit(); a zombie with one task is dead. */
+static bool other_threads_run(pid_t pid)
+{
+	char path[40], buf[2048];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *t = strstr(buf, "\nThreads:");
+	return t != NULL && strtol(t + 9, NULL, 10) > 1;
+}
+
 /* Field 22 of /proc/PID/stat, in clock ticks since boot; 0 when gone.
  * A zombie counts as gone: it will never write again. */
 static uint64_t start_time_of(pid_t pid)
@@ -56,7 +74,7 @@ static uint64_t start_time_of(pid_t pid)
 	if (p == NULL || p[1] != ' ')
 		return 0;
 	p += 2;
-	if (*p == 'Z' || *p == 'X')
+	if ((*p == 'Z' && !other_threads_run(pid)) || *p == 'X')
 		return 0;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p, ' ');

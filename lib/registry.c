@@ -56,11 +56,14 @@ int fbx__record_claim(const struct fbx__records *rs, const char *name)
 	return FBX_EFULL;
 }
 
+/* The mark goes up before the record goes LIVE: a registrar killed in
+ * between leaves an INIT record under the mark, which repair wipes — never
+ * a LIVE one above it that finders would miss and register twice. */
 void fbx__record_publish(const struct fbx__records *rs, uint32_t i)
 {
-	atomic_store_explicit(&fbx__record(rs, i)->live, FBX__REC_LIVE, memory_order_release);
 	if (atomic_load(rs->hwm) < i + 1)
 		atomic_store(rs->hwm, i + 1);
+	atomic_store_explicit(&fbx__record(rs, i)->live, FBX__REC_LIVE, memory_order_release);
 }
 
 /* The only state a dead registrar can leave behind: records still in INIT. */

@@ -97,6 +97,7 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	ok = ok && FBX__ST_STATE(w) < FBX_BREAKER_STATE_COUNT;
 	if (!ok) {
 		bi->corrupt = 1;
+		memset(&bi->config, 0, sizeof(bi->config)); /* figures of a damaged record */
 		if (fbx_name_check_record(bi->name) != 0)
 			snprintf(bi->name, sizeof(bi->name), "corrupt-breaker-%u", i);
 		return;
@@ -208,8 +209,12 @@ static int read_event(fbx_box *box, uint64_t seq, fbx_event *e)
 	e->from = from;
 	e->to = to;
 	if (!ok) {
+		/* keep seq and time; nothing else of a damaged event */
+		uint64_t seq_kept = e->seq, time_kept = e->time_ns;
+		memset(e, 0, sizeof(*e));
+		e->seq = seq_kept;
+		e->time_ns = time_kept;
 		e->corrupt = 1;
-		e->name[0] = '\0';
 		e->from = e->to = -1;
 	}
 	return 1;
@@ -252,10 +257,11 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	for (uint32_t i = 0; i < nl; i++)
 		if (atomic_load_explicit(&box->limiters[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
 			read_limiter(box, i, &s->l[s->nl++]);
-	uint64_t head = atomic_load(&box->hdr->event_head);
-	s->dropped = head > box->cap_events ? head - box->cap_events : 0;
 	uint64_t next;
-	return fbx_events_read(box, s->dropped, s->ev, s->cap_e, &s->ne, &next);
+	int rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
+	/* everything before the oldest event copied was overwritten */
+	s->dropped = s->ne > 0 ? s->ev[0].seq : next;
+	return rc;
 }
 
 uint64_t fbx_snapshot_time(const fbx_snapshot *s)

@@ -10,5 +10,6 @@ Suite *fbx_test_breaker_suite(void);
 Suite *fbx_test_limiter_suite(void);
 Suite *fbx_test_multiproc_suite(void);
 Suite *fbx_test_snapshot_suite(void);
+Suite *fbx_test_review_suite(void);
 
 #endif
