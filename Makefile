@@ -49,6 +49,8 @@ $(SHARED): $(PIC_OBJ) lib/fusebox.map
 	ln -sf libfusebox.so.$(VERSION) $(B)/libfusebox.so.$(SOMAJOR)
 	ln -sf libfusebox.so.$(SOMAJOR) $(B)/libfusebox.so
 
+# Made at every install: it records the PREFIX of that install.
+.PHONY: $(B)/fusebox.pc
 $(B)/fusebox.pc: lib/fusebox.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@

@@ -13,9 +13,11 @@
  * Build: make examples; run: build/examples/prefork [seconds]
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,20 @@
 #define NS 1000000000ull
 
 static const char *const tokens[] = {"tok-alice", "tok-bob", "tok-carol", "tok-mallory"};
+#define NTOKENS 4
+
+/* The demo's own tally, per token, in memory all workers share. */
+struct tally {
+	_Atomic unsigned long allowed[NTOKENS], denied[NTOKENS];
+};
+static struct tally *tally;
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
 
 static void die(const char *what, int rc)
 {
@@ -46,26 +62,25 @@ static fbx_outcome payments(uint64_t start)
 	return fbx_clock_now() - start < NS ? FBX_FAILURE : FBX_SUCCESS;
 }
 
-static void worker(fbx_box *box, int id, uint64_t start, uint64_t stop)
+/* The handles were made by the master before fork(): they keep working
+ * in each worker, which moves to a counter shard of its own. */
+static void worker(fbx_breaker *br, fbx_limiter *lim, int id, uint64_t start, uint64_t stop)
 {
-	fbx_breaker *br;
-	fbx_limiter *lim;
-	int rc = fbx_breaker_find(box, "payments", &br);
-	if (rc == 0)
-		rc = fbx_limiter_find(box, "api", &lim);
-	if (rc)
-		die("worker attach", rc);
 	unsigned seed = (unsigned)id * 7919u;
-	while (fbx_clock_now() < stop) {
+	while (fbx_clock_now() < stop && !interrupted) {
 		nap_ms(5); /* the next request arrives */
 		/* mallory sends as much as the other three together */
 		seed = seed * 1103515245u + 12345u;
-		const char *tok = tokens[(seed >> 16) % 2 ? 3 : (seed >> 17) % 3];
+		int t = (seed >> 16) % 2 ? 3 : (int)((seed >> 17) % 3);
+		const char *tok = tokens[t];
 		fbx_limit_result lr;
-		if (fbx_limiter_take(lim, tok, strlen(tok), 1, &lr) == FBX_ELIMITED)
+		if (fbx_limiter_take(lim, tok, strlen(tok), 1, &lr) != 0) {
+			atomic_fetch_add(&tally->denied[t], 1);
 			continue; /* 429 with Retry-After: lr.retry_after_ns */
+		}
+		atomic_fetch_add(&tally->allowed[t], 1);
 		fbx_permit p;
-		if (fbx_breaker_allow(br, &p) == FBX_EOPEN)
+		if (fbx_breaker_allow(br, &p) != 0)
 			continue; /* 503 at once, without touching the sick upstream */
 		uint64_t t0 = fbx_clock_now();
 		fbx_outcome o = payments(start);
@@ -109,7 +124,7 @@ int main(int argc, char **argv)
 	bc.reset_timeout_ns = NS / 4;       /* short, for the demo */
 	fbx_limiter_config lc;
 	fbx_limiter_config_init(&lc);
-	lc.rule = "150/second;6000/minute";
+	lc.rule = "200/second;8000/minute";
 	lc.keyed = 1;
 	fbx_breaker *br;
 	fbx_limiter *lim;
@@ -120,11 +135,20 @@ int main(int argc, char **argv)
 	printf("box /fusebox.%s: %d workers share breaker 'payments' (fail_max %u) and "
 	       "limiter 'api' (%s per token)\n", name, WORKERS, bc.fail_max, lc.rule);
 	uint64_t start = fbx_clock_now(), stop = start + (uint64_t)(seconds * NS);
+	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (tally == MAP_FAILED) {
+		fbx_box_unlink(name);
+		die("tally", FBX_ENOMEM);
+	}
+	/* Ctrl-C stops the fleet and still removes the box */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	pid_t kids[WORKERS];
 	for (int i = 0; i < WORKERS; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
-			worker(box, i, start, stop);
+			worker(br, lim, i, start, stop);
 			fbx_box_close(box);
 			_exit(0);
 		}
@@ -132,12 +156,17 @@ int main(int argc, char **argv)
 	fbx_snapshot *snap;
 	if ((rc = fbx_snapshot_new(box, &snap)))
 		die("snapshot", rc);
-	while (fbx_clock_now() < stop) {
+	while (fbx_clock_now() < stop && !interrupted) {
 		nap_ms(500);
 		report(box, snap, (double)(fbx_clock_now() - start) / NS);
 	}
 	for (int i = 0; i < WORKERS; i++)
 		waitpid(kids[i], NULL, 0);
+
+	printf("\nper token (limit %s each):\n", lc.rule);
+	for (int t = 0; t < NTOKENS; t++)
+		printf("  %-12s allowed %5lu  denied %5lu\n", tokens[t], atomic_load(&tally->allowed[t]),
+		       atomic_load(&tally->denied[t]));
 
 	fbx_snapshot_take(box, snap);
 	size_t ne;

@@ -20,7 +20,7 @@
  * take); registration, open and snapshot allocation may.
  *
  * Threads and processes: each box handle writes its counters into a shard
- * of its own (one writer per slot, BRIEF.md §2.6), which is what makes the
+ * of its own (one writer per slot), which is what makes the
  * hot paths cost a plain add.  So a box handle, and the breaker and limiter
  * handles obtained from it, belong to one thread at a time: give each
  * thread its own fbx_box_open(), or open with FBX_OPEN_THREADS to share one
@@ -90,7 +90,8 @@ typedef struct fbx_box_config {
 	uint32_t keys;        /* limiter keys, all limiters (default 65536) */
 	uint32_t events;      /* event ring entries         (default 4096) */
 	uint32_t workers;     /* worker slots = counter shards (default 64) */
-	uint32_t checks;      /* health-check records       (default 64) */
+	uint32_t checks;      /* health-check records       (default 64; reserved for
+				 the worker-health API of a later version) */
 	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
 	gid_t group;          /* group for the object when group_set (operators' group) */
 	int group_set;
@@ -254,7 +255,8 @@ typedef enum fbx_outcome {
 } fbx_outcome;
 
 /* Hot path.  0 = admitted (call, then done()); FBX_EOPEN = rejected. */
-int fbx_breaker_allow(fbx_breaker *b, fbx_permit *permit);
+int fbx_breaker_allow(fbx_breaker *b, fbx_permit *permit); /* FBX_ERDONLY on a
+							       read-only handle */
 /* Hot path.  Reports the admitted call's outcome and duration (0 if unknown). */
 int fbx_breaker_done(fbx_breaker *b, const fbx_permit *permit,
 		     fbx_outcome outcome, uint64_t duration_ns);
@@ -391,6 +393,11 @@ typedef struct fbx_limiter_info {
 	uint64_t keys;       /* keys held in the shared table */
 	uint64_t evictions;  /* live keys pushed out of a full table */
 } fbx_limiter_info;
+
+/* ------------------------------------------------------------------------
+ * 7. Events — every breaker transition and every operator action, in a
+ * ring of fixed size; read them with a snapshot or fbx_events_read().
+ * ---------------------------------------------------------------------- */
 
 typedef enum fbx_event_kind {
 	FBX_EV_TRANSITION = 1, /* automatic state change */

@@ -22,6 +22,9 @@
 #include "internal.h"
 
 #define WAIT_STEP_NS 1000000L
+/* Anybody may create files in /dev/shm: a FIFO or a symlink planted under
+ * a box's name must be refused, not block the open or lead elsewhere. */
+#define OPEN_FLAGS (O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
 
 void fbx_box_config_init(fbx_box_config *cfg)
 {
@@ -45,6 +48,7 @@ static int errno_to_fbx(int e)
 	case EEXIST: return FBX_EEXIST;
 	case EACCES: case EPERM: return FBX_EACCES;
 	case ENOSPC: return FBX_ENOSPC;
+	case ELOOP: case ENXIO: case EISDIR: return FBX_ECORRUPT; /* not a shm object */
 	case ENOMEM: return FBX_ENOMEM;
 	case EINVAL: return FBX_EINVAL;
 	default: return FBX_ESYS;
@@ -216,6 +220,11 @@ static int peek_ready(int fd, uint64_t *size_out)
 	if (fstat(fd, &st) != 0)
 		return errno_to_fbx(errno);
 	*size_out = (uint64_t)st.st_size;
+	/* A FIFO, device or directory under our name is not a box; neither is
+	 * a short file: a creator sizes the object in one step, 0 to whole. */
+	if (!S_ISREG(st.st_mode) ||
+	    (st.st_size > 0 && (uint64_t)st.st_size < sizeof(struct fbx__header)))
+		return FBX_ECORRUPT;
 	if ((uint64_t)st.st_size < sizeof(struct fbx__header))
 		return 0;
 	const struct fbx__header *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
@@ -348,7 +357,7 @@ static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg
 	bool created = false;
 	for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
 		if (create) {
-			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, 0600);
 			if (fd >= 0) {
 				created = true;
 				break;
@@ -358,11 +367,11 @@ static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg
 			if (excl)
 				return FBX_EEXIST;
 		}
-		fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+		fd = shm_open(path, (rdonly ? O_RDONLY : O_RDWR) | OPEN_FLAGS, 0);
 		if (fd < 0 && errno == EACCES && !rdonly && !create) {
 			/* A viewer without write permission still gets a view. */
 			rdonly = true;
-			fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+			fd = shm_open(path, O_RDONLY | OPEN_FLAGS, 0);
 		}
 		if (fd < 0 && (errno != ENOENT || !create))
 			return errno_to_fbx(errno);

@@ -36,6 +36,7 @@ static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
 		}
 		b->bucket_ns = b->cfg.window_ns / FBX_WINDOW_BUCKETS;
 		b->plain = !rates_on(&b->cfg) && b->cfg.slow_call_ns == 0;
+		b->read_only = box->read_only;
 		b->next = box->breaker_list;
 		box->breaker_list = b;
 	}
@@ -264,7 +265,9 @@ int fbx_breaker_allow(fbx_breaker *b, fbx_permit *p)
 		return FBX_EINVAL;
 	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
 	uint32_t st = FBX__ST_STATE(w);
-	if (FBX__LIKELY(st == FBX_CLOSED || st == FBX_FORCED_CLOSED)) {
+	/* A read-only handle admits nothing: it could not report the outcome,
+	 * and a caller testing only for FBX_EOPEN must not call through. */
+	if (FBX__LIKELY((st == FBX_CLOSED || st == FBX_FORCED_CLOSED) && !b->read_only)) {
 		admit(p, w, -1, 0);
 		return 0;
 	}

@@ -216,6 +216,7 @@ struct fbx_breaker {
 	fbx_breaker_config cfg;  /* local copy: hot paths read no shared config */
 	uint64_t bucket_ns;
 	bool plain;              /* no window, no slow-call threshold */
+	bool read_only;          /* the box's mapping cannot be written */
 	struct fbx_breaker *next;
 };
 

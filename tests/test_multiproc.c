@@ -450,6 +450,9 @@ START_TEST(dead_worker_slot_reclaimed_counts_kept)
 	fbx_snapshot *snap;
 	fbx_snapshot_new(small, &snap);
 	ck_assert_uint_eq(breaker_info(snap, "w")->successes, 600);
+	/* and every worker had a slot of its own: the dead ones' slots were
+	 * taken over, nothing went to the shared overflow shard */
+	ck_assert_uint_eq(atomic_load(&fbx__bshard(small->shards, 0)->ctr[FBX__C_SUCC]), 0);
 	fbx_snapshot_free(snap);
 	fbx_box_unlink(info.name);
 }
@@ -483,7 +486,7 @@ START_TEST(racing_inserts_one_entry_per_key)
 			for (int r = 0; r < ROUNDS; r++) {
 				for (int i = 0; i < NKEYS; i++) {
 					/* all in the same order: every new key is raced */
-					char key[16];
+					char key[24];
 					snprintf(key, sizeof(key), "client-%d", i);
 					fbx_limit_result res;
 					int rc = fbx_limiter_take(l, key, strlen(key), 1, &res);
