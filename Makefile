@@ -71,14 +71,16 @@ $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(STATIC)
 	$(CC) $(BASEFLAGS) -Ilib $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/fusebox-tests
-	$(B)/fusebox-tests
+	$(MAKE) --no-print-directory $(B)/fusebox-tests $(B)/fuseboxctl
+	FUSEBOX_CTL=$(B)/fuseboxctl $(B)/fusebox-tests
 
 # The same suite, library and tests built with ASan+UBSan.
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 asan: deps
-	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/asan/fusebox-tests
+	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
+		build/asan/fuseboxctl
+	FUSEBOX_CTL=build/asan/fuseboxctl ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 build/asan/fusebox-tests
 
 # ---- examples, demo, bench ---------------------------------------------
 

@@ -380,6 +380,17 @@ typedef struct fbx_breaker_info {
 	uint32_t open_streak;          /* trips since the last close */
 } fbx_breaker_info;
 
+#define FBX_TOP_KEYS 8       /* keys with the most denials, kept per keyed limiter */
+#define FBX_TOP_KEY_TEXT 48  /* bytes of a key kept for display */
+
+typedef struct fbx_top_key {
+	char key[FBX_TOP_KEY_TEXT + 4]; /* printable: other bytes shown as '?';
+					   "..." ends a key that was longer */
+	uint64_t denials;  /* an estimate that never undercounts (space-saving):
+			      a key new to the list starts from the count of
+			      the one it replaced */
+} fbx_top_key;
+
 typedef struct fbx_limiter_info {
 	char name[FBX_NAME_MAX];
 	int corrupt;
@@ -392,6 +403,8 @@ typedef struct fbx_limiter_info {
 	uint64_t allowed, denied, dry_run_denied;
 	uint64_t keys;       /* keys held in the shared table */
 	uint64_t evictions;  /* live keys pushed out of a full table */
+	uint32_t ntop;       /* keyed: the keys denied most, most first */
+	fbx_top_key top[FBX_TOP_KEYS];
 } fbx_limiter_info;
 
 /* ------------------------------------------------------------------------

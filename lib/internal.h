@@ -146,6 +146,18 @@ struct fbx__limiter_cfg {
 	uint32_t pad;
 };
 
+/* One of a keyed limiter's most-denied keys: tag 0 = empty; the busy bit
+ * marks an entry being rewritten (readers skip it, writers may take it
+ * over, so a writer killed midway costs one entry's figures, nothing else).
+ * text: length byte, then the key's first FBX_TOP_KEY_TEXT - 1 bytes. */
+#define FBX__TOP_BUSY (1ull << 63)
+#define FBX__TOP_WORDS (FBX_TOP_KEY_TEXT / 8)
+struct fbx__topkey {
+	_Atomic uint64_t tag;
+	_Atomic uint64_t denials;
+	_Atomic uint64_t text[FBX__TOP_WORDS];
+};
+
 struct fbx__limiter_rec {
 	struct fbx__rec_head head;
 	uint32_t algorithm;
@@ -158,6 +170,7 @@ struct fbx__limiter_rec {
 	_Atomic uint64_t evictions;
 	struct fbx__limiter_cfg cfg[2];
 	alignas(FBX__CACHELINE) _Atomic uint64_t global_state[FBX_RULE_LIMITS_MAX];
+	alignas(FBX__CACHELINE) struct fbx__topkey top[FBX_TOP_KEYS];
 };
 
 enum { FBX__L_ALLOWED, FBX__L_DENIED, FBX__L_DRY_DENIED, FBX__L_N };
@@ -364,6 +377,10 @@ uint64_t fbx__window_floor_now(const fbx_breaker *b, uint64_t now);
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause);
 uint64_t fbx__open_period_ns(const fbx_breaker_config *cfg, uint32_t streak);
+
+/* topkeys.c */
+void fbx__top_note(fbx_limiter *l, const void *key, size_t keylen);
+void fbx__top_read(const struct fbx__limiter_rec *rec, fbx_limiter_info *li);
 
 /* limiter.c */
 int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,

@@ -384,8 +384,10 @@ static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, bool fa
 }
 
 static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fbx__verdict *v,
-		  uint64_t now, fbx_limit_result *res)
+		  uint64_t now, const void *key, size_t keylen, fbx_limit_result *res)
 {
+	if (l->keyed)
+		fbx__top_note(l, key, keylen);
 	res->limit = v->limit;
 	res->remaining = v->remaining;
 	res->reset_ns = v->reset_ns;
@@ -419,6 +421,10 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			return rc;
 	}
 	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
+	/* no window could ever admit it, and its key is not stored (GCRA admits at most burst at once) */
+	if (FBX__UNLIKELY(cost > c->min_count ||
+			  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst)))
+		return FBX_ERANGE;
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
 	/* a substituted clock is exact: no tick to pad for */
 	struct when at = {now, c->coarse_clock && !fbx__clock_substituted()};
@@ -436,17 +442,13 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	 * fetch it shared and the CAS fetch it again when another process
 	 * wrote it last (a hot key taken by several workers). */
 	__builtin_prefetch(st, 1);
-	/* no window could ever admit it (GCRA admits at most burst at once) */
-	if (FBX__UNLIKELY(cost > c->min_count ||
-			  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst)))
-		return FBX_ERANGE;
 	uint64_t used_idx[FBX_RULE_LIMITS_MAX];
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
 		if (!take_limit(l, k, c->fast_add, &st[i], at, cost, &v)) {
 			refund(l, c, st, i, used_idx, at, cost);
 			later_denials(l, c, st, i + 1, at, cost, &v);
-			return denied(l, ls, &v, now, res);
+			return denied(l, ls, &v, now, key, keylen, res);
 		}
 		used_idx[i] = v.idx;
 		if (i == 0 || v.remaining < tight.remaining)

@@ -150,6 +150,8 @@ static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 	li->keyed = r->keyed != 0;
 	li->dry_run = atomic_load(&r->dry_run) != 0;
 	li->keys = atomic_load(&r->keys);
+	if (li->keyed)
+		fbx__top_read(r, li);
 	li->evictions = atomic_load(&r->evictions);
 	if (li->keys > box->cap_keys * 2ull)
 		li->keys = 0; /* a count the table cannot hold is damage */
@@ -243,7 +245,9 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
 	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events)
 		return FBX_EINVAL;
-	uint64_t now = fbx__now();
+	/* the coarse clock, as allow() reads it: an open breaker never shows
+	 * 0 ms left while it still rejects */
+	uint64_t now = fbx__now_coarse();
 	s->time = now;
 	uint32_t nb = atomic_load(&box->hdr->n_breakers);
 	nb = nb > box->cap_breakers ? box->cap_breakers : nb;

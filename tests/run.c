@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, fbx_test_limiter_suite());
 	srunner_add_suite(sr, fbx_test_multiproc_suite());
 	srunner_add_suite(sr, fbx_test_snapshot_suite());
+	srunner_add_suite(sr, fbx_test_ctl_suite());
 	srunner_add_suite(sr, fbx_test_review_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);

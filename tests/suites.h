@@ -10,6 +10,7 @@ Suite *fbx_test_breaker_suite(void);
 Suite *fbx_test_limiter_suite(void);
 Suite *fbx_test_multiproc_suite(void);
 Suite *fbx_test_snapshot_suite(void);
+Suite *fbx_test_ctl_suite(void);
 Suite *fbx_test_review_suite(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <sys/types.h>
@@ -2083,6 +2084,63 @@ START_TEST(gcra_coarse_clock_padded)
 }
 END_TEST
 
+/* The keys a keyed limiter denies most, for `limiter show --top`: exact
+ * while they fit, never undercounted once others push in. */
+START_TEST(top_denied_keys)
+{
+	tclock_install();
+	fbx_box *box = new_box(2, 64);
+	fbx_limiter *l = reg(box, "top", "1/minute", FBX_ALGO_WINDOW, 1, 1, 0);
+	fbx_limit_result r;
+	const char *keys[] = {"alpha", "beta", "gamma"};
+	const int denials[] = {5, 3, 1};
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i <= denials[k]; i++)
+			ck_assert_int_eq(take(l, keys[k], 1, &r), i == 0 ? 0 : FBX_ELIMITED);
+	fbx_limiter_info li = linfo(box, "top");
+	ck_assert_uint_eq(li.ntop, 3);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_str_eq(li.top[k].key, keys[k]);
+		ck_assert_uint_eq(li.top[k].denials, (uint64_t)denials[k]);
+	}
+	/* ten more keys, denied once each, push the least denied out */
+	char name[16];
+	for (int k = 0; k < 10; k++) {
+		snprintf(name, sizeof(name), "other-%d", k);
+		take(l, name, 1, &r);
+		ck_assert_int_eq(take(l, name, 1, &r), FBX_ELIMITED);
+	}
+	li = linfo(box, "top");
+	ck_assert_uint_eq(li.ntop, FBX_TOP_KEYS);
+	ck_assert_str_eq(li.top[0].key, "alpha");
+	ck_assert_uint_eq(li.top[0].denials, 5);
+	for (uint32_t i = 1; i < li.ntop; i++)
+		ck_assert_uint_ge(li.top[i - 1].denials, li.top[i].denials);
+	/* what a key holds is shown printable, and cut visibly */
+	fbx_limiter *b = reg(box, "bin", "1/minute", FBX_ALGO_WINDOW, 1, 1, 0);
+	const char bin[] = {'k', 1, (char)0xff, 'z'};
+	char longkey[80];
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	for (int i = 0; i < 2; i++) {
+		fbx_limiter_take(b, bin, sizeof(bin), 1, &r);
+		fbx_limiter_take(b, longkey, strlen(longkey), 1, &r);
+	}
+	li = linfo(box, "bin");
+	ck_assert_uint_eq(li.ntop, 2);
+	bool saw_bin = false, saw_long = false;
+	for (uint32_t i = 0; i < li.ntop; i++) {
+		saw_bin |= strcmp(li.top[i].key, "k??z") == 0;
+		size_t n = strlen(li.top[i].key);
+		saw_long |= n == FBX_TOP_KEY_TEXT - 1 + 3 &&
+			    strcmp(li.top[i].key + n - 3, "...") == 0;
+	}
+	ck_assert(saw_bin);
+	ck_assert(saw_long);
+	fbx_box_close(box);
+}
+END_TEST
+
 Suite *fbx_test_limiter_suite(void)
 {
 	Suite *s = suite_create("limiter");
@@ -2121,6 +2179,7 @@ Suite *fbx_test_limiter_suite(void)
 	tc = tcase_create("keyed");
 	tcase_add_loop_test(tc, keyed_separate_budgets, 0, (int)ARRAY_LEN(key_pairs));
 	tcase_add_test(tc, keyed_long_keys);
+	tcase_add_test(tc, top_denied_keys);
 	tcase_add_test(tc, keyed_shared_across_handles);
 	tcase_add_loop_test(tc, keyed_bad_args, 0, (int)ARRAY_LEN(keyarg_rows));
 	suite_add_tcase(s, tc);

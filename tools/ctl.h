@@ -29,8 +29,8 @@ int ctl_open(const struct ctl *c, bool write, fbx_box **out);
 int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out);
 int ctl_duration(const char *what, const char *s, uint64_t *ns);
 int ctl_pct(const char *what, const char *s, uint32_t *out);
-int ctl_mode(const char *s, uint32_t *out);
-int ctl_group(const char *s, gid_t *out);
+int ctl_mode(const char *what, const char *s, uint32_t *out);
+int ctl_group(const char *what, const char *s, gid_t *out);
 
 /* Options of one command: "--name VALUE" pairs and flags, in any order,
  * up to "--" or the end.  Unknown options are errors. */
@@ -60,9 +60,11 @@ int cmd_metrics(struct ctl *c);
 
 /* Shared by status / show / metrics. */
 void show_breaker_text(FILE *f, const fbx_breaker_info *b);
-void show_breaker_json(FILE *f, const fbx_breaker_info *b);
-void show_limiter_text(FILE *f, const fbx_limiter_info *l);
-void show_limiter_json(FILE *f, const fbx_limiter_info *l);
+/* versioned: the object stands alone (show), not inside status's arrays */
+void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned);
+/* top: how many of the most denied keys to list (0: none) */
+void show_limiter_text(FILE *f, const fbx_limiter_info *l, uint32_t top);
+void show_limiter_json(FILE *f, const fbx_limiter_info *l, bool versioned, uint32_t top);
 const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name);
 const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name);
 

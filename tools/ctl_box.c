@@ -48,8 +48,10 @@ static int plan_conflicts(fbx_box *box, const struct plan *p)
 		char canon[FBX_RULE_TEXT_MAX] = "";
 		if (fbx_rule_parse(want->rule, &r, NULL) == 0)
 			fbx_rule_format(&r, canon, sizeof(canon));
+		bool burst_differs = want->cfg.algorithm == FBX_ALGO_GCRA && l != NULL &&
+				     l->burst != want->cfg.burst;
 		if (l != NULL && (strcmp(l->rule, canon) != 0 || l->algorithm != want->cfg.algorithm ||
-				  l->keyed != (want->cfg.keyed != 0)))
+				  l->keyed != (want->cfg.keyed != 0) || burst_differs))
 			rc = ctl_fail("%s: limiter '%s' exists with a different configuration (%s %s%s)",
 				      p->limiters[i].where, p->limiters[i].name, l->rule,
 				      fbx_algorithm_name(l->algorithm), l->keyed ? " keyed" : "");
@@ -162,7 +164,11 @@ int cmd_ls(struct ctl *c)
 		struct passwd *pw = getpwuid(st.st_uid);
 		fbx_box *box;
 		fbx_box_info info = {0};
-		int rc = fbx_box_open(name + 8, FBX_OPEN_RDONLY, NULL, &box);
+		/* a box still being created is not worth more than a glance */
+		fbx_box_config quick;
+		fbx_box_config_init(&quick);
+		quick.timeout_ms = 100;
+		int rc = fbx_box_open(name + 8, FBX_OPEN_RDONLY, &quick, &box);
 		if (rc == 0) {
 			fbx_box_info_get(box, &info);
 			fbx_box_close(box);

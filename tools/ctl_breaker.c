@@ -129,7 +129,9 @@ static int breaker_record(struct ctl *c, int argc, char **argv)
 /* "0,3,75" -> a set of exit codes. */
 static int parse_codes(const char *s, bool ignored[256])
 {
-	char buf[256];
+	char buf[1024];
+	if (strlen(s) >= sizeof(buf))
+		return ctl_fail("--ignore-exit: the list is longer than %zu characters", sizeof(buf) - 1);
 	snprintf(buf, sizeof(buf), "%s", s);
 	char *save = NULL;
 	int n = 0;
@@ -248,7 +250,7 @@ static int breaker_show(struct ctl *c, int argc, char **argv)
 	if (b == NULL)
 		rc = ctl_fail("box '%s' has no breaker '%s'", c->box, name[0]);
 	else if (o[0].value != NULL)
-		show_breaker_json(stdout, b), fputc('\n', stdout);
+		show_breaker_json(stdout, b, true), fputc('\n', stdout);
 	else
 		show_breaker_text(stdout, b);
 	fbx_snapshot_free(s);

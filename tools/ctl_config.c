@@ -48,7 +48,7 @@ int box_setting(fbx_box_config *b, const char *key, const char *v, const char *w
 	const char *k = key;
 	while (*k == '-')
 		k++;
-	snprintf(what, sizeof(what), "%s: %s", where, k);
+	setting_name(what, sizeof(what), where, key);
 	if (strcmp(k, "breakers") == 0)
 		return ctl_u32(what, v, 1, 65536, &b->breakers);
 	if (strcmp(k, "limiters") == 0)
@@ -60,10 +60,10 @@ int box_setting(fbx_box_config *b, const char *key, const char *v, const char *w
 	if (strcmp(k, "workers") == 0)
 		return ctl_u32(what, v, 1, 4096, &b->workers);
 	if (strcmp(k, "mode") == 0)
-		return ctl_mode(v, &b->mode);
+		return ctl_mode(what, v, &b->mode);
 	if (strcmp(k, "group") == 0) {
 		b->group_set = 1;
-		return ctl_group(v, &b->group);
+		return ctl_group(what, v, &b->group);
 	}
 	return ctl_fail("%s: unknown box setting '%s'", where, k);
 }

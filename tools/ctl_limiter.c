@@ -111,6 +111,10 @@ static int limiter_take(struct ctl *c, int argc, char **argv)
 	if (open_limiter(c, name[0], true, &box, &l))
 		return CTL_ERR;
 	const char *key = o[0].value;
+	if (key != NULL && *key == '\0') {
+		fbx_box_close(box);
+		return ctl_fail("--key: the key is empty");
+	}
 	fbx_limit_result r;
 	int rc = fbx_limiter_take(l, key, key ? strlen(key) : 0, cost, &r);
 	fbx_box_close(box);
@@ -138,14 +142,17 @@ static int limiter_take(struct ctl *c, int argc, char **argv)
 
 static int limiter_show(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_opt o[] = {{"--json", false, NULL}};
+	struct ctl_opt o[] = {{"--json", false, NULL}, {"--top", true, NULL}};
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+	uint32_t top = 0;
+	if (ctl_options(argc, argv, o, 2, name, 1, &npos, &rest) || rest != argc)
 		return CTL_ERR;
 	if (npos != 1)
-		return ctl_fail("usage: limiter show NAME [--json]");
+		return ctl_fail("usage: limiter show NAME [--json] [--top N]");
+	if (o[1].value != NULL && ctl_u32("--top", o[1].value, 1, FBX_TOP_KEYS, &top))
+		return CTL_ERR;
 	fbx_box *box;
 	if (ctl_open(c, false, &box))
 		return CTL_ERR;
@@ -161,9 +168,9 @@ static int limiter_show(struct ctl *c, int argc, char **argv)
 	if (l == NULL)
 		rc = ctl_fail("box '%s' has no limiter '%s'", c->box, name[0]);
 	else if (o[0].value != NULL)
-		show_limiter_json(stdout, l), fputc('\n', stdout);
+		show_limiter_json(stdout, l, true, top), fputc('\n', stdout);
 	else
-		show_limiter_text(stdout, l);
+		show_limiter_text(stdout, l, top);
 	fbx_snapshot_free(s);
 	fbx_box_close(box);
 	return rc ? CTL_ERR : CTL_YES;

@@ -71,10 +71,8 @@ int main(int argc, char **argv)
 			return ctl_fail("unknown option '%s' (see fuseboxctl --help)", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return CTL_ERR;
-	}
+	if (i >= argc)
+		return ctl_fail("which command? (see fuseboxctl --help)");
 	if (fbx_name_check_box(c.box) != 0)
 		return ctl_fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
 				c.box);

@@ -107,18 +107,18 @@ int ctl_pct(const char *what, const char *s, uint32_t *out)
 	return ctl_u32(what, s, 1, 100, out);
 }
 
-int ctl_mode(const char *s, uint32_t *out)
+int ctl_mode(const char *what, const char *s, uint32_t *out)
 {
 	char *end = NULL;
 	errno = 0;
 	unsigned long v = s && *s ? strtoul(s, &end, 8) : 0;
 	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || errno || *end != '\0' || v > 0777)
-		return ctl_fail("--mode: '%s' is not an octal mode such as 0600 or 0660", s ? s : "");
+		return ctl_fail("%s: '%s' is not an octal mode such as 0600 or 0660", what, s ? s : "");
 	*out = (uint32_t)v;
 	return 0;
 }
 
-int ctl_group(const char *s, gid_t *out)
+int ctl_group(const char *what, const char *s, gid_t *out)
 {
 	struct group *g = s && *s ? getgrnam(s) : NULL;
 	uint64_t v;
@@ -130,7 +130,7 @@ int ctl_group(const char *s, gid_t *out)
 		*out = (gid_t)v;
 		return 0;
 	}
-	return ctl_fail("--group: no group named '%s'", s ? s : "");
+	return ctl_fail("%s: no group named '%s'", what, s ? s : "");
 }
 
 int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,

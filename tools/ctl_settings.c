@@ -7,6 +7,16 @@
 
 #include "ctl_settings.h"
 
+/* What an error names: the option as typed on the command line
+ * ("--fail-max"), or the file, line and key of a config file. */
+void setting_name(char *out, size_t len, const char *where, const char *key)
+{
+	if (key[0] == '-')
+		snprintf(out, len, "%s", key);
+	else
+		snprintf(out, len, "%s: %s", where, key);
+}
+
 /* "--fail-max" and "fail_max" are the same setting. */
 static void canonical(const char *key, char out[40])
 {
@@ -28,7 +38,7 @@ int breaker_setting(fbx_breaker_config *c, const char *key, const char *v, const
 {
 	char k[40], what[96];
 	canonical(key, k);
-	snprintf(what, sizeof(what), "%s: %s", where, k);
+	setting_name(what, sizeof(what), where, key);
 	if (strcmp(k, "fail_max") == 0)
 		return ctl_u32(what, v, 0, UINT32_MAX, &c->fail_max);
 	if (strcmp(k, "failure_rate") == 0)
@@ -76,7 +86,7 @@ int limiter_setting(struct limiter_spec *l, const char *key, const char *v, cons
 {
 	char k[40], what[96];
 	canonical(key, k);
-	snprintf(what, sizeof(what), "%s: %s", where, k);
+	setting_name(what, sizeof(what), where, key);
 	if (strcmp(k, "rate") == 0) {
 		fbx_rule r;
 		size_t at = 0;

@@ -10,6 +10,7 @@ struct limiter_spec {
 };
 
 void limiter_spec_init(struct limiter_spec *l);
+void setting_name(char *out, size_t len, const char *where, const char *key);
 /* key as "--fail-max" or "fail_max"; where names the source for errors. */
 int breaker_setting(fbx_breaker_config *c, const char *key, const char *value,
 		    const char *where);

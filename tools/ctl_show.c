@@ -42,10 +42,10 @@ static double failure_rate(const fbx_breaker_info *b)
 	return (double)b->window_failures / (double)b->window_calls;
 }
 
-void show_breaker_json(FILE *f, const fbx_breaker_info *b)
+void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned)
 {
 	const fbx_breaker_config *c = &b->config;
-	fputs("{\"name\":", f);
+	fputs(versioned ? "{\"version\":1,\"name\":" : "{\"name\":", f);
 	json_str(f, b->name);
 	if (b->corrupt) {
 		fputs(",\"corrupt\":true}", f);
@@ -75,9 +75,9 @@ void show_breaker_json(FILE *f, const fbx_breaker_info *b)
 		ms(c->trial_lease_ns));
 }
 
-void show_limiter_json(FILE *f, const fbx_limiter_info *l)
+void show_limiter_json(FILE *f, const fbx_limiter_info *l, bool versioned, uint32_t top)
 {
-	fputs("{\"name\":", f);
+	fputs(versioned ? "{\"version\":1,\"name\":" : "{\"name\":", f);
 	json_str(f, l->name);
 	if (l->corrupt) {
 		fputs(",\"corrupt\":true}", f);
@@ -87,10 +87,20 @@ void show_limiter_json(FILE *f, const fbx_limiter_info *l)
 	json_str(f, l->rule);
 	fprintf(f, ",\"algorithm\":\"%s\",\"burst\":%u,\"keyed\":%s,\"dry_run\":%s,"
 		   "\"allowed\":%llu,\"denied\":%llu,\"dry_run_denied\":%llu,\"keys\":%llu,"
-		   "\"evictions\":%llu}",
+		   "\"evictions\":%llu",
 		fbx_algorithm_name(l->algorithm), l->burst, l->keyed ? "true" : "false",
 		l->dry_run ? "true" : "false", ull(l->allowed), ull(l->denied),
 		ull(l->dry_run_denied), ull(l->keys), ull(l->evictions));
+	if (top > 0) {
+		fputs(",\"top\":[", f);
+		for (uint32_t i = 0; i < top && i < l->ntop; i++) {
+			fputs(i ? ",{\"key\":" : "{\"key\":", f);
+			json_str(f, l->top[i].key);
+			fprintf(f, ",\"denials\":%llu}", ull(l->top[i].denials));
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
 }
 
 void show_breaker_text(FILE *f, const fbx_breaker_info *b)
@@ -126,7 +136,7 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 		c->half_open_max, c->success_threshold, (double)c->trial_lease_ns / 1e9);
 }
 
-void show_limiter_text(FILE *f, const fbx_limiter_info *l)
+void show_limiter_text(FILE *f, const fbx_limiter_info *l, uint32_t top)
 {
 	if (l->corrupt) {
 		fprintf(f, "limiter %s: record damaged (not shown)\n", l->name);
@@ -140,6 +150,13 @@ void show_limiter_text(FILE *f, const fbx_limiter_info *l)
 		ull(l->denied), ull(l->dry_run_denied));
 	if (l->keyed)
 		fprintf(f, "  keys       %llu held, %llu evicted\n", ull(l->keys), ull(l->evictions));
+	if (top > 0 && l->keyed) {
+		fprintf(f, "  most denied keys (estimates, never low):\n");
+		if (l->ntop == 0)
+			fprintf(f, "    (none denied yet)\n");
+		for (uint32_t i = 0; i < top && i < l->ntop; i++)
+			fprintf(f, "    %-48s %10llu\n", l->top[i].key, ull(l->top[i].denials));
+	}
 }
 
 int cmd_status(struct ctl *c)
@@ -174,13 +191,13 @@ int cmd_status(struct ctl *c)
 		for (size_t i = 0; i < nb; i++) {
 			if (i)
 				fputc(',', stdout);
-			show_breaker_json(stdout, &b[i]);
+			show_breaker_json(stdout, &b[i], false);
 		}
 		fputs("],\"limiters\":[", stdout);
 		for (size_t i = 0; i < nl; i++) {
 			if (i)
 				fputc(',', stdout);
-			show_limiter_json(stdout, &l[i]);
+			show_limiter_json(stdout, &l[i], false, 0);
 		}
 		printf("],\"events_dropped\":%llu}\n", ull(dropped));
 	} else {
