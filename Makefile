@@ -80,7 +80,8 @@ asan: deps
 	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
 		build/asan/fuseboxctl
 	FUSEBOX_CTL=build/asan/fuseboxctl ASAN_OPTIONS=detect_leaks=1 \
-		UBSAN_OPTIONS=print_stacktrace=1 build/asan/fusebox-tests
+		LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
+		build/asan/fusebox-tests
 
 # ---- examples, demo, bench ---------------------------------------------
 
@@ -103,8 +104,11 @@ bench: $(B)/fusebox-bench
 
 # ---- install -----------------------------------------------------------
 
-install: lib $(B)/fusebox.pc
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: lib tools $(B)/fusebox.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/fuseboxctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/fuseboxctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/fusebox.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
@@ -114,7 +118,8 @@ install: lib $(B)/fusebox.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/fusebox.h $(DESTDIR)$(PREFIX)/lib/libfusebox.* \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc $(DESTDIR)$(PREFIX)/bin/fuseboxctl \
+		$(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1
 
 clean:
 	rm -rf build

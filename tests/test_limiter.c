@@ -2104,7 +2104,7 @@ START_TEST(top_denied_keys)
 		ck_assert_uint_eq(li.top[k].denials, (uint64_t)denials[k]);
 	}
 	/* ten more keys, denied once each, push the least denied out */
-	char name[16];
+	char name[32];
 	for (int k = 0; k < 10; k++) {
 		snprintf(name, sizeof(name), "other-%d", k);
 		take(l, name, 1, &r);

@@ -71,7 +71,8 @@ static int apply(fbx_box *box, const struct plan *p)
 	}
 	for (size_t i = 0; i < p->nlimiters; i++) {
 		fbx_limiter *l;
-		int rc = fbx_limiter_register(box, p->limiters[i].name, &p->limiters[i].spec.cfg, &l);
+		fbx_limiter_config cfg = limiter_config(&p->limiters[i].spec);
+		int rc = fbx_limiter_register(box, p->limiters[i].name, &cfg, &l);
 		if (rc)
 			return ctl_fail_rc(rc, "%s: limiter '%s'", p->limiters[i].where,
 					   p->limiters[i].name);

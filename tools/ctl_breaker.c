@@ -24,6 +24,23 @@ static int open_breaker(const struct ctl *c, const char *name, bool write, fbx_b
 	return ctl_fail_rc(rc, "breaker '%s'", name);
 }
 
+/* The option that sets a library field, for messages. */
+static const char *option_of(const char *field)
+{
+	static const char *const map[][2] = {
+		{"fail_max", "--fail-max"}, {"failure_rate_pct", "--failure-rate"},
+		{"slow_rate_pct", "--slow-rate"}, {"slow_call_ns", "--slow-call"},
+		{"window_calls", "--window"}, {"window_ns", "--window"},
+		{"min_calls", "--min-calls"}, {"reset_timeout_ns", "--reset"},
+		{"reset_timeout_max_ns", "--reset-max"}, {"half_open_max", "--half-open"},
+		{"success_threshold", "--success-threshold"}, {"trial_lease_ns", "--trial-lease"},
+	};
+	for (size_t i = 0; field != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], field) == 0)
+			return map[i][1];
+	return "a setting";
+}
+
 static int breaker_add(struct ctl *c, int argc, char **argv)
 {
 	static const char *const keys[] = {
@@ -58,8 +75,9 @@ static int breaker_add(struct ctl *c, int argc, char **argv)
 	fbx_breaker_config old;
 	if (rc == FBX_ECONFLICT && fbx_breaker_find(box, name[0], &have) == 0 &&
 	    fbx_breaker_config_get(have, &old) == 0) {
-		rc = ctl_fail("breaker '%s' exists with a different %s", name[0],
-			      fbx_breaker_config_diff(&old, &cfg));
+		rc = ctl_fail("breaker '%s' exists with a different %s (%s)", name[0],
+			      fbx_breaker_config_diff(&old, &cfg),
+			      option_of(fbx_breaker_config_diff(&old, &cfg)));
 	} else if (rc) {
 		rc = ctl_fail_rc(rc, "breaker '%s'", name[0]);
 	}

@@ -47,7 +47,8 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 	if (ctl_open(c, true, &box))
 		return CTL_ERR;
 	fbx_limiter *l;
-	int rc = fbx_limiter_register(box, name[0], &spec.cfg, &l);
+	fbx_limiter_config cfg = limiter_config(&spec);
+	int rc = fbx_limiter_register(box, name[0], &cfg, &l);
 	if (rc == FBX_ECONFLICT)
 		rc = ctl_fail("limiter '%s' exists with a different configuration (see: fuseboxctl "
 			      "limiter show %s)", name[0], name[0]);

@@ -34,7 +34,7 @@ static const struct command {
 	 "  limiter set NAME --rate RULE\n"
 	 "  limiter dry-run NAME on|off\n"
 	 "  limiter take NAME [--key KEY] [--cost N] [--json]\n"
-	 "  limiter show NAME [--json]"},
+	 "  limiter show NAME [--json] [--top N]"},
 	{"status", cmd_status, "status [--json]"},
 	{"events", cmd_events, "events [--json] [--follow]"},
 	{"metrics", cmd_metrics, "metrics [--out FILE]"},

@@ -147,6 +147,8 @@ int cmd_metrics(struct ctl *c)
 	for (int i = 0; i < c->argc; i++) {
 		if (strcmp(c->argv[i], "--out") == 0 && i + 1 < c->argc)
 			out = c->argv[++i];
+		else if (strcmp(c->argv[i], "--out") == 0)
+			return ctl_fail("option '--out' needs a file name");
 		else
 			return ctl_fail("metrics: unknown argument '%s' (metrics [--out FILE])",
 					c->argv[i]);

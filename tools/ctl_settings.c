@@ -95,7 +95,6 @@ int limiter_setting(struct limiter_spec *l, const char *key, const char *v, cons
 			return ctl_fail("%s: '%s' is not a rule (at character %zu; e.g. 100/minute or "
 					"10/second;1000/hour)", what, v, at + 1);
 		snprintf(l->rule, sizeof(l->rule), "%s", v);
-		l->cfg.rule = l->rule;
 		return 0;
 	}
 	if (strcmp(k, "algo") == 0 || strcmp(k, "algorithm") == 0) {
@@ -114,6 +113,15 @@ int limiter_setting(struct limiter_spec *l, const char *key, const char *v, cons
 	if (strcmp(k, "dry_run") == 0)
 		return yes_no(what, v, &l->cfg.dry_run);
 	return ctl_fail("%s: unknown limiter setting '%s'", where, k);
+}
+
+/* The spec lives in arrays that grow: the rule pointer is made at the
+ * moment of use, never kept inside the spec. */
+fbx_limiter_config limiter_config(const struct limiter_spec *l)
+{
+	fbx_limiter_config c = l->cfg;
+	c.rule = l->rule;
+	return c;
 }
 
 void limiter_spec_init(struct limiter_spec *l)
@@ -140,10 +148,10 @@ int limiter_check(const char *name, const struct limiter_spec *l, const char *wh
 	if (fbx_name_check_record(name) != 0)
 		return ctl_fail("%s: bad limiter name '%s' (1-63 printable characters, no spaces)",
 				where, name);
-	if (l->cfg.rule == NULL)
+	if (l->rule[0] == '\0')
 		return ctl_fail("%s: limiter '%s' needs a rate (e.g. rate = 100/minute)", where, name);
 	fbx_rule r;
-	fbx_rule_parse(l->cfg.rule, &r, NULL);
+	fbx_rule_parse(l->rule, &r, NULL);
 	for (uint32_t i = 0; i < r.n; i++) {
 		if (l->cfg.algorithm == FBX_ALGO_WINDOW && r.limit[i].count > FBX_WINDOW_COUNT_MAX)
 			return ctl_fail("%s: limiter '%s': a window limit counts at most %u calls",

@@ -5,9 +5,11 @@
 #include "ctl.h"
 
 struct limiter_spec {
-	fbx_limiter_config cfg;
+	fbx_limiter_config cfg; /* cfg.rule unused: see limiter_config() */
 	char rule[FBX_RULE_TEXT_MAX];
 };
+
+fbx_limiter_config limiter_config(const struct limiter_spec *l);
 
 void limiter_spec_init(struct limiter_spec *l);
 void setting_name(char *out, size_t len, const char *where, const char *key);
