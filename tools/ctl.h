@@ -24,6 +24,9 @@ int ctl_fail_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* Opens the box (read-only when write is false); on failure prints why. */
 int ctl_open(const struct ctl *c, bool write, fbx_box **out);
+/* Opens the box read-only and copies it; ctl_snapshot_close() ends both. */
+int ctl_snapshot(const struct ctl *c, fbx_box **box, fbx_snapshot **snap);
+void ctl_snapshot_close(fbx_box *box, fbx_snapshot *snap);
 
 /* Argument parsing: each returns 0, or prints what was wrong and returns CTL_ERR. */
 int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out);

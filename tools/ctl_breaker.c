@@ -254,16 +254,10 @@ static int breaker_show(struct ctl *c, int argc, char **argv)
 	if (npos != 1)
 		return ctl_fail("usage: breaker show NAME [--json]");
 	fbx_box *box;
-	if (ctl_open(c, false, &box))
-		return CTL_ERR;
 	fbx_snapshot *s;
-	int rc = fbx_snapshot_new(box, &s);
-	if (rc == 0)
-		rc = fbx_snapshot_take(box, s);
-	if (rc) {
-		fbx_box_close(box);
-		return ctl_fail_rc(rc, "reading box '%s'", c->box);
-	}
+	if (ctl_snapshot(c, &box, &s))
+		return CTL_ERR;
+	int rc = 0;
 	const fbx_breaker_info *b = find_breaker(s, name[0]);
 	if (b == NULL)
 		rc = ctl_fail("box '%s' has no breaker '%s'", c->box, name[0]);
@@ -271,8 +265,7 @@ static int breaker_show(struct ctl *c, int argc, char **argv)
 		show_breaker_json(stdout, b, true), fputc('\n', stdout);
 	else
 		show_breaker_text(stdout, b);
-	fbx_snapshot_free(s);
-	fbx_box_close(box);
+	ctl_snapshot_close(box, s);
 	return rc ? CTL_ERR : CTL_YES;
 }
 

@@ -155,16 +155,10 @@ static int limiter_show(struct ctl *c, int argc, char **argv)
 	if (o[1].value != NULL && ctl_u32("--top", o[1].value, 1, FBX_TOP_KEYS, &top))
 		return CTL_ERR;
 	fbx_box *box;
-	if (ctl_open(c, false, &box))
-		return CTL_ERR;
 	fbx_snapshot *s;
-	int rc = fbx_snapshot_new(box, &s);
-	if (rc == 0)
-		rc = fbx_snapshot_take(box, s);
-	if (rc) {
-		fbx_box_close(box);
-		return ctl_fail_rc(rc, "reading box '%s'", c->box);
-	}
+	if (ctl_snapshot(c, &box, &s))
+		return CTL_ERR;
+	int rc = 0;
 	const fbx_limiter_info *l = find_limiter(s, name[0]);
 	if (l == NULL)
 		rc = ctl_fail("box '%s' has no limiter '%s'", c->box, name[0]);
@@ -172,8 +166,7 @@ static int limiter_show(struct ctl *c, int argc, char **argv)
 		show_limiter_json(stdout, l, true, top), fputc('\n', stdout);
 	else
 		show_limiter_text(stdout, l, top);
-	fbx_snapshot_free(s);
-	fbx_box_close(box);
+	ctl_snapshot_close(box, s);
 	return rc ? CTL_ERR : CTL_YES;
 }
 

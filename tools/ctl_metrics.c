@@ -154,16 +154,9 @@ int cmd_metrics(struct ctl *c)
 					c->argv[i]);
 	}
 	fbx_box *box;
-	if (ctl_open(c, false, &box))
-		return CTL_ERR;
 	fbx_snapshot *s;
-	int rc = fbx_snapshot_new(box, &s);
-	if (rc == 0)
-		rc = fbx_snapshot_take(box, s);
-	if (rc) {
-		fbx_box_close(box);
-		return ctl_fail_rc(rc, "reading box '%s'", c->box);
-	}
+	if (ctl_snapshot(c, &box, &s))
+		return CTL_ERR;
 	int ret = CTL_YES;
 	if (out == NULL) {
 		write_metrics(stdout, c->box, s);
@@ -181,7 +174,6 @@ int cmd_metrics(struct ctl *c)
 			}
 		}
 	}
-	fbx_snapshot_free(s);
-	fbx_box_close(box);
+	ctl_snapshot_close(box, s);
 	return ret;
 }

@@ -47,6 +47,28 @@ int ctl_open(const struct ctl *c, bool write, fbx_box **out)
 	return 0;
 }
 
+int ctl_snapshot(const struct ctl *c, fbx_box **box, fbx_snapshot **snap)
+{
+	*snap = NULL;
+	if (ctl_open(c, false, box))
+		return CTL_ERR;
+	int rc = fbx_snapshot_new(*box, snap);
+	if (rc == 0)
+		rc = fbx_snapshot_take(*box, *snap);
+	if (rc == 0)
+		return 0;
+	ctl_snapshot_close(*box, *snap);
+	*box = NULL;
+	*snap = NULL;
+	return ctl_fail_rc(rc, "reading box '%s'", c->box);
+}
+
+void ctl_snapshot_close(fbx_box *box, fbx_snapshot *snap)
+{
+	fbx_snapshot_free(snap);
+	fbx_box_close(box);
+}
+
 /* Digits only: no sign, no spaces, no hex, no overflow. */
 static int digits(const char *s, uint64_t *out)
 {

@@ -169,16 +169,9 @@ int cmd_status(struct ctl *c)
 			return ctl_fail("status: unknown argument '%s'", c->argv[i]);
 	}
 	fbx_box *box;
-	if (ctl_open(c, false, &box))
-		return CTL_ERR;
 	fbx_snapshot *s;
-	int rc = fbx_snapshot_new(box, &s);
-	if (rc == 0)
-		rc = fbx_snapshot_take(box, s);
-	if (rc) {
-		fbx_box_close(box);
-		return ctl_fail_rc(rc, "reading box '%s'", c->box);
-	}
+	if (ctl_snapshot(c, &box, &s))
+		return CTL_ERR;
 	size_t nb, nl, ne;
 	uint64_t dropped;
 	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
@@ -228,7 +221,6 @@ int cmd_status(struct ctl *c)
 			       ull(l[i].keys), ull(l[i].evictions));
 		}
 	}
-	fbx_snapshot_free(s);
-	fbx_box_close(box);
+	ctl_snapshot_close(box, s);
 	return CTL_YES;
 }
