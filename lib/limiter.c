@@ -421,13 +421,16 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			return rc;
 	}
 	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
-	/* no window could ever admit it, and its key is not stored (GCRA admits at most burst at once) */
+	/* No window could ever admit it (GCRA admits at most burst at once);
+	 * said before the key is looked up, so it is not stored either. */
 	if (FBX__UNLIKELY(cost > c->min_count ||
 			  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst)))
 		return FBX_ERANGE;
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
-	/* a substituted clock is exact: no tick to pad for */
-	struct when at = {now, c->coarse_clock && !fbx__clock_substituted()};
+	/* GCRA pads its intervals for the coarse clock; a substituted clock is
+	 * exact, with no tick to pad for */
+	struct when at = {now, l->algorithm == FBX_ALGO_GCRA && c->coarse_clock &&
+				       !fbx__clock_substituted()};
 	_Atomic uint64_t *st = l->rec->global_state;
 	if (l->keyed) {
 		st = NULL;
