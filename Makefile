@@ -25,8 +25,8 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 STATIC    := $(B)/libfusebox.a
 SHARED    := $(B)/libfusebox.so.$(VERSION)
 
-.PHONY: all lib tools test asan bench demo deps install uninstall clean examples
-all: lib tools examples
+.PHONY: all lib tools tui test asan bench demo deps install uninstall clean examples
+all: lib tools tui examples
 
 lib: $(STATIC) $(SHARED)
 
@@ -62,13 +62,22 @@ tools: $(B)/fuseboxctl
 $(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
 	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(CTL_SRC) $(STATIC) $(LDLIBS)
 
+# ---- console -----------------------------------------------------------
+
+TUI_SRC := $(wildcard tui/*.c)
+tui: $(B)/fusebox-top
+$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) $(STATIC)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
+
 # ---- tests -------------------------------------------------------------
 
 deps:
 	@sh tools/install-deps.sh test
 
-$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(STATIC)
-	$(CC) $(BASEFLAGS) -Ilib $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
+# The console's screen model is tested without a terminal.
+$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) tui/screen.c tui/screen.h $(STATIC)
+	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) tui/screen.c \
+		$(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
 
 test: deps
 	$(MAKE) --no-print-directory $(B)/fusebox-tests $(B)/fuseboxctl

@@ -1,0 +1,215 @@
+/* test_tui.c — fusebox-top's screen model: snapshot in, lines and
+ * attributes out, no terminal needed. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "internal.h"
+#include "screen.h"
+#include "suites.h"
+
+static fbx_box *box;
+static fbx_snapshot *snap;
+static struct tui_screen scr;
+
+static void setup(void)
+{
+	tclock_install();
+	box = tbox_create(NULL);
+	ck_assert_int_eq(fbx_snapshot_new(box, &snap), 0);
+}
+
+static void teardown(void)
+{
+	fbx_snapshot_free(snap);
+	tbox_unlink(box);
+	fbx_box_close(box);
+	fbx_clock_set(NULL, NULL);
+}
+
+static fbx_breaker *breaker(const char *name)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_register(box, name, &c, &b), 0);
+	return b;
+}
+
+static void fail_once(fbx_breaker *b)
+{
+	fbx_permit p;
+	ck_assert_int_eq(fbx_breaker_allow(b, &p), 0);
+	ck_assert_int_eq(fbx_breaker_done(b, &p, FBX_FAILURE, 0), 0);
+}
+
+static void render(struct tui_view *v, int rows, int cols)
+{
+	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1};
+	tui_render(&cur, NULL, v, rows, cols, &scr);
+}
+
+/* The row that mentions text, or -1. */
+static int row_of(const char *text)
+{
+	for (int r = 0; r < scr.rows; r++)
+		if (strstr(scr.line[r].text, text) != NULL)
+			return r;
+	return -1;
+}
+
+/* The attribute at a column of a row (the last span covering it). */
+static int attr_at(int row, int col)
+{
+	int a = TUI_NORMAL;
+	for (int k = 0; k < scr.line[row].nspans; k++) {
+		const struct tui_span *s = &scr.line[row].span[k];
+		if (col >= s->col && col < s->col + s->len)
+			a = s->attr;
+	}
+	return a;
+}
+
+static struct tui_view view(void)
+{
+	return (struct tui_view){.box = "t", .interval_s = 1.0};
+}
+
+START_TEST(states_as_word_glyph_and_colour)
+{
+	breaker("quiet");
+	fail_once(breaker("sick"));
+	ck_assert_int_eq(fbx_breaker_trip(breaker("manual"), "maintenance"), 0);
+	struct tui_view v = view();
+	render(&v, 40, 120);
+	int q = row_of("quiet"), s = row_of("sick"), m = row_of("manual  ");
+	ck_assert_int_ge(q, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_ge(m, 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[q].text, "o closed"));
+	ck_assert_ptr_nonnull(strstr(scr.line[s].text, "X OPEN"));
+	ck_assert_ptr_nonnull(strstr(scr.line[m].text, "! FORCED-OPEN"));
+	ck_assert_int_eq(attr_at(s, (int)(strstr(scr.line[s].text, "X OPEN") - scr.line[s].text)), TUI_BAD);
+	ck_assert_int_eq(attr_at(q, (int)(strstr(scr.line[q].text, "o closed") - scr.line[q].text)), TUI_GOOD);
+	/* worst first: forced open, then open, then closed */
+	ck_assert_int_lt(m, s);
+	ck_assert_int_lt(s, q);
+	/* the header counts them */
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "1 open"));
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "1 forced"));
+}
+END_TEST
+
+START_TEST(selection_filter_and_sort)
+{
+	breaker("alpha");
+	breaker("beta");
+	breaker("gamma");
+	struct tui_view v = view();
+	v.sort = TUI_SORT_NAME;
+	v.selected = 1;
+	render(&v, 40, 120);
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1};
+	ck_assert_str_eq(tui_selected_name(&cur, &v), "beta");
+	int b = row_of("beta");
+	ck_assert_int_eq(attr_at(b, 0), TUI_SELECTED);
+	ck_assert_int_ne(attr_at(row_of("alpha"), 0), TUI_SELECTED);
+	snprintf(v.filter, sizeof(v.filter), "mm");
+	v.selected = 0;
+	render(&v, 40, 120);
+	int lim = row_of("LIMITERS"); /* the events pane below still names alpha */
+	ck_assert(row_of("alpha") < 0 || row_of("alpha") > lim);
+	ck_assert_int_lt(row_of("gamma"), lim);
+	ck_assert_int_eq(tui_pane_rows(&cur, &v, TUI_PANE_BREAKERS), 1);
+}
+END_TEST
+
+/* 80x24: nothing wider than the terminal, every pane still there. */
+START_TEST(fits_80_by_24)
+{
+	char name[32];
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "upstream-with-a-long-name-%02d", i);
+		breaker(name);
+	}
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "10/second;1000/hour";
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "api", &lc, &l), 0);
+	struct tui_view v = view();
+	render(&v, 24, 80);
+	ck_assert_int_eq(scr.rows, 24);
+	for (int r = 0; r < scr.rows; r++) {
+		ck_assert_uint_le(strlen(scr.line[r].text), 80);
+		for (int k = 0; k < scr.line[r].nspans; k++)
+			ck_assert_int_le(scr.line[r].span[k].col + scr.line[r].span[k].len, 80);
+	}
+	ck_assert_int_ge(row_of("BREAKERS 12"), 0);
+	ck_assert_int_ge(row_of("LIMITERS 1"), 0);
+	ck_assert_int_ge(row_of("EVENTS"), 0);
+}
+END_TEST
+
+START_TEST(manual_events_highlighted_with_who_and_why)
+{
+	ck_assert_int_eq(fbx_breaker_trip(breaker("pay"), "db failover"), 0);
+	struct tui_view v = view();
+	render(&v, 40, 132);
+	int r = row_of("db failover");
+	ck_assert_int_ge(r, 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "by uid"));
+	int col = (int)(strstr(scr.line[r].text, "db failover") - scr.line[r].text);
+	ck_assert_int_eq(attr_at(r, col), TUI_MANUAL);
+}
+END_TEST
+
+START_TEST(read_only_offers_no_actions)
+{
+	breaker("x");
+	struct tui_view v = view();
+	v.read_only = true;
+	render(&v, 30, 132);
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "READ-ONLY"));
+	ck_assert_ptr_null(strstr(scr.line[1].text, "trip"));
+	v.read_only = false;
+	render(&v, 30, 132);
+	ck_assert_ptr_nonnull(strstr(scr.line[1].text, "t trip"));
+}
+END_TEST
+
+START_TEST(no_box_and_damaged_records)
+{
+	struct tui_view v = view();
+	tui_render(NULL, NULL, &v, 24, 80, &scr);
+	ck_assert_int_ge(row_of("no box"), 0);
+	breaker("fine");
+	breaker("bad");
+	memset(box->breakers[1].head.name, 0x01, FBX_NAME_MAX); /* scribbled */
+	atomic_store(&box->breakers[1].state, UINT64_MAX);
+	render(&v, 30, 132);
+	ck_assert_int_ge(row_of("fine"), 0);
+	int r = row_of("damaged");
+	ck_assert_int_ge(r, 0);
+	for (int i = 0; scr.line[r].text[i]; i++)
+		ck_assert(scr.line[r].text[i] >= 0x20 && scr.line[r].text[i] < 0x7f);
+}
+END_TEST
+
+Suite *fbx_test_tui_suite(void)
+{
+	Suite *s = suite_create("tui");
+	TCase *tc = tcase_create("screen");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, states_as_word_glyph_and_colour);
+	tcase_add_test(tc, selection_filter_and_sort);
+	tcase_add_test(tc, fits_80_by_24);
+	tcase_add_test(tc, manual_events_highlighted_with_who_and_why);
+	tcase_add_test(tc, read_only_offers_no_actions);
+	tcase_add_test(tc, no_box_and_damaged_records);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,421 @@
+/*
+ * fusebox-top — the live operator console.
+ *
+ * fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1]
+ *
+ * Samples the box every interval, renders the screen model (screen.c) and
+ * copies it to the terminal; -1 prints one plain snapshot and exits.  The
+ * box vanishing or being recreated is shown, and it is reattached to.
+ */
+#include <curses.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "screen.h"
+
+struct top {
+	const char *name;
+	fbx_box *box;         /* read-only: what is shown */
+	fbx_box *rw;          /* for operator actions; NULL when not allowed */
+	ino_t ino;
+	fbx_snapshot *snap[2];
+	struct tui_sample sample[2];
+	int cur;              /* which of the two is the newest */
+	struct tui_view view;
+	bool color;
+	char message[160];
+};
+
+static void detach(struct top *t)
+{
+	for (int i = 0; i < 2; i++) {
+		fbx_snapshot_free(t->snap[i]);
+		t->snap[i] = NULL;
+		t->sample[i].snap = NULL;
+	}
+	fbx_box_close(t->rw);
+	fbx_box_close(t->box);
+	t->rw = t->box = NULL;
+}
+
+static ino_t object_ino(const char *name)
+{
+	char path[80];
+	struct stat st;
+	snprintf(path, sizeof(path), "/dev/shm/fusebox.%s", name);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* (Re)attaches when needed: the first time, after the box vanished, or
+ * when its name now names another object (it was recreated). */
+static void attach(struct top *t, bool want_write)
+{
+	ino_t ino = object_ino(t->name);
+	if (t->box != NULL && ino == t->ino)
+		return;
+	if (t->box != NULL) {
+		detach(t);
+		snprintf(t->message, sizeof(t->message), ino ? "box %s was recreated: reattached"
+							     : "box %s vanished: waiting for it",
+			 t->name);
+	}
+	if (ino == 0)
+		return;
+	fbx_box_config quick;
+	fbx_box_config_init(&quick);
+	quick.timeout_ms = 200;
+	if (fbx_box_open(t->name, FBX_OPEN_RDONLY, &quick, &t->box) != 0)
+		return;
+	t->ino = ino;
+	if (fbx_snapshot_new(t->box, &t->snap[0]) != 0 || fbx_snapshot_new(t->box, &t->snap[1]) != 0) {
+		detach(t);
+		return;
+	}
+	fbx_box_info info;
+	if (want_write && fbx_box_open(t->name, 0, &quick, &t->rw) == 0 &&
+	    (fbx_box_info_get(t->rw, &info) != 0 || info.read_only)) {
+		fbx_box_close(t->rw);
+		t->rw = NULL;
+	}
+	t->view.read_only = t->rw == NULL;
+	fbx_box_info_get(t->box, &info);
+	for (int i = 0; i < 2; i++) {
+		t->sample[i].box_created_ns = info.created_ns;
+		t->sample[i].layout_version = info.layout_version;
+	}
+}
+
+static void sample(struct top *t)
+{
+	if (t->box == NULL)
+		return;
+	int next = t->cur ^ 1;
+	if (fbx_snapshot_take(t->box, t->snap[next]) != 0)
+		return;
+	t->sample[next].snap = t->snap[next];
+	t->sample[next].time_ns = fbx_snapshot_time(t->snap[next]);
+	t->cur = next;
+}
+
+static void render(struct top *t, int rows, int cols, struct tui_screen *s)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	const struct tui_sample *prev = t->box && t->sample[t->cur ^ 1].snap ? &t->sample[t->cur ^ 1] : NULL;
+	t->view.message = t->message;
+	tui_render(cur && cur->snap ? cur : NULL, prev, &t->view, rows, cols, s);
+}
+
+static int one_shot(struct top *t)
+{
+	attach(t, false);
+	t->view.read_only = false; /* a printout, not a session: no badge */
+	if (t->box == NULL) {
+		fprintf(stderr, "fusebox-top: box '%s' does not exist or cannot be read\n", t->name);
+		return 2;
+	}
+	sample(t);
+	struct timespec ts = {0, 500000000L}; /* two samples, for rates */
+	nanosleep(&ts, NULL);
+	sample(t);
+	static struct tui_screen s;
+	render(t, TUI_ROWS_MAX, 132, &s);
+	/* plain text for scripts: no key hints, no room kept for a terminal */
+	for (int r = 0; r < s.rows; r++) {
+		size_t n = strlen(s.line[r].text);
+		while (n > 0 && s.line[r].text[n - 1] == ' ')
+			n--;
+		if (r != 1 && n > 0)
+			printf("%.*s\n", (int)n, s.line[r].text);
+	}
+	detach(t);
+	return 0;
+}
+
+/* ---- the terminal --------------------------------------------------------- */
+
+static chtype attr_of(const struct top *t, int a)
+{
+	switch (a) {
+	case TUI_BOLD: return A_BOLD;
+	case TUI_DIM: return A_DIM;
+	case TUI_GOOD: return t->color ? COLOR_PAIR(1) : A_NORMAL;
+	case TUI_WARN: return t->color ? COLOR_PAIR(2) | A_BOLD : A_BOLD;
+	case TUI_BAD: return t->color ? COLOR_PAIR(3) | A_BOLD : A_BOLD | A_UNDERLINE;
+	case TUI_SELECTED: return A_REVERSE;
+	case TUI_MANUAL: return t->color ? COLOR_PAIR(4) | A_BOLD : A_BOLD;
+	case TUI_TITLE: return A_BOLD | A_UNDERLINE;
+	default: return A_NORMAL;
+	}
+}
+
+static void draw(struct top *t, const struct tui_screen *s)
+{
+	erase(); /* erase+refresh repaints only what changed: no flicker */
+	for (int r = 0; r < s->rows && r < LINES; r++) {
+		const struct tui_line *l = &s->line[r];
+		mvaddnstr(r, 0, l->text, COLS);
+		for (int k = 0; k < l->nspans; k++)
+			mvchgat(r, l->span[k].col, l->span[k].len, attr_of(t, l->span[k].attr), 0, NULL);
+	}
+	refresh();
+}
+
+/* One line of input at the bottom; false when cancelled with Esc. */
+static bool prompt(const char *question, char *out, size_t len)
+{
+	move(LINES - 1, 0);
+	clrtoeol();
+	attron(A_BOLD);
+	addstr(question);
+	attroff(A_BOLD);
+	refresh();
+	size_t n = 0;
+	out[0] = '\0';
+	timeout(-1);
+	for (;;) {
+		int ch = getch();
+		if (ch == 27)
+			return false;
+		if (ch == '\n' || ch == KEY_ENTER)
+			return true;
+		if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && n > 0) {
+			out[--n] = '\0';
+			addstr("\b \b");
+		} else if (ch >= 0x20 && ch < 0x7f && n + 1 < len) {
+			out[n++] = (char)ch;
+			out[n] = '\0';
+			addch((chtype)ch);
+		}
+		refresh();
+	}
+}
+
+/* "Trip payments? [y/N]": only y confirms. */
+static bool confirm(const char *question)
+{
+	move(LINES - 1, 0);
+	clrtoeol();
+	attron(A_BOLD | A_REVERSE);
+	addstr(question);
+	attroff(A_BOLD | A_REVERSE);
+	refresh();
+	timeout(-1);
+	int ch = getch();
+	return ch == 'y' || ch == 'Y';
+}
+
+static void act(struct top *t, int key)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	const char *name = cur && cur->snap ? tui_selected_name(cur, &t->view) : NULL;
+	if (t->rw == NULL) {
+		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		return;
+	}
+	if (name == NULL) {
+		snprintf(t->message, sizeof(t->message), "select a %s first",
+			 key == 'd' ? "limiter" : "breaker");
+		return;
+	}
+	char q[160], reason[FBX_REASON_MAX];
+	if (key == 'd') {
+		fbx_limiter *l;
+		size_t n;
+		bool on = false;
+		const fbx_limiter_info *li = fbx_snapshot_limiters(cur->snap, &n);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(li[i].name, name) == 0)
+				on = !li[i].dry_run;
+		snprintf(q, sizeof(q), "Dry-run %s for %s? [y/N] ", on ? "ON" : "OFF", name);
+		if (!confirm(q)) {
+			snprintf(t->message, sizeof(t->message), "cancelled");
+			return;
+		}
+		int rc = fbx_limiter_find(t->rw, name, &l);
+		if (rc == 0)
+			rc = fbx_limiter_set_dry_run(l, on);
+		snprintf(t->message, sizeof(t->message), "%s: dry-run %s%s%s", name, on ? "on" : "off",
+			 rc ? ": " : "", rc ? fbx_strerror(rc) : "");
+		return;
+	}
+	static const struct {
+		int key;
+		const char *verb;
+		int (*fn)(fbx_breaker *, const char *);
+	} acts[] = {{'t', "Trip", fbx_breaker_trip}, {'c', "Hold closed", fbx_breaker_hold},
+		    {'a', "Release to automatic", fbx_breaker_release}, {'r', "Reset", fbx_breaker_reset}};
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		if (acts[i].key != key)
+			continue;
+		snprintf(q, sizeof(q), "%s %s? [y/N] ", acts[i].verb, name);
+		if (!confirm(q)) {
+			snprintf(t->message, sizeof(t->message), "cancelled");
+			return;
+		}
+		if (!prompt("Reason (Enter to skip): ", reason, sizeof(reason)))
+			reason[0] = '\0';
+		fbx_breaker *b;
+		int rc = fbx_breaker_find(t->rw, name, &b);
+		if (rc == 0)
+			rc = acts[i].fn(b, reason[0] ? reason : NULL);
+		snprintf(t->message, sizeof(t->message), "%s %s: %s", acts[i].verb, name,
+			 rc ? fbx_strerror(rc) : "done");
+	}
+}
+
+static void help(void)
+{
+	static const char *const lines[] = {
+		"fusebox-top keys", "",
+		"  Tab        next pane (breakers, limiters, events)",
+		"  j k / arrows  move the selection",
+		"  t          trip the breaker (forced open)",
+		"  c          hold the breaker closed (forced closed)",
+		"  a          release the breaker to automatic",
+		"  r          reset the breaker (closed, counts cleared)",
+		"  d          toggle dry-run on the limiter",
+		"  /          filter by name (Enter empty to clear)",
+		"  s          cycle sort: worst first, name, busiest",
+		"  p          pause sampling",
+		"  + -        sampling interval",
+		"  q          quit", "",
+		"  Every action asks [y/N] (only y confirms) and takes an optional reason;",
+		"  it is recorded in the event ring with your uid and pid.", "",
+		"  press any key",
+	};
+	erase();
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && (int)i < LINES; i++)
+		mvaddnstr((int)i, 0, lines[i], COLS);
+	refresh();
+	timeout(-1);
+	getch();
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int console(struct top *t, bool write)
+{
+	initscr();
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	if (t->color && has_colors()) {
+		start_color();
+		use_default_colors();
+		init_pair(1, COLOR_GREEN, -1);
+		init_pair(2, COLOR_YELLOW, -1);
+		init_pair(3, COLOR_RED, -1);
+		init_pair(4, COLOR_MAGENTA, -1);
+	} else {
+		t->color = false;
+	}
+	static struct tui_screen s;
+	uint64_t next_sample = 0;
+	while (!stop) {
+		attach(t, write);
+		uint64_t now = fbx_clock_now();
+		if (!t->view.paused && now >= next_sample) {
+			sample(t);
+			next_sample = now + (uint64_t)(t->view.interval_s * 1e9);
+		}
+		render(t, LINES, COLS, &s);
+		draw(t, &s);
+		timeout(100);
+		int ch = getch();
+		if (ch == ERR || ch == KEY_RESIZE)
+			continue;
+		t->message[0] = '\0';
+		const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+		int rows = cur && cur->snap ? tui_pane_rows(cur, &t->view, t->view.pane) : 0;
+		switch (ch) {
+		case 'q': stop = 1; break;
+		case '\t': t->view.pane = (t->view.pane + 1) % TUI_PANE_COUNT; t->view.selected = 0; break;
+		case 'j': case KEY_DOWN: if (t->view.selected + 1 < rows) t->view.selected++; break;
+		case 'k': case KEY_UP: if (t->view.selected > 0) t->view.selected--; break;
+		case 's': t->view.sort = (t->view.sort + 1) % TUI_SORT_COUNT; break;
+		case 'p': t->view.paused = !t->view.paused; break;
+		case '+': if (t->view.interval_s < 60) t->view.interval_s *= 2; break;
+		case '-': if (t->view.interval_s > 0.25) t->view.interval_s /= 2; break;
+		case '?': help(); break;
+		case '/':
+			if (!prompt("Filter: ", t->view.filter, sizeof(t->view.filter)))
+				t->view.filter[0] = '\0';
+			t->view.selected = 0;
+			break;
+		case 't': case 'c': case 'a': case 'r':
+			if (t->view.pane == TUI_PANE_BREAKERS)
+				act(t, ch);
+			else
+				snprintf(t->message, sizeof(t->message), "select a breaker first (Tab)");
+			next_sample = 0;
+			break;
+		case 'd':
+			if (t->view.pane == TUI_PANE_LIMITERS)
+				act(t, ch);
+			else
+				snprintf(t->message, sizeof(t->message), "select a limiter first (Tab)");
+			next_sample = 0;
+			break;
+		default: break;
+		}
+	}
+	endwin();
+	detach(t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct top t = {.name = getenv("FUSEBOX_BOX")};
+	if (t.name == NULL || *t.name == '\0')
+		t.name = "default";
+	t.view.interval_s = 1.0;
+	t.color = getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0';
+	bool once = false, write = true;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
+			t.name = argv[++i];
+		} else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+			char *end;
+			t.view.interval_s = strtod(argv[++i], &end);
+			if (*end != '\0' || !(t.view.interval_s >= 0.1 && t.view.interval_s <= 3600)) {
+				fprintf(stderr, "fusebox-top: -d: '%s' is not a number of seconds from 0.1 to 3600\n", argv[i]);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--readonly") == 0) {
+			write = false;
+		} else if (strcmp(argv[i], "--no-color") == 0) {
+			t.color = false;
+		} else if (strcmp(argv[i], "-1") == 0) {
+			once = true;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1]\n");
+			return 0;
+		} else {
+			fprintf(stderr, "fusebox-top: unknown option '%s' (see fusebox-top --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (fbx_name_check_box(t.name) != 0) {
+		fprintf(stderr, "fusebox-top: bad box name '%s'\n", t.name);
+		return 2;
+	}
+	t.view.box = t.name;
+	t.view.read_only = !write;
+	if (once || !isatty(STDOUT_FILENO))
+		return one_shot(&t);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return console(&t, write);
+}

@@ -1,0 +1,471 @@
+/* screen.c — the header, the panes and their rows (see screen.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "screen.h"
+
+const char *tui_state_word(int state)
+{
+	static const char *const w[] = {"closed", "OPEN", "half-open", "FORCED-OPEN", "forced-closed"};
+	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? w[state] : "?";
+}
+
+const char *tui_state_glyph(int state)
+{
+	static const char *const g[] = {"o", "X", "~", "!", "="};
+	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? g[state] : "?";
+}
+
+enum tui_attr tui_state_attr(int state)
+{
+	switch (state) {
+	case FBX_CLOSED: return TUI_GOOD;
+	case FBX_HALF_OPEN: case FBX_FORCED_CLOSED: return TUI_WARN;
+	default: return TUI_BAD;
+	}
+}
+
+/* ---- writing a line ------------------------------------------------------ */
+
+struct pen {
+	struct tui_line *line;
+	int col, cols;
+};
+
+/* Writes text left-aligned in width columns (clipped to the screen), with
+ * attr as one span; width < 0 means the text's own length. */
+static void put(struct pen *p, const char *text, int width, enum tui_attr attr)
+{
+	int n = (int)strlen(text);
+	if (width < 0)
+		width = n;
+	int room = p->cols - p->col;
+	if (width > room)
+		width = room;
+	if (width <= 0)
+		return;
+	/* the line is a string: keep it terminated, blanks before p->col */
+	int len = (int)strlen(p->line->text);
+	if (len < p->col)
+		memset(p->line->text + len, ' ', (size_t)(p->col - len));
+	char *dst = p->line->text + p->col;
+	for (int i = 0; i < width; i++)
+		dst[i] = i < n ? text[i] : ' ';
+	if (attr != TUI_NORMAL && p->line->nspans < TUI_SPANS_MAX)
+		p->line->span[p->line->nspans++] =
+			(struct tui_span){(uint16_t)p->col, (uint16_t)width, (uint8_t)attr};
+	p->col += width;
+	if (p->col > len)
+		p->line->text[p->col] = '\0';
+}
+
+static void putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...)
+{
+	char buf[TUI_COLS_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	put(p, buf, width, attr);
+}
+
+static struct pen pen_at(struct tui_screen *s, int row)
+{
+	return (struct pen){&s->line[row], 0, s->cols};
+}
+
+/* The whole line in one attribute (a selected row, a title). */
+static void mark_line(struct tui_screen *s, int row, enum tui_attr attr)
+{
+	struct tui_line *l = &s->line[row];
+	size_t n = strlen(l->text);
+	while ((int)n < s->cols)
+		l->text[n++] = ' ';
+	l->text[n] = '\0';
+	l->nspans = 1;
+	l->span[0] = (struct tui_span){0, (uint16_t)s->cols, (uint8_t)attr};
+}
+
+/* ---- figures --------------------------------------------------------------- */
+
+static uint64_t calls_of(const fbx_breaker_info *b)
+{
+	return b->successes + b->failures + b->ignored;
+}
+
+static const fbx_breaker_info *prev_breaker(const struct tui_sample *prev, const char *name)
+{
+	if (prev == NULL || prev->snap == NULL)
+		return NULL;
+	size_t n;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(prev->snap, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(b[i].name, name) == 0)
+			return &b[i];
+	return NULL;
+}
+
+static const fbx_limiter_info *prev_limiter(const struct tui_sample *prev, const char *name)
+{
+	if (prev == NULL || prev->snap == NULL)
+		return NULL;
+	size_t n;
+	const fbx_limiter_info *l = fbx_snapshot_limiters(prev->snap, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return &l[i];
+	return NULL;
+}
+
+static double per_s(uint64_t now, uint64_t before, double dt)
+{
+	return dt > 0 && now >= before ? (double)(now - before) / dt : 0;
+}
+
+static double seconds_between(const struct tui_sample *cur, const struct tui_sample *prev)
+{
+	if (prev == NULL || prev->snap == NULL || cur->time_ns <= prev->time_ns)
+		return 0;
+	return (double)(cur->time_ns - prev->time_ns) / 1e9;
+}
+
+/* Failure share: the breaker's own window when it keeps one, else the
+ * calls since the previous sample.  -1: nothing to say. */
+static double failure_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb)
+{
+	if (b->window_calls > 0)
+		return 100.0 * (double)b->window_failures / (double)b->window_calls;
+	if (pb == NULL || calls_of(b) <= calls_of(pb))
+		return -1;
+	return 100.0 * (double)(b->failures - pb->failures) / (double)(calls_of(b) - calls_of(pb));
+}
+
+static double slow_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb)
+{
+	if (b->window_calls > 0)
+		return 100.0 * (double)b->window_slow / (double)b->window_calls;
+	if (pb == NULL || calls_of(b) <= calls_of(pb) || b->slow < pb->slow)
+		return -1;
+	return 100.0 * (double)(b->slow - pb->slow) / (double)(calls_of(b) - calls_of(pb));
+}
+
+/* ---- order and filter ------------------------------------------------------- */
+
+static int severity(int state)
+{
+	static const int rank[] = {4, 1, 2, 0, 3}; /* forced open, open, half, held, closed */
+	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? rank[state] : 5;
+}
+
+struct sort_ctx {
+	const fbx_breaker_info *b;
+	const fbx_limiter_info *l;
+	enum tui_sort sort;
+};
+static struct sort_ctx sort_ctx; /* qsort has no context argument in C11 */
+
+static int cmp_breaker(const void *x, const void *y)
+{
+	const fbx_breaker_info *a = &sort_ctx.b[*(const int *)x], *b = &sort_ctx.b[*(const int *)y];
+	if (sort_ctx.sort == TUI_SORT_WORST && severity(a->state) != severity(b->state))
+		return severity(a->state) - severity(b->state);
+	if (sort_ctx.sort != TUI_SORT_NAME && calls_of(a) != calls_of(b))
+		return calls_of(a) > calls_of(b) ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static int cmp_limiter(const void *x, const void *y)
+{
+	const fbx_limiter_info *a = &sort_ctx.l[*(const int *)x], *b = &sort_ctx.l[*(const int *)y];
+	if (sort_ctx.sort == TUI_SORT_WORST && a->denied != b->denied)
+		return a->denied > b->denied ? -1 : 1;
+	if (sort_ctx.sort == TUI_SORT_CALLS && a->allowed + a->denied != b->allowed + b->denied)
+		return a->allowed + a->denied > b->allowed + b->denied ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static bool matches(const struct tui_view *v, const char *name)
+{
+	return v->filter[0] == '\0' || strstr(name, v->filter) != NULL;
+}
+
+/* Indices of the pane's records, sorted and filtered; returns how many. */
+static int order(const struct tui_sample *cur, const struct tui_view *v, enum tui_pane p,
+		 int *idx, int max)
+{
+	if (cur == NULL || cur->snap == NULL)
+		return 0;
+	size_t n;
+	int k = 0;
+	if (p == TUI_PANE_BREAKERS) {
+		const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, b[i].name))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){b, NULL, v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_breaker);
+	} else if (p == TUI_PANE_LIMITERS) {
+		const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, l[i].name))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){NULL, l, v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_limiter);
+	} else {
+		uint64_t dropped;
+		fbx_snapshot_events(cur->snap, &n, &dropped);
+		for (size_t i = 0; i < n && k < max; i++)
+			idx[k++] = (int)(n - 1 - i); /* newest first */
+	}
+	return k;
+}
+
+int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enum tui_pane p)
+{
+	static int idx[1 << 16];
+	return order(cur, view, p, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+}
+
+const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view)
+{
+	static int idx[1 << 16];
+	int n = order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	if (view->selected < 0 || view->selected >= n || view->pane == TUI_PANE_EVENTS)
+		return NULL;
+	size_t cnt;
+	if (view->pane == TUI_PANE_BREAKERS)
+		return fbx_snapshot_breakers(cur->snap, &cnt)[idx[view->selected]].name;
+	return fbx_snapshot_limiters(cur->snap, &cnt)[idx[view->selected]].name;
+}
+
+/* ---- the parts of the screen ------------------------------------------------ */
+
+static void header(const struct tui_sample *cur, const struct tui_sample *prev,
+		   const struct tui_view *v, struct tui_screen *s)
+{
+	struct pen p = pen_at(s, 0);
+	put(&p, "fusebox-top", -1, TUI_TITLE);
+	putf(&p, -1, TUI_BOLD, "  box %s", v->box ? v->box : "?");
+	if (cur == NULL || cur->snap == NULL) {
+		put(&p, "  (no box: waiting for it to appear)", -1, TUI_WARN);
+		return;
+	}
+	uint64_t up = cur->time_ns > cur->box_created_ns ? (cur->time_ns - cur->box_created_ns) / 1000000000u : 0;
+	putf(&p, -1, TUI_NORMAL, "  up %lluh%02llum  v%u", (unsigned long long)(up / 3600),
+	     (unsigned long long)(up / 60 % 60), cur->layout_version);
+	size_t nb, nl, ne;
+	uint64_t dropped;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &nb);
+	const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &nl);
+	const fbx_event *e = fbx_snapshot_events(cur->snap, &ne, &dropped);
+	int open = 0, half = 0, forced = 0, dry = 0;
+	for (size_t i = 0; i < nb; i++) {
+		open += b[i].state == FBX_OPEN;
+		half += b[i].state == FBX_HALF_OPEN;
+		forced += b[i].state == FBX_FORCED_OPEN || b[i].state == FBX_FORCED_CLOSED;
+	}
+	for (size_t i = 0; i < nl; i++)
+		dry += l[i].dry_run;
+	putf(&p, -1, open ? TUI_BAD : TUI_NORMAL, "  %d open", open);
+	putf(&p, -1, half ? TUI_WARN : TUI_NORMAL, " %d half-open", half);
+	putf(&p, -1, forced ? TUI_MANUAL : TUI_NORMAL, " %d forced", forced);
+	putf(&p, -1, dry ? TUI_WARN : TUI_NORMAL, "  %d dry-run", dry);
+	double dt = seconds_between(cur, prev);
+	uint64_t first = ne ? e[0].seq : 0, pfirst = 0;
+	size_t pne = 0;
+	if (prev != NULL && prev->snap != NULL) {
+		uint64_t pd;
+		const fbx_event *pe = fbx_snapshot_events(prev->snap, &pne, &pd);
+		pfirst = pne ? pe[0].seq : 0;
+	}
+	putf(&p, -1, TUI_NORMAL, "  %.1f ev/s", per_s(first + ne, pfirst + pne, dt));
+	if (v->read_only)
+		put(&p, "  READ-ONLY", -1, TUI_WARN);
+	if (v->paused)
+		put(&p, "  PAUSED", -1, TUI_WARN);
+	putf(&p, -1, TUI_DIM, "  every %.1fs", v->interval_s);
+}
+
+static void hint(const struct tui_view *v, struct tui_screen *s)
+{
+	struct pen p = pen_at(s, 1);
+	if (v->message != NULL && v->message[0] != '\0') {
+		put(&p, v->message, -1, TUI_BOLD);
+		return;
+	}
+	put(&p, v->read_only ? "Tab pane  j/k move  / filter  s sort  p pause  +/- interval  ? help  q quit"
+			     : "Tab pane  j/k move  t trip  c hold  a release  r reset  d dry-run  / filter  "
+			       "s sort  p pause  ? help  q quit",
+	    -1, TUI_DIM);
+}
+
+static void title(struct tui_screen *s, int row, const char *text, bool active)
+{
+	struct pen p = pen_at(s, row);
+	put(&p, text, -1, TUI_TITLE);
+	mark_line(s, row, active ? TUI_TITLE : TUI_BOLD);
+}
+
+static int breakers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+			 const struct tui_view *v, struct tui_screen *s, int row, int rows)
+{
+	static int idx[1 << 16];
+	int n = order(cur, v, TUI_PANE_BREAKERS, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	char t[160];
+	snprintf(t, sizeof(t), "BREAKERS %d%s%s", n, v->filter[0] ? "  filter: " : "", v->filter);
+	title(s, row++, t, v->pane == TUI_PANE_BREAKERS);
+	struct pen p = pen_at(s, row++);
+	put(&p, "  STATE           NAME                    CALLS/S FAIL%  SLOW% CONSEC TRIAL-IN  HALF TRIPS", -1, TUI_BOLD);
+	size_t cnt;
+	const fbx_breaker_info *b = cur && cur->snap ? fbx_snapshot_breakers(cur->snap, &cnt) : NULL;
+	double dt = seconds_between(cur, prev);
+	int first = v->pane == TUI_PANE_BREAKERS && v->selected >= rows - 2 ? v->selected - (rows - 3) : 0;
+	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
+		const fbx_breaker_info *x = &b[idx[k]];
+		p = pen_at(s, row);
+		if (x->corrupt) {
+			putf(&p, -1, TUI_BAD, "  ? DAMAGED       %-22.22s (record damaged, not shown)", x->name);
+			continue;
+		}
+		const fbx_breaker_info *px = prev_breaker(prev, x->name);
+		putf(&p, 2, TUI_NORMAL, " ");
+		putf(&p, 16, tui_state_attr(x->state), "%s %s", tui_state_glyph(x->state), tui_state_word(x->state));
+		putf(&p, 23, TUI_NORMAL, "%-22.22s", x->name);
+		putf(&p, 8, TUI_NORMAL, "%7.0f", px ? per_s(calls_of(x), calls_of(px), dt) : 0.0);
+		double f = failure_pct(x, px), sl = slow_pct(x, px);
+		if (f < 0)
+			put(&p, "     -", 6, TUI_DIM);
+		else
+			putf(&p, 6, f >= 50 ? TUI_BAD : f > 0 ? TUI_WARN : TUI_NORMAL, "%5.1f%%", f);
+		if (sl < 0)
+			put(&p, "     -", 7, TUI_DIM);
+		else
+			putf(&p, 7, TUI_NORMAL, " %5.1f%%", sl);
+		putf(&p, 7, x->consecutive_failures ? TUI_WARN : TUI_NORMAL, "%7llu",
+		     (unsigned long long)x->consecutive_failures);
+		if (x->state == FBX_OPEN)
+			putf(&p, 9, TUI_BAD, " %7.1fs", (double)x->open_remaining_ns / 1e9);
+		else
+			put(&p, "        -", 9, TUI_DIM);
+		putf(&p, 6, TUI_NORMAL, " %2u/%-2u", x->half_open_in_flight, x->config.half_open_max);
+		putf(&p, 6, TUI_NORMAL, "%6llu", (unsigned long long)x->trips);
+		if (v->pane == TUI_PANE_BREAKERS && k == v->selected)
+			mark_line(s, row, TUI_SELECTED);
+	}
+	if (n == 0 && row < s->rows) {
+		p = pen_at(s, row++);
+		put(&p, cur && cur->snap ? "  (no breakers)" : "  (no box)", -1, TUI_DIM);
+	}
+	return row;
+}
+
+static int limiters_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+			 const struct tui_view *v, struct tui_screen *s, int row, int rows)
+{
+	static int idx[1 << 16];
+	int n = order(cur, v, TUI_PANE_LIMITERS, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	char t[80];
+	snprintf(t, sizeof(t), "LIMITERS %d", n);
+	title(s, row++, t, v->pane == TUI_PANE_LIMITERS);
+	struct pen p = pen_at(s, row++);
+	put(&p, "  NAME                   RULE                 ALGO   ALLOWED/S DENIED/S     KEYS  EVICT", -1, TUI_BOLD);
+	size_t cnt;
+	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
+	double dt = seconds_between(cur, prev);
+	int first = v->pane == TUI_PANE_LIMITERS && v->selected >= rows - 2 ? v->selected - (rows - 3) : 0;
+	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
+		const fbx_limiter_info *x = &l[idx[k]];
+		p = pen_at(s, row);
+		if (x->corrupt) {
+			putf(&p, -1, TUI_BAD, "  %-22.22s (record damaged, not shown)", x->name);
+			continue;
+		}
+		const fbx_limiter_info *px = prev_limiter(prev, x->name);
+		putf(&p, 25, TUI_NORMAL, "  %-22.22s", x->name);
+		putf(&p, 21, TUI_NORMAL, "%-20.20s", x->rule);
+		putf(&p, 7, TUI_NORMAL, "%-6s", fbx_algorithm_name(x->algorithm));
+		putf(&p, 10, TUI_NORMAL, "%9.0f", px ? per_s(x->allowed, px->allowed, dt) : 0.0);
+		double d = px ? per_s(x->denied + x->dry_run_denied, px->denied + px->dry_run_denied, dt) : 0;
+		putf(&p, 9, d > 0 ? TUI_WARN : TUI_NORMAL, "%9.0f", d);
+		putf(&p, 9, TUI_NORMAL, "%9llu", (unsigned long long)x->keys);
+		putf(&p, 7, x->evictions ? TUI_WARN : TUI_NORMAL, "%7llu", (unsigned long long)x->evictions);
+		if (x->dry_run)
+			put(&p, "  DRY-RUN", -1, TUI_WARN);
+		if (v->pane == TUI_PANE_LIMITERS && k == v->selected)
+			mark_line(s, row, TUI_SELECTED);
+	}
+	if (n == 0 && row < s->rows) {
+		p = pen_at(s, row++);
+		put(&p, "  (no limiters)", -1, TUI_DIM);
+	}
+	return row;
+}
+
+static void events_pane(const struct tui_sample *cur, const struct tui_view *v,
+			struct tui_screen *s, int row)
+{
+	if (row >= s->rows)
+		return;
+	title(s, row++, "EVENTS (newest first)", v->pane == TUI_PANE_EVENTS);
+	if (cur == NULL || cur->snap == NULL)
+		return;
+	size_t n;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
+	for (size_t i = 0; i < n && row < s->rows; i++, row++) {
+		const fbx_event *x = &e[n - 1 - i];
+		struct pen p = pen_at(s, row);
+		double ago = cur->time_ns > x->time_ns ? (double)(cur->time_ns - x->time_ns) / 1e9 : 0;
+		if (x->corrupt) {
+			putf(&p, -1, TUI_BAD, "  %7.1fs ago  (damaged event)", ago);
+			continue;
+		}
+		bool manual = x->kind == FBX_EV_MANUAL || x->kind == FBX_EV_CONFIG;
+		putf(&p, 16, TUI_DIM, "  %7.1fs ago", ago);
+		putf(&p, 24, TUI_NORMAL, "%-23.23s", x->name);
+		if (x->from >= 0 || x->to >= 0) {
+			putf(&p, -1, x->from >= 0 ? tui_state_attr(x->from) : TUI_DIM, "%s",
+			     x->from >= 0 ? tui_state_word(x->from) : "-");
+			put(&p, " -> ", -1, TUI_NORMAL);
+			putf(&p, -1, x->to >= 0 ? tui_state_attr(x->to) : TUI_DIM, "%s",
+			     x->to >= 0 ? tui_state_word(x->to) : "-");
+		}
+		putf(&p, -1, manual ? TUI_MANUAL : TUI_NORMAL, "  %s", fbx_event_cause_name(x->cause));
+		if (manual)
+			putf(&p, -1, TUI_MANUAL, "  by uid %u pid %d%s%s", (unsigned)x->uid, (int)x->pid,
+			     x->reason[0] ? ": " : "", x->reason);
+	}
+}
+
+void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
+		const struct tui_view *view, int rows, int cols, struct tui_screen *out)
+{
+	out->rows = rows < 1 ? 1 : rows > TUI_ROWS_MAX ? TUI_ROWS_MAX : rows;
+	out->cols = cols < 1 ? 1 : cols > TUI_COLS_MAX ? TUI_COLS_MAX : cols;
+	for (int r = 0; r < out->rows; r++) {
+		out->line[r].text[0] = '\0';
+		out->line[r].nspans = 0;
+	}
+	header(cur, prev, view, out);
+	if (out->rows > 1)
+		hint(view, out);
+	/* what is left: breakers ~45%, limiters ~25%, events the rest */
+	int left = out->rows - 2, row = 2;
+	int nb = left * 45 / 100, nl = left * 25 / 100;
+	if (nb < 4)
+		nb = 4;
+	if (nl < 3)
+		nl = 3;
+	row = breakers_pane(cur, prev, view, out, row, nb);
+	if (row < 2 + nb)
+		row = 2 + nb < out->rows ? 2 + nb : row;
+	int lim_end = row + nl;
+	row = limiters_pane(cur, prev, view, out, row, nl);
+	if (row < lim_end && lim_end < out->rows)
+		row = lim_end;
+	events_pane(cur, view, out, row);
+}

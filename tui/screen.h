@@ -1,0 +1,81 @@
+/*
+ * screen.h — fusebox-top's screen model.
+ *
+ * Rendering is a pure function from two samples of the box (for rates) and
+ * the operator's view settings to lines of text with attribute spans; the
+ * curses front end only copies them to the terminal, and tests check them
+ * without one.  Every state is shown as a word and a glyph as well as a
+ * colour, so a monochrome terminal or NO_COLOR loses nothing.
+ */
+#ifndef FBX_TUI_SCREEN_H
+#define FBX_TUI_SCREEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fusebox.h"
+
+#define TUI_ROWS_MAX 256
+#define TUI_COLS_MAX 256
+#define TUI_SPANS_MAX 24
+
+enum tui_attr {
+	TUI_NORMAL, TUI_BOLD, TUI_DIM, TUI_GOOD, TUI_WARN, TUI_BAD,
+	TUI_SELECTED, TUI_MANUAL, TUI_TITLE, TUI_ATTR_COUNT
+};
+
+struct tui_span {
+	uint16_t col, len;
+	uint8_t attr;
+};
+
+struct tui_line {
+	char text[TUI_COLS_MAX + 1];
+	uint8_t nspans;
+	struct tui_span span[TUI_SPANS_MAX];
+};
+
+struct tui_screen {
+	int rows, cols;
+	struct tui_line line[TUI_ROWS_MAX];
+};
+
+enum tui_pane { TUI_PANE_BREAKERS, TUI_PANE_LIMITERS, TUI_PANE_EVENTS, TUI_PANE_COUNT };
+enum tui_sort { TUI_SORT_WORST, TUI_SORT_NAME, TUI_SORT_CALLS, TUI_SORT_COUNT };
+
+/* What the operator chose to see. */
+struct tui_view {
+	const char *box;
+	enum tui_pane pane;   /* the pane with the selection */
+	int selected;         /* row within that pane's sorted, filtered rows */
+	enum tui_sort sort;
+	char filter[64];      /* substring of names; "" = all */
+	bool paused, read_only;
+	double interval_s;
+	const char *message;  /* one line for the operator (errors, results) */
+};
+
+/* One reading of the box. */
+struct tui_sample {
+	const fbx_snapshot *snap;  /* NULL: no box to show */
+	uint64_t time_ns;
+	uint64_t box_created_ns;
+	uint32_t layout_version;
+};
+
+/* Fills out (rows x cols, clamped to the maxima) from cur, with rates
+ * against prev when given (same box, earlier). */
+void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
+		const struct tui_view *view, int rows, int cols, struct tui_screen *out);
+
+/* The state's word and glyph, e.g. "OPEN" and "X". */
+const char *tui_state_word(int state);
+const char *tui_state_glyph(int state);
+enum tui_attr tui_state_attr(int state);
+
+/* Rows of a pane after sorting and filtering, for navigation; names of
+ * the selected breaker/limiter (NULL when none). */
+int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enum tui_pane p);
+const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view);
+
+#endif
