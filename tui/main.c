@@ -28,6 +28,7 @@ struct top {
 	struct tui_view view;
 	bool color;
 	char message[160];
+	char selected[FBX_NAME_MAX]; /* the selection follows this record */
 };
 
 static void detach(struct top *t)
@@ -99,6 +100,19 @@ static void sample(struct top *t)
 	t->sample[next].snap = t->snap[next];
 	t->sample[next].time_ns = fbx_snapshot_time(t->snap[next]);
 	t->cur = next;
+	if (t->selected[0] != '\0') {
+		int row = tui_find_row(&t->sample[next], &t->view, t->selected);
+		if (row >= 0)
+			t->view.selected = row;
+	}
+}
+
+/* Remembers which record is selected, so that re-sorting keeps it. */
+static void remember_selection(struct top *t)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	const char *name = cur && cur->snap ? tui_selected_name(cur, &t->view) : NULL;
+	snprintf(t->selected, sizeof(t->selected), "%s", name ? name : "");
 }
 
 static void render(struct top *t, int rows, int cols, struct tui_screen *s)
@@ -267,39 +281,133 @@ static void act(struct top *t, int key)
 	}
 }
 
-static void help(void)
-{
-	static const char *const lines[] = {
-		"fusebox-top keys", "",
-		"  Tab        next pane (breakers, limiters, events)",
-		"  j k / arrows  move the selection",
-		"  t          trip the breaker (forced open)",
-		"  c          hold the breaker closed (forced closed)",
-		"  a          release the breaker to automatic",
-		"  r          reset the breaker (closed, counts cleared)",
-		"  d          toggle dry-run on the limiter",
-		"  /          filter by name (Enter empty to clear)",
-		"  s          cycle sort: worst first, name, busiest",
-		"  p          pause sampling",
-		"  + -        sampling interval",
-		"  q          quit", "",
-		"  Every action asks [y/N] (only y confirms) and takes an optional reason;",
-		"  it is recorded in the event ring with your uid and pid.", "",
-		"  press any key",
-	};
-	erase();
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && (int)i < LINES; i++)
-		mvaddnstr((int)i, 0, lines[i], COLS);
-	refresh();
-	timeout(-1);
-	getch();
-}
-
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* ---- keys: one table drives dispatch, the help screen and --keys ------- */
+
+struct loop {
+	struct top *t;
+	uint64_t next_sample;
+};
+
+static int pane_rows(struct top *t)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	return cur && cur->snap ? tui_pane_rows(cur, &t->view, t->view.pane) : 0;
+}
+
+static void k_quit(struct loop *l) { (void)l; stop = 1; }
+static void k_pane(struct loop *l)
+{
+	l->t->view.pane = (l->t->view.pane + 1) % TUI_PANE_COUNT;
+	l->t->view.selected = 0;
+}
+static void k_down(struct loop *l)
+{
+	if (l->t->view.selected + 1 < pane_rows(l->t))
+		l->t->view.selected++;
+}
+static void k_up(struct loop *l)
+{
+	if (l->t->view.selected > 0)
+		l->t->view.selected--;
+}
+static void k_sort(struct loop *l) { l->t->view.sort = (l->t->view.sort + 1) % TUI_SORT_COUNT; }
+static void k_pause(struct loop *l) { l->t->view.paused = !l->t->view.paused; }
+static void k_slower(struct loop *l)
+{
+	if (l->t->view.interval_s < 60)
+		l->t->view.interval_s *= 2;
+}
+static void k_faster(struct loop *l)
+{
+	if (l->t->view.interval_s > 0.25)
+		l->t->view.interval_s /= 2;
+}
+static void k_filter(struct loop *l)
+{
+	if (!prompt("Filter: ", l->t->view.filter, sizeof(l->t->view.filter)))
+		l->t->view.filter[0] = '\0';
+	l->t->view.selected = 0;
+}
+static void k_breaker(struct loop *l, int key)
+{
+	if (l->t->view.pane == TUI_PANE_BREAKERS)
+		act(l->t, key);
+	else
+		snprintf(l->t->message, sizeof(l->t->message), "select a breaker first (Tab)");
+	l->next_sample = 0;
+}
+static void k_trip(struct loop *l) { k_breaker(l, 't'); }
+static void k_hold(struct loop *l) { k_breaker(l, 'c'); }
+static void k_release(struct loop *l) { k_breaker(l, 'a'); }
+static void k_reset(struct loop *l) { k_breaker(l, 'r'); }
+static void k_dry(struct loop *l)
+{
+	if (l->t->view.pane == TUI_PANE_LIMITERS)
+		act(l->t, 'd');
+	else
+		snprintf(l->t->message, sizeof(l->t->message), "select a limiter first (Tab)");
+	l->next_sample = 0;
+}
+static void k_help(struct loop *l);
+
+static const struct key {
+	int code, alt;           /* alt: a second key for the same action, or 0 */
+	const char *name;        /* as shown */
+	bool changes;            /* changes the box: not offered read-only */
+	const char *help;
+	void (*run)(struct loop *l);
+} keys[] = {
+	{'\t', 0, "Tab", false, "next pane: breakers, limiters, events", k_pane},
+	{'j', KEY_DOWN, "j, Down", false, "move the selection down", k_down},
+	{'k', KEY_UP, "k, Up", false, "move the selection up", k_up},
+	{'t', 0, "t", true, "trip the selected breaker (forced open)", k_trip},
+	{'c', 0, "c", true, "hold the selected breaker closed (forced closed)", k_hold},
+	{'a', 0, "a", true, "release the selected breaker to automatic", k_release},
+	{'r', 0, "r", true, "reset the selected breaker (closed, counts cleared)", k_reset},
+	{'d', 0, "d", true, "toggle dry-run on the selected limiter", k_dry},
+	{'/', 0, "/", false, "filter by name (empty to clear)", k_filter},
+	{'s', 0, "s", false, "cycle the sort: worst first, name, busiest", k_sort},
+	{'p', 0, "p", false, "pause or resume sampling", k_pause},
+	{'+', 0, "+", false, "sample less often", k_slower},
+	{'-', 0, "-", false, "sample more often", k_faster},
+	{'?', 0, "?", false, "this help", k_help},
+	{'q', 0, "q", false, "quit", k_quit},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void k_help(struct loop *l)
+{
+	erase();
+	int r = 0;
+	mvaddstr(r++, 0, "fusebox-top keys");
+	r++;
+	for (size_t i = 0; i < NKEYS && r < LINES - 3; i++) {
+		if (keys[i].changes && l->t->view.read_only)
+			continue;
+		mvprintw(r++, 0, "  %-9s %s", keys[i].name, keys[i].help);
+	}
+	if (!l->t->view.read_only && r < LINES - 3) {
+		mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms) and takes an optional reason;");
+		mvaddstr(++r, 0, "  it is recorded in the event ring with your uid and pid.");
+	}
+	mvaddstr(LINES - 1, 0, "press any key");
+	refresh();
+	timeout(-1);
+	getch();
+}
+
+/* fusebox-top --keys: the same table, for the man page and scripts. */
+static void print_keys(void)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		printf("%-9s %s%s\n", keys[i].name, keys[i].help, keys[i].changes ? " (not read-only)" : "");
 }
 
 static int console(struct top *t, bool write)
@@ -321,7 +429,9 @@ static int console(struct top *t, bool write)
 	}
 	static struct tui_screen s;
 	uint64_t next_sample = 0;
+	struct loop lp = {t, 0};
 	while (!stop) {
+		lp.next_sample = UINT64_MAX;
 		attach(t, write);
 		uint64_t now = fbx_clock_now();
 		if (!t->view.paused && now >= next_sample) {
@@ -335,38 +445,17 @@ static int console(struct top *t, bool write)
 		if (ch == ERR || ch == KEY_RESIZE)
 			continue;
 		t->message[0] = '\0';
-		const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
-		int rows = cur && cur->snap ? tui_pane_rows(cur, &t->view, t->view.pane) : 0;
-		switch (ch) {
-		case 'q': stop = 1; break;
-		case '\t': t->view.pane = (t->view.pane + 1) % TUI_PANE_COUNT; t->view.selected = 0; break;
-		case 'j': case KEY_DOWN: if (t->view.selected + 1 < rows) t->view.selected++; break;
-		case 'k': case KEY_UP: if (t->view.selected > 0) t->view.selected--; break;
-		case 's': t->view.sort = (t->view.sort + 1) % TUI_SORT_COUNT; break;
-		case 'p': t->view.paused = !t->view.paused; break;
-		case '+': if (t->view.interval_s < 60) t->view.interval_s *= 2; break;
-		case '-': if (t->view.interval_s > 0.25) t->view.interval_s /= 2; break;
-		case '?': help(); break;
-		case '/':
-			if (!prompt("Filter: ", t->view.filter, sizeof(t->view.filter)))
-				t->view.filter[0] = '\0';
-			t->view.selected = 0;
-			break;
-		case 't': case 'c': case 'a': case 'r':
-			if (t->view.pane == TUI_PANE_BREAKERS)
-				act(t, ch);
+		for (size_t i = 0; i < NKEYS; i++) {
+			if (ch != keys[i].code && (keys[i].alt == 0 || ch != keys[i].alt))
+				continue;
+			if (keys[i].changes && t->view.read_only)
+				snprintf(t->message, sizeof(t->message), "read-only: %s is not available",
+					 keys[i].name);
 			else
-				snprintf(t->message, sizeof(t->message), "select a breaker first (Tab)");
-			next_sample = 0;
+				keys[i].run(&lp);
+			remember_selection(t);
+			next_sample = lp.next_sample < next_sample ? lp.next_sample : next_sample;
 			break;
-		case 'd':
-			if (t->view.pane == TUI_PANE_LIMITERS)
-				act(t, ch);
-			else
-				snprintf(t->message, sizeof(t->message), "select a limiter first (Tab)");
-			next_sample = 0;
-			break;
-		default: break;
 		}
 	}
 	endwin();
@@ -398,8 +487,11 @@ int main(int argc, char **argv)
 			t.color = false;
 		} else if (strcmp(argv[i], "-1") == 0) {
 			once = true;
+		} else if (strcmp(argv[i], "--keys") == 0) {
+			print_keys();
+			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1]\n");
+			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1] [--keys]\n");
 			return 0;
 		} else {
 			fprintf(stderr, "fusebox-top: unknown option '%s' (see fusebox-top --help)\n", argv[i]);

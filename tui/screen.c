@@ -242,6 +242,21 @@ const char *tui_selected_name(const struct tui_sample *cur, const struct tui_vie
 	return fbx_snapshot_limiters(cur->snap, &cnt)[idx[view->selected]].name;
 }
 
+int tui_find_row(const struct tui_sample *cur, const struct tui_view *view, const char *name)
+{
+	static int idx[1 << 16];
+	int n = order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	size_t cnt;
+	for (int k = 0; k < n && view->pane != TUI_PANE_EVENTS; k++) {
+		const char *have = view->pane == TUI_PANE_BREAKERS
+					   ? fbx_snapshot_breakers(cur->snap, &cnt)[idx[k]].name
+					   : fbx_snapshot_limiters(cur->snap, &cnt)[idx[k]].name;
+		if (strcmp(have, name) == 0)
+			return k;
+	}
+	return -1;
+}
+
 /* ---- the parts of the screen ------------------------------------------------ */
 
 static void header(const struct tui_sample *cur, const struct tui_sample *prev,

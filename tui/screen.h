@@ -77,5 +77,8 @@ enum tui_attr tui_state_attr(int state);
  * the selected breaker/limiter (NULL when none). */
 int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enum tui_pane p);
 const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view);
+/* The row of name in the view's pane now, or -1: the selection follows a
+ * record when sorting moves it. */
+int tui_find_row(const struct tui_sample *cur, const struct tui_view *view, const char *name);
 
 #endif
