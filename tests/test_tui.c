@@ -199,6 +199,35 @@ START_TEST(no_box_and_damaged_records)
 }
 END_TEST
 
+START_TEST(detail_views)
+{
+	fbx_breaker *b = breaker("pay");
+	fail_once(b);
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "1/minute";
+	lc.keyed = 1;
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "api", &lc, &l), 0);
+	fbx_limit_result r;
+	for (int i = 0; i < 3; i++)
+		fbx_limiter_take(l, "mallory", 7, 1, &r);
+	struct tui_view v = view();
+	v.detail = true;
+	render(&v, 30, 120);
+	ck_assert_int_ge(row_of("BREAKER pay"), 0);
+	ck_assert_int_ge(row_of("trial allowed in"), 0);
+	ck_assert_int_ge(row_of("closed -> OPEN"), 0); /* its recent transitions */
+	v.pane = TUI_PANE_LIMITERS;
+	render(&v, 30, 120);
+	ck_assert_int_ge(row_of("LIMITER api"), 0);
+	int k = row_of("mallory");
+	ck_assert_int_ge(k, 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[k].text, "2"));
+	ck_assert_int_lt(row_of("BREAKERS"), 0); /* the panes are not drawn */
+}
+END_TEST
+
 Suite *fbx_test_tui_suite(void)
 {
 	Suite *s = suite_create("tui");
@@ -210,6 +239,7 @@ Suite *fbx_test_tui_suite(void)
 	tcase_add_test(tc, manual_events_highlighted_with_who_and_why);
 	tcase_add_test(tc, read_only_offers_no_actions);
 	tcase_add_test(tc, no_box_and_damaged_records);
+	tcase_add_test(tc, detail_views);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -356,6 +356,13 @@ static void k_dry(struct loop *l)
 	l->next_sample = 0;
 }
 static void k_help(struct loop *l);
+static void k_detail(struct loop *l)
+{
+	if (l->t->view.pane == TUI_PANE_EVENTS && !l->t->view.detail)
+		snprintf(l->t->message, sizeof(l->t->message), "select a breaker or limiter first (Tab)");
+	else
+		l->t->view.detail = !l->t->view.detail;
+}
 
 static const struct key {
 	int code, alt;           /* alt: a second key for the same action, or 0 */
@@ -365,6 +372,8 @@ static const struct key {
 	void (*run)(struct loop *l);
 } keys[] = {
 	{'\t', 0, "Tab", false, "next pane: breakers, limiters, events", k_pane},
+	{'\n', KEY_ENTER, "Enter", false, "details of the selected breaker or limiter (again: back)",
+	 k_detail},
 	{'j', KEY_DOWN, "j, Down", false, "move the selection down", k_down},
 	{'k', KEY_UP, "k, Up", false, "move the selection up", k_up},
 	{'t', 0, "t", true, "trip the selected breaker (forced open)", k_trip},

@@ -51,6 +51,7 @@ struct tui_view {
 	enum tui_sort sort;
 	char filter[64];      /* substring of names; "" = all */
 	bool paused, read_only;
+	bool detail;          /* the selected record's detail instead of the panes */
 	double interval_s;
 	const char *message;  /* one line for the operator (errors, results) */
 };
