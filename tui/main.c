@@ -29,6 +29,7 @@ struct top {
 	bool color;
 	char message[160];
 	char selected[FBX_NAME_MAX]; /* the selection follows this record */
+	struct tui_history history;
 };
 
 static void detach(struct top *t)
@@ -41,6 +42,8 @@ static void detach(struct top *t)
 	fbx_box_close(t->rw);
 	fbx_box_close(t->box);
 	t->rw = t->box = NULL;
+	tui_history_free(&t->history);
+	t->view.history = NULL;
 }
 
 static ino_t object_ino(const char *name)
@@ -84,6 +87,8 @@ static void attach(struct top *t, bool want_write)
 	}
 	t->view.read_only = t->rw == NULL;
 	fbx_box_info_get(t->box, &info);
+	if (tui_history_init(&t->history, info.capacity.breakers) == 0)
+		t->view.history = &t->history;
 	for (int i = 0; i < 2; i++) {
 		t->sample[i].box_created_ns = info.created_ns;
 		t->sample[i].layout_version = info.layout_version;
@@ -100,6 +105,8 @@ static void sample(struct top *t)
 	t->sample[next].snap = t->snap[next];
 	t->sample[next].time_ns = fbx_snapshot_time(t->snap[next]);
 	t->cur = next;
+	if (t->view.history != NULL && t->sample[next ^ 1].snap != NULL)
+		tui_history_push(&t->history, &t->sample[next], &t->sample[next ^ 1]);
 	if (t->selected[0] != '\0') {
 		int row = tui_find_row(&t->sample[next], &t->view, t->selected);
 		if (row >= 0)

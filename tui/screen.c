@@ -153,6 +153,70 @@ static double slow_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb)
 	return 100.0 * (double)(b->slow - pb->slow) / (double)(calls_of(b) - calls_of(pb));
 }
 
+/* ---- sparklines -------------------------------------------------------------- */
+
+int tui_history_init(struct tui_history *h, uint32_t breakers)
+{
+	memset(h, 0, sizeof(*h));
+	h->calls = calloc((size_t)breakers * TUI_SPARK, sizeof(float));
+	h->fails = calloc((size_t)breakers * TUI_SPARK, sizeof(float));
+	if (h->calls == NULL || h->fails == NULL) {
+		tui_history_free(h);
+		return -1;
+	}
+	h->cap = breakers;
+	return 0;
+}
+
+void tui_history_free(struct tui_history *h)
+{
+	free(h->calls);
+	free(h->fails);
+	memset(h, 0, sizeof(*h));
+}
+
+void tui_history_push(struct tui_history *h, const struct tui_sample *cur,
+		      const struct tui_sample *prev)
+{
+	double dt = seconds_between(cur, prev);
+	if (h->cap == 0 || dt <= 0)
+		return;
+	size_t n;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &n);
+	for (size_t i = 0; i < n && i < h->cap; i++) {
+		const fbx_breaker_info *pb = prev_breaker(prev, b[i].name);
+		float *c = &h->calls[i * TUI_SPARK + h->head], *f = &h->fails[i * TUI_SPARK + h->head];
+		*c = pb ? (float)per_s(calls_of(&b[i]), calls_of(pb), dt) : 0;
+		*f = pb ? (float)per_s(b[i].failures, pb->failures, dt) : 0;
+	}
+	h->head = (h->head + 1) % TUI_SPARK;
+	if (h->len < TUI_SPARK)
+		h->len++;
+}
+
+/* Oldest to newest: the height of each sample's calls, marked as bad
+ * where most of them failed. */
+static void sparkline(struct pen *p, const struct tui_history *h, size_t index)
+{
+	static const char levels[] = " _.-=+*#";
+	if (h == NULL || index >= h->cap || h->len == 0)
+		return;
+	float top = 0;
+	for (uint32_t k = 0; k < TUI_SPARK; k++)
+		if (h->calls[index * TUI_SPARK + k] > top)
+			top = h->calls[index * TUI_SPARK + k];
+	put(p, " ", 1, TUI_NORMAL);
+	for (uint32_t k = 0; k < TUI_SPARK; k++) {
+		uint32_t slot = (h->head + TUI_SPARK - h->len + k) % TUI_SPARK;
+		if (k >= h->len)
+			break;
+		float c = h->calls[index * TUI_SPARK + slot], f = h->fails[index * TUI_SPARK + slot];
+		int lv = top > 0 ? (int)(c / top * 7 + 0.5f) : 0;
+		char ch[2] = {levels[lv < 0 ? 0 : lv > 7 ? 7 : lv], 0};
+		put(p, ch, 1, c > 0 && f * 2 > c ? TUI_BAD : TUI_DIM);
+	}
+}
+
 /* ---- order and filter ------------------------------------------------------- */
 
 static int severity(int state)
@@ -334,7 +398,7 @@ static int breakers_pane(const struct tui_sample *cur, const struct tui_sample *
 	snprintf(t, sizeof(t), "BREAKERS %d%s%s", n, v->filter[0] ? "  filter: " : "", v->filter);
 	title(s, row++, t, v->pane == TUI_PANE_BREAKERS);
 	struct pen p = pen_at(s, row++);
-	put(&p, "  STATE           NAME                    CALLS/S FAIL%  SLOW% CONSEC TRIAL-IN  HALF TRIPS", -1, TUI_BOLD);
+	put(&p, "  STATE           NAME                    CALLS/S FAIL%  SLOW% CONSEC TRIAL-IN  HALF TRIPS RECENT", -1, TUI_BOLD);
 	size_t cnt;
 	const fbx_breaker_info *b = cur && cur->snap ? fbx_snapshot_breakers(cur->snap, &cnt) : NULL;
 	double dt = seconds_between(cur, prev);
@@ -368,6 +432,7 @@ static int breakers_pane(const struct tui_sample *cur, const struct tui_sample *
 			put(&p, "        -", 9, TUI_DIM);
 		putf(&p, 6, TUI_NORMAL, " %2u/%-2u", x->half_open_in_flight, x->config.half_open_max);
 		putf(&p, 6, TUI_NORMAL, "%6llu", (unsigned long long)x->trips);
+		sparkline(&p, v->history, (size_t)idx[k]);
 		if (v->pane == TUI_PANE_BREAKERS && k == v->selected)
 			mark_line(s, row, TUI_SELECTED);
 	}

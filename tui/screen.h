@@ -54,7 +54,23 @@ struct tui_view {
 	bool detail;          /* the selected record's detail instead of the panes */
 	double interval_s;
 	const char *message;  /* one line for the operator (errors, results) */
+	const struct tui_history *history; /* NULL: no sparklines */
 };
+
+struct tui_sample;
+
+/* Recent calls and failures per breaker, one slot per sample, for the
+ * sparkline; kept by the front end across samples. */
+#define TUI_SPARK 12
+struct tui_history {
+	uint32_t cap;          /* breakers it can hold */
+	uint32_t len, head;    /* samples kept, next slot */
+	float *calls, *fails;  /* cap x TUI_SPARK, per second */
+};
+int tui_history_init(struct tui_history *h, uint32_t breakers);
+void tui_history_free(struct tui_history *h);
+void tui_history_push(struct tui_history *h, const struct tui_sample *cur,
+		      const struct tui_sample *prev);
 
 /* One reading of the box. */
 struct tui_sample {
