@@ -75,20 +75,23 @@ deps:
 	@sh tools/install-deps.sh test
 
 # The console's screen model is tested without a terminal.
-$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) tui/screen.c tui/screen.h $(STATIC)
-	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) tui/screen.c \
+TUI_MODEL := $(filter-out tui/main.c,$(wildcard tui/*.c))
+$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(STATIC)
+	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(TUI_MODEL) \
 		$(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
 
 test: deps
-	$(MAKE) --no-print-directory $(B)/fusebox-tests $(B)/fuseboxctl
-	FUSEBOX_CTL=$(B)/fuseboxctl $(B)/fusebox-tests
+	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-tests $(B)/fuseboxctl $(B)/fusebox-top examples
+	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
+		$(B)/fusebox-tests
 
 # The same suite, library and tests built with ASan+UBSan.
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
-		build/asan/fuseboxctl
-	FUSEBOX_CTL=build/asan/fuseboxctl ASAN_OPTIONS=detect_leaks=1 \
+		build/asan/fuseboxctl build/asan/fusebox-top examples
+	FUSEBOX_CTL=build/asan/fuseboxctl FUSEBOX_TOP=build/asan/fusebox-top \
+		FUSEBOX_FLEET=build/asan/examples/fleet ASAN_OPTIONS=detect_leaks=1 \
 		LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 		build/asan/fusebox-tests
 
@@ -100,8 +103,8 @@ $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
-demo: $(B)/examples/prefork
-	$(B)/examples/prefork
+demo: lib tools tui examples
+	B=$(B) sh tools/demo.sh
 
 BENCH_SRC := $(wildcard bench/*.c)
 $(B)/fusebox-bench: $(BENCH_SRC) $(wildcard bench/*.h) $(STATIC)

@@ -1,0 +1,138 @@
+/* detail.c — one breaker or limiter in full (Enter). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+static void kv(struct tui_screen *s, int *row, const char *key, enum tui_attr attr,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void kv(struct tui_screen *s, int *row, const char *key, enum tui_attr attr,
+	       const char *fmt, ...)
+{
+	if (*row >= s->rows)
+		return;
+	char buf[TUI_COLS_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	struct pen p = tui_pen_at(s, (*row)++);
+	tui_putf(&p, 24, TUI_BOLD, "  %s", key);
+	tui_put(&p, buf, -1, attr);
+}
+
+static void recent_events(const struct tui_sample *cur, const char *name, struct tui_screen *s,
+			  int row)
+{
+	if (row >= s->rows)
+		return;
+	tui_title(s, row++, "RECENT EVENTS", false);
+	size_t n;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
+	for (size_t i = 0; i < n && row < s->rows; i++) {
+		const fbx_event *x = &e[n - 1 - i];
+		if (x->corrupt || strcmp(x->name, name) != 0)
+			continue;
+		struct pen p = tui_pen_at(s, row++);
+		bool manual = x->kind == FBX_EV_MANUAL || x->kind == FBX_EV_CONFIG;
+		double ago = cur->time_ns > x->time_ns ? (double)(cur->time_ns - x->time_ns) / 1e9 : 0;
+		tui_putf(&p, 16, TUI_DIM, "  %7.1fs ago", ago);
+		if (x->from >= 0 || x->to >= 0)
+			tui_putf(&p, 32, TUI_NORMAL, "%s -> %s", x->from >= 0 ? tui_state_word(x->from) : "-",
+			     x->to >= 0 ? tui_state_word(x->to) : "-");
+		tui_putf(&p, -1, manual ? TUI_MANUAL : TUI_NORMAL, " %s", fbx_event_cause_name(x->cause));
+		if (manual)
+			tui_putf(&p, -1, TUI_MANUAL, "  by uid %u pid %d%s%s", (unsigned)x->uid, (int)x->pid,
+			     x->reason[0] ? ": " : "", x->reason);
+	}
+}
+
+static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info *b,
+			   struct tui_screen *s, int row)
+{
+	char t[96];
+	snprintf(t, sizeof(t), "BREAKER %s", b->name);
+	tui_title(s, row++, t, true);
+	if (b->corrupt) {
+		kv(s, &row, "record", TUI_BAD, "damaged: not shown");
+		return;
+	}
+	const fbx_breaker_config *c = &b->config;
+	kv(s, &row, "state", tui_state_attr(b->state), "%s %s", tui_state_glyph(b->state),
+	   tui_state_word(b->state));
+	if (b->state == FBX_OPEN)
+		kv(s, &row, "trial allowed in", TUI_BAD, "%.1f s", (double)b->open_remaining_ns / 1e9);
+	kv(s, &row, "calls", TUI_NORMAL, "%llu ok, %llu failed, %llu ignored, %llu slow",
+	   (unsigned long long)b->successes, (unsigned long long)b->failures,
+	   (unsigned long long)b->ignored, (unsigned long long)b->slow);
+	kv(s, &row, "rejected / trips", TUI_NORMAL, "%llu / %llu", (unsigned long long)b->rejected,
+	   (unsigned long long)b->trips);
+	kv(s, &row, "consecutive failures", TUI_NORMAL, "%llu of %u",
+	   (unsigned long long)b->consecutive_failures, c->fail_max);
+	if (c->failure_rate_pct || c->slow_rate_pct)
+		kv(s, &row, "window", TUI_NORMAL, "%llu calls, %llu failed, %llu slow (trips at %u%% failed / %u%% slow, min %u)",
+		   (unsigned long long)b->window_calls, (unsigned long long)b->window_failures,
+		   (unsigned long long)b->window_slow, c->failure_rate_pct, c->slow_rate_pct, c->min_calls);
+	kv(s, &row, "open period", TUI_NORMAL, "%.1f s%s", (double)c->reset_timeout_ns / 1e9,
+	   c->reset_timeout_max_ns > c->reset_timeout_ns ? ", doubling" : "");
+	kv(s, &row, "half-open", TUI_NORMAL, "%u/%u trials in flight, %u successes close, lease %.1f s",
+	   b->half_open_in_flight, c->half_open_max, c->success_threshold,
+	   (double)c->trial_lease_ns / 1e9);
+	recent_events(cur, b->name, s, row + 1);
+}
+
+static void limiter_detail(const struct tui_sample *cur, const fbx_limiter_info *l,
+			   struct tui_screen *s, int row)
+{
+	char t[96];
+	snprintf(t, sizeof(t), "LIMITER %s", l->name);
+	tui_title(s, row++, t, true);
+	if (l->corrupt) {
+		kv(s, &row, "record", TUI_BAD, "damaged: not shown");
+		return;
+	}
+	kv(s, &row, "rule", TUI_NORMAL, "%s (%s%s)", l->rule, fbx_algorithm_name(l->algorithm),
+	   l->keyed ? ", keyed" : "");
+	kv(s, &row, "mode", l->dry_run ? TUI_WARN : TUI_NORMAL, "%s", l->dry_run ? "DRY-RUN: denies nothing" : "enforcing");
+	kv(s, &row, "decisions", TUI_NORMAL, "%llu allowed, %llu denied, %llu dry-run denied",
+	   (unsigned long long)l->allowed, (unsigned long long)l->denied,
+	   (unsigned long long)l->dry_run_denied);
+	if (l->keyed) {
+		kv(s, &row, "keys", TUI_NORMAL, "%llu held, %llu evicted", (unsigned long long)l->keys,
+		   (unsigned long long)l->evictions);
+		if (row < s->rows)
+			tui_title(s, row++, "MOST DENIED KEYS (estimates, never low)", false);
+		for (uint32_t i = 0; i < l->ntop && row < s->rows; i++) {
+			struct pen p = tui_pen_at(s, row++);
+			tui_putf(&p, 52, TUI_NORMAL, "  %-48s", l->top[i].key);
+			tui_putf(&p, -1, TUI_WARN, "%10llu", (unsigned long long)l->top[i].denials);
+		}
+	}
+	recent_events(cur, l->name, s, row + 1);
+}
+
+void tui_detail(const struct tui_sample *cur, const struct tui_view *v, struct tui_screen *s)
+{
+	const char *name = cur && cur->snap ? tui_selected_name(cur, v) : NULL;
+	struct pen p = tui_pen_at(s, 2);
+	if (name == NULL) {
+		tui_put(&p, "  nothing selected (Enter to go back)", -1, TUI_DIM);
+		return;
+	}
+	size_t n;
+	if (v->pane == TUI_PANE_BREAKERS) {
+		const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &n);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(b[i].name, name) == 0)
+				breaker_detail(cur, &b[i], s, 2);
+	} else {
+		const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &n);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(l[i].name, name) == 0)
+				limiter_detail(cur, &l[i], s, 2);
+	}
+}
+

@@ -1,0 +1,69 @@
+/* draw.c — writing text with attributes into the screen model's lines. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+/* Writes text left-aligned in width columns (clipped to the screen), with
+ * attr as one span; width < 0 means the text's own length. */
+void tui_put(struct pen *p, const char *text, int width, enum tui_attr attr)
+{
+	int n = (int)strlen(text);
+	if (width < 0)
+		width = n;
+	int room = p->cols - p->col;
+	if (width > room)
+		width = room;
+	if (width <= 0)
+		return;
+	/* the line is a string: keep it terminated, blanks before p->col */
+	int len = (int)strlen(p->line->text);
+	if (len < p->col)
+		memset(p->line->text + len, ' ', (size_t)(p->col - len));
+	char *dst = p->line->text + p->col;
+	for (int i = 0; i < width; i++)
+		dst[i] = i < n ? text[i] : ' ';
+	if (attr != TUI_NORMAL && p->line->nspans < TUI_SPANS_MAX)
+		p->line->span[p->line->nspans++] =
+			(struct tui_span){(uint16_t)p->col, (uint16_t)width, (uint8_t)attr};
+	p->col += width;
+	if (p->col > len)
+		p->line->text[p->col] = '\0';
+}
+
+void tui_putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...)
+{
+	char buf[TUI_COLS_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	tui_put(p, buf, width, attr);
+}
+
+struct pen tui_pen_at(struct tui_screen *s, int row)
+{
+	return (struct pen){&s->line[row], 0, s->cols};
+}
+
+/* The whole line in one attribute (a selected row, a title). */
+void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr)
+{
+	struct tui_line *l = &s->line[row];
+	size_t n = strlen(l->text);
+	while ((int)n < s->cols)
+		l->text[n++] = ' ';
+	l->text[n] = '\0';
+	l->nspans = 1;
+	l->span[0] = (struct tui_span){0, (uint16_t)s->cols, (uint8_t)attr};
+}
+
+void tui_title(struct tui_screen *s, int row, const char *text, bool active)
+{
+	struct pen p = tui_pen_at(s, row);
+	tui_put(&p, text, -1, TUI_TITLE);
+	tui_mark_line(s, row, active ? TUI_TITLE : TUI_BOLD);
+}
+

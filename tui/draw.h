@@ -1,0 +1,50 @@
+/* draw.h — what the parts of the screen model share (not for main.c). */
+#ifndef FBX_TUI_DRAW_H
+#define FBX_TUI_DRAW_H
+
+#include "screen.h"
+
+/* A writing position on one line of the screen. */
+struct pen {
+	struct tui_line *line;
+	int col, cols;
+};
+
+struct pen tui_pen_at(struct tui_screen *s, int row);
+/* Text left-aligned in width columns (width < 0: its own length), clipped
+ * to the screen, as one span of attr. */
+void tui_put(struct pen *p, const char *text, int width, enum tui_attr attr);
+void tui_putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The whole line in one attribute (a selected row). */
+void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr);
+void tui_title(struct tui_screen *s, int row, const char *text, bool active);
+
+/* figures.c */
+uint64_t tui_calls_of(const fbx_breaker_info *b);
+const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, const char *name);
+const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, const char *name);
+double tui_per_s(uint64_t now, uint64_t before, double dt);
+double tui_seconds_between(const struct tui_sample *cur, const struct tui_sample *prev);
+double tui_failure_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb); /* -1: none */
+double tui_slow_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb);
+/* Indices of the pane's records, sorted and filtered; returns how many. */
+int tui_order(const struct tui_sample *cur, const struct tui_view *v, enum tui_pane p, int *idx,
+	      int max);
+
+/* history.c */
+void tui_sparkline(struct pen *p, const struct tui_history *h, size_t index);
+
+/* The parts: each fills its rows and returns the row after them. */
+void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
+		const struct tui_view *v, struct tui_screen *s);
+void tui_hint(const struct tui_view *v, struct tui_screen *s);
+int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
+int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
+void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
+		     struct tui_screen *s, int row);
+void tui_detail(const struct tui_sample *cur, const struct tui_view *v, struct tui_screen *s);
+
+#endif

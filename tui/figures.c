@@ -1,0 +1,176 @@
+/* figures.c — rates and shares between two samples; sorting and filtering
+ * the panes' rows. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+/* ---- figures --------------------------------------------------------------- */
+
+uint64_t tui_calls_of(const fbx_breaker_info *b)
+{
+	return b->successes + b->failures + b->ignored;
+}
+
+const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, const char *name)
+{
+	if (prev == NULL || prev->snap == NULL)
+		return NULL;
+	size_t n;
+	const fbx_breaker_info *b = fbx_snapshot_breakers(prev->snap, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(b[i].name, name) == 0)
+			return &b[i];
+	return NULL;
+}
+
+const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, const char *name)
+{
+	if (prev == NULL || prev->snap == NULL)
+		return NULL;
+	size_t n;
+	const fbx_limiter_info *l = fbx_snapshot_limiters(prev->snap, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			return &l[i];
+	return NULL;
+}
+
+double tui_per_s(uint64_t now, uint64_t before, double dt)
+{
+	return dt > 0 && now >= before ? (double)(now - before) / dt : 0;
+}
+
+double tui_seconds_between(const struct tui_sample *cur, const struct tui_sample *prev)
+{
+	if (prev == NULL || prev->snap == NULL || cur->time_ns <= prev->time_ns)
+		return 0;
+	return (double)(cur->time_ns - prev->time_ns) / 1e9;
+}
+
+/* Failure share: the breaker's own window when it keeps one, else the
+ * calls since the previous sample.  -1: nothing to say. */
+double tui_failure_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb)
+{
+	if (b->window_calls > 0)
+		return 100.0 * (double)b->window_failures / (double)b->window_calls;
+	if (pb == NULL || tui_calls_of(b) <= tui_calls_of(pb))
+		return -1;
+	return 100.0 * (double)(b->failures - pb->failures) / (double)(tui_calls_of(b) - tui_calls_of(pb));
+}
+
+double tui_slow_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb)
+{
+	if (b->window_calls > 0)
+		return 100.0 * (double)b->window_slow / (double)b->window_calls;
+	if (pb == NULL || tui_calls_of(b) <= tui_calls_of(pb) || b->slow < pb->slow)
+		return -1;
+	return 100.0 * (double)(b->slow - pb->slow) / (double)(tui_calls_of(b) - tui_calls_of(pb));
+}
+
+/* ---- order and filter ------------------------------------------------------- */
+
+static int severity(int state)
+{
+	static const int rank[] = {4, 1, 2, 0, 3}; /* forced open, open, half, held, closed */
+	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? rank[state] : 5;
+}
+
+struct sort_ctx {
+	const fbx_breaker_info *b;
+	const fbx_limiter_info *l;
+	enum tui_sort sort;
+};
+static struct sort_ctx sort_ctx; /* qsort has no context argument in C11 */
+
+static int cmp_breaker(const void *x, const void *y)
+{
+	const fbx_breaker_info *a = &sort_ctx.b[*(const int *)x], *b = &sort_ctx.b[*(const int *)y];
+	if (sort_ctx.sort == TUI_SORT_WORST && severity(a->state) != severity(b->state))
+		return severity(a->state) - severity(b->state);
+	if (sort_ctx.sort != TUI_SORT_NAME && tui_calls_of(a) != tui_calls_of(b))
+		return tui_calls_of(a) > tui_calls_of(b) ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static int cmp_limiter(const void *x, const void *y)
+{
+	const fbx_limiter_info *a = &sort_ctx.l[*(const int *)x], *b = &sort_ctx.l[*(const int *)y];
+	if (sort_ctx.sort == TUI_SORT_WORST && a->denied != b->denied)
+		return a->denied > b->denied ? -1 : 1;
+	if (sort_ctx.sort == TUI_SORT_CALLS && a->allowed + a->denied != b->allowed + b->denied)
+		return a->allowed + a->denied > b->allowed + b->denied ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static bool matches(const struct tui_view *v, const char *name)
+{
+	return v->filter[0] == '\0' || strstr(name, v->filter) != NULL;
+}
+
+/* Indices of the pane's records, sorted and filtered; returns how many. */
+int tui_order(const struct tui_sample *cur, const struct tui_view *v, enum tui_pane p,
+		 int *idx, int max)
+{
+	if (cur == NULL || cur->snap == NULL)
+		return 0;
+	size_t n;
+	int k = 0;
+	if (p == TUI_PANE_BREAKERS) {
+		const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, b[i].name))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){b, NULL, v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_breaker);
+	} else if (p == TUI_PANE_LIMITERS) {
+		const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, l[i].name))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){NULL, l, v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_limiter);
+	} else {
+		uint64_t dropped;
+		fbx_snapshot_events(cur->snap, &n, &dropped);
+		for (size_t i = 0; i < n && k < max; i++)
+			idx[k++] = (int)(n - 1 - i); /* newest first */
+	}
+	return k;
+}
+
+int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enum tui_pane p)
+{
+	static int idx[1 << 16];
+	return tui_order(cur, view, p, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+}
+
+const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view)
+{
+	static int idx[1 << 16];
+	int n = tui_order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	if (view->selected < 0 || view->selected >= n || view->pane == TUI_PANE_EVENTS)
+		return NULL;
+	size_t cnt;
+	if (view->pane == TUI_PANE_BREAKERS)
+		return fbx_snapshot_breakers(cur->snap, &cnt)[idx[view->selected]].name;
+	return fbx_snapshot_limiters(cur->snap, &cnt)[idx[view->selected]].name;
+}
+
+int tui_find_row(const struct tui_sample *cur, const struct tui_view *view, const char *name)
+{
+	static int idx[1 << 16];
+	int n = tui_order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	size_t cnt;
+	for (int k = 0; k < n && view->pane != TUI_PANE_EVENTS; k++) {
+		const char *have = view->pane == TUI_PANE_BREAKERS
+					   ? fbx_snapshot_breakers(cur->snap, &cnt)[idx[k]].name
+					   : fbx_snapshot_limiters(cur->snap, &cnt)[idx[k]].name;
+		if (strcmp(have, name) == 0)
+			return k;
+	}
+	return -1;
+}
+

@@ -1,0 +1,50 @@
+/* pane_limiters.c — the limiters. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+			 const struct tui_view *v, struct tui_screen *s, int row, int rows)
+{
+	static int idx[1 << 16];
+	int n = tui_order(cur, v, TUI_PANE_LIMITERS, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	char t[80];
+	snprintf(t, sizeof(t), "LIMITERS %d", n);
+	tui_title(s, row++, t, v->pane == TUI_PANE_LIMITERS);
+	struct pen p = tui_pen_at(s, row++);
+	tui_put(&p, "  NAME                   RULE                 ALGO   ALLOWED/S DENIED/S     KEYS  EVICT", -1, TUI_BOLD);
+	size_t cnt;
+	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
+	double dt = tui_seconds_between(cur, prev);
+	int first = v->pane == TUI_PANE_LIMITERS && v->selected >= rows - 2 ? v->selected - (rows - 3) : 0;
+	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
+		const fbx_limiter_info *x = &l[idx[k]];
+		p = tui_pen_at(s, row);
+		if (x->corrupt) {
+			tui_putf(&p, -1, TUI_BAD, "  %-22.22s (record damaged, not shown)", x->name);
+			continue;
+		}
+		const fbx_limiter_info *px = tui_prev_limiter(prev, x->name);
+		tui_putf(&p, 25, TUI_NORMAL, "  %-22.22s", x->name);
+		tui_putf(&p, 21, TUI_NORMAL, "%-20.20s", x->rule);
+		tui_putf(&p, 7, TUI_NORMAL, "%-6s", fbx_algorithm_name(x->algorithm));
+		tui_putf(&p, 10, TUI_NORMAL, "%9.0f", px ? tui_per_s(x->allowed, px->allowed, dt) : 0.0);
+		double d = px ? tui_per_s(x->denied + x->dry_run_denied, px->denied + px->dry_run_denied, dt) : 0;
+		tui_putf(&p, 9, d > 0 ? TUI_WARN : TUI_NORMAL, "%9.0f", d);
+		tui_putf(&p, 9, TUI_NORMAL, "%9llu", (unsigned long long)x->keys);
+		tui_putf(&p, 7, x->evictions ? TUI_WARN : TUI_NORMAL, "%7llu", (unsigned long long)x->evictions);
+		if (x->dry_run)
+			tui_put(&p, "  DRY-RUN", -1, TUI_WARN);
+		if (v->pane == TUI_PANE_LIMITERS && k == v->selected)
+			tui_mark_line(s, row, TUI_SELECTED);
+	}
+	if (n == 0 && row < s->rows) {
+		p = tui_pen_at(s, row++);
+		tui_put(&p, "  (no limiters)", -1, TUI_DIM);
+	}
+	return row;
+}
+
