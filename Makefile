@@ -116,11 +116,11 @@ bench: $(B)/fusebox-bench
 
 # ---- install -----------------------------------------------------------
 
-install: lib tools $(B)/fusebox.pc
+install: lib tools tui $(B)/fusebox.pc
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(B)/fuseboxctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 man/fuseboxctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 755 $(B)/fuseboxctl $(B)/fusebox-top $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/fuseboxctl.1 man/fusebox-top.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/fusebox.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
@@ -131,7 +131,8 @@ install: lib tools $(B)/fusebox.pc
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/fusebox.h $(DESTDIR)$(PREFIX)/lib/libfusebox.* \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc $(DESTDIR)$(PREFIX)/bin/fuseboxctl \
-		$(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1
+		$(DESTDIR)$(PREFIX)/bin/fusebox-top $(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/fusebox-top.1
 
 clean:
 	rm -rf build

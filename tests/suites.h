@@ -13,5 +13,6 @@ Suite *fbx_test_snapshot_suite(void);
 Suite *fbx_test_ctl_suite(void);
 Suite *fbx_test_review_suite(void);
 Suite *fbx_test_tui_suite(void);
+Suite *fbx_test_console_suite(void);
 
 #endif

@@ -11,15 +11,17 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 		   const struct tui_view *v, struct tui_screen *s)
 {
 	struct pen p = tui_pen_at(s, 0);
-	tui_put(&p, "fusebox-top", -1, TUI_TITLE);
-	tui_putf(&p, -1, TUI_BOLD, "  box %s", v->box ? v->box : "?");
+	/* what must survive 80 columns comes first: the box, the badges, the
+	 * counts; uptime, version, interval and the clock trail */
+	tui_putf(&p, -1, TUI_TITLE, "%s", v->box ? v->box : "?");
+	if (v->read_only)
+		tui_put(&p, " READ-ONLY", -1, TUI_WARN);
+	if (v->paused)
+		tui_put(&p, " PAUSED", -1, TUI_WARN);
 	if (cur == NULL || cur->snap == NULL) {
 		tui_put(&p, "  (no box: waiting for it to appear)", -1, TUI_WARN);
 		return;
 	}
-	uint64_t up = cur->time_ns > cur->box_created_ns ? (cur->time_ns - cur->box_created_ns) / 1000000000u : 0;
-	tui_putf(&p, -1, TUI_NORMAL, "  up %lluh%02llum  v%u", (unsigned long long)(up / 3600),
-	     (unsigned long long)(up / 60 % 60), cur->layout_version);
 	size_t nb, nl, ne;
 	uint64_t dropped;
 	const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &nb);
@@ -34,9 +36,9 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 	for (size_t i = 0; i < nl; i++)
 		dry += l[i].dry_run;
 	tui_putf(&p, -1, open ? TUI_BAD : TUI_NORMAL, "  %d open", open);
-	tui_putf(&p, -1, half ? TUI_WARN : TUI_NORMAL, " %d half-open", half);
+	tui_putf(&p, -1, half ? TUI_WARN : TUI_NORMAL, " %d half", half);
 	tui_putf(&p, -1, forced ? TUI_MANUAL : TUI_NORMAL, " %d forced", forced);
-	tui_putf(&p, -1, dry ? TUI_WARN : TUI_NORMAL, "  %d dry-run", dry);
+	tui_putf(&p, -1, dry ? TUI_WARN : TUI_NORMAL, " %d dry-run", dry);
 	double dt = tui_seconds_between(cur, prev);
 	uint64_t first = ne ? e[0].seq : 0, pfirst = 0;
 	size_t pne = 0;
@@ -46,11 +48,11 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 		pfirst = pne ? pe[0].seq : 0;
 	}
 	tui_putf(&p, -1, TUI_NORMAL, "  %.1f ev/s", tui_per_s(first + ne, pfirst + pne, dt));
-	if (v->read_only)
-		tui_put(&p, "  READ-ONLY", -1, TUI_WARN);
-	if (v->paused)
-		tui_put(&p, "  PAUSED", -1, TUI_WARN);
-	tui_putf(&p, -1, TUI_DIM, "  every %.1fs", v->interval_s);
+	uint64_t up = cur->time_ns > cur->box_created_ns ? (cur->time_ns - cur->box_created_ns) / 1000000000u : 0;
+	tui_putf(&p, -1, TUI_DIM, "  up %lluh%02llum v%u  every %.1fs", (unsigned long long)(up / 3600),
+		 (unsigned long long)(up / 60 % 60), cur->layout_version, v->interval_s);
+	if (v->clock[0] != '\0')
+		tui_putf(&p, -1, TUI_DIM, " at %s", v->clock);
 }
 
 void tui_hint(const struct tui_view *v, struct tui_screen *s)

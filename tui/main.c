@@ -92,6 +92,7 @@ static void attach(struct top *t, bool want_write)
 	for (int i = 0; i < 2; i++) {
 		t->sample[i].box_created_ns = info.created_ns;
 		t->sample[i].layout_version = info.layout_version;
+		t->sample[i].key_capacity = info.capacity.keys;
 	}
 }
 
@@ -105,6 +106,10 @@ static void sample(struct top *t)
 	t->sample[next].snap = t->snap[next];
 	t->sample[next].time_ns = fbx_snapshot_time(t->snap[next]);
 	t->cur = next;
+	time_t wall = time(NULL);
+	struct tm tm;
+	if (localtime_r(&wall, &tm) != NULL)
+		strftime(t->view.clock, sizeof(t->view.clock), "%H:%M:%S", &tm);
 	if (t->view.history != NULL && t->sample[next ^ 1].snap != NULL)
 		tui_history_push(&t->history, &t->sample[next], &t->sample[next ^ 1]);
 	if (t->selected[0] != '\0') {
@@ -226,7 +231,7 @@ static bool confirm(const char *question)
 	refresh();
 	timeout(-1);
 	int ch = getch();
-	return ch == 'y' || ch == 'Y';
+	return ch == 'y'; /* only y: Enter, Esc, Y and anything else cancel */
 }
 
 static void act(struct top *t, int key)
@@ -277,8 +282,10 @@ static void act(struct top *t, int key)
 			snprintf(t->message, sizeof(t->message), "cancelled");
 			return;
 		}
-		if (!prompt("Reason (Enter to skip): ", reason, sizeof(reason)))
-			reason[0] = '\0';
+		if (!prompt("Reason (Enter to skip, Esc cancels): ", reason, sizeof(reason))) {
+			snprintf(t->message, sizeof(t->message), "cancelled");
+			return;
+		}
 		fbx_breaker *b;
 		int rc = fbx_breaker_find(t->rw, name, &b);
 		if (rc == 0)

@@ -27,7 +27,7 @@ void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 		}
 		bool manual = x->kind == FBX_EV_MANUAL || x->kind == FBX_EV_CONFIG;
 		tui_putf(&p, 16, TUI_DIM, "  %7.1fs ago", ago);
-		tui_putf(&p, 24, TUI_NORMAL, "%-23.23s", x->name);
+		tui_putf(&p, 19, TUI_NORMAL, "%-18.18s", x->name);
 		if (x->from >= 0 || x->to >= 0) {
 			tui_putf(&p, -1, x->from >= 0 ? tui_state_attr(x->from) : TUI_DIM, "%s",
 			     x->from >= 0 ? tui_state_word(x->from) : "-");
@@ -36,9 +36,10 @@ void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 			     x->to >= 0 ? tui_state_word(x->to) : "-");
 		}
 		tui_putf(&p, -1, manual ? TUI_MANUAL : TUI_NORMAL, "  %s", fbx_event_cause_name(x->cause));
+		/* the why before the who: at 80 columns the reason must show */
 		if (manual)
-			tui_putf(&p, -1, TUI_MANUAL, "  by uid %u pid %d%s%s", (unsigned)x->uid, (int)x->pid,
-			     x->reason[0] ? ": " : "", x->reason);
+			tui_putf(&p, -1, TUI_MANUAL, "%s%s  (uid %u pid %d)", x->reason[0] ? ": " : "",
+				 x->reason, (unsigned)x->uid, (int)x->pid);
 	}
 }
 

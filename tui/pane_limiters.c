@@ -15,7 +15,7 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 	snprintf(t, sizeof(t), "LIMITERS %d", n);
 	tui_title(s, row++, t, v->pane == TUI_PANE_LIMITERS);
 	struct pen p = tui_pen_at(s, row++);
-	tui_put(&p, "  NAME                   RULE                 ALGO   ALLOWED/S DENIED/S     KEYS  EVICT", -1, TUI_BOLD);
+	tui_put(&p, "  NAME                   RULE                 ALGO   ALLOWED/S DENIED/S   KEYS/CAP  EVICT", -1, TUI_BOLD);
 	size_t cnt;
 	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
 	double dt = tui_seconds_between(cur, prev);
@@ -34,7 +34,12 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		tui_putf(&p, 10, TUI_NORMAL, "%9.0f", px ? tui_per_s(x->allowed, px->allowed, dt) : 0.0);
 		double d = px ? tui_per_s(x->denied + x->dry_run_denied, px->denied + px->dry_run_denied, dt) : 0;
 		tui_putf(&p, 9, d > 0 ? TUI_WARN : TUI_NORMAL, "%9.0f", d);
-		tui_putf(&p, 9, TUI_NORMAL, "%9llu", (unsigned long long)x->keys);
+		char keys[32];
+		if (x->keyed)
+			snprintf(keys, sizeof(keys), "%llu/%u", (unsigned long long)x->keys, cur->key_capacity);
+		else
+			snprintf(keys, sizeof(keys), "-");
+		tui_putf(&p, 11, TUI_NORMAL, "%11s", keys);
 		tui_putf(&p, 7, x->evictions ? TUI_WARN : TUI_NORMAL, "%7llu", (unsigned long long)x->evictions);
 		if (x->dry_run)
 			tui_put(&p, "  DRY-RUN", -1, TUI_WARN);

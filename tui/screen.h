@@ -54,6 +54,7 @@ struct tui_view {
 	bool detail;          /* the selected record's detail instead of the panes */
 	double interval_s;
 	const char *message;  /* one line for the operator (errors, results) */
+	char clock[16];       /* wall-clock time of the last sample, "12:03:04" */
 	const struct tui_history *history; /* NULL: no sparklines */
 };
 
@@ -78,6 +79,7 @@ struct tui_sample {
 	uint64_t time_ns;
 	uint64_t box_created_ns;
 	uint32_t layout_version;
+	uint32_t key_capacity;     /* limiter keys the box holds, all limiters */
 };
 
 /* Fills out (rows x cols, clamped to the maxima) from cur, with rates
