@@ -411,6 +411,60 @@ START_TEST(test_no_color)
 }
 END_TEST
 
+/* The box vanishing and coming back: the console says so and reattaches. */
+START_TEST(test_box_vanishes_and_returns)
+{
+	if (!have_tmux())
+		return;
+	paths();
+	const char *box = demo_box();
+	console(box, "", "-d 0.2");
+	wait_for("payments");
+	const char *destroy[] = {ctl, "-b", box, "destroy", NULL};
+	ck_assert_int_eq(run(destroy, NULL, 0), 0);
+	wait_for("vanished");
+	const char *create[] = {ctl, "-b", box, "create", NULL};
+	ck_assert_int_eq(run(create, NULL, 0), 0);
+	const char *add[] = {ctl, "-b", box, "breaker", "add", "newcomer", NULL};
+	ck_assert_int_eq(run(add, NULL, 0), 0);
+	wait_for("newcomer");
+	ck_assert_ptr_null(strstr(capture(), "payments  ")); /* the old box is gone */
+	keys("q");
+}
+END_TEST
+
+/* One table drives the keys: --keys prints it, and the man page lists
+ * every key with the same words. */
+START_TEST(test_man_page_lists_every_key)
+{
+	paths();
+	static char keys_out[16384], man[256 * 1024];
+	const char *argv[] = {top, "--keys", NULL};
+	ck_assert_int_eq(run(argv, keys_out, sizeof(keys_out)), 0);
+	FILE *f = fopen("man/fusebox-top.1", "r");
+	ck_assert_msg(f != NULL, "man/fusebox-top.1 not found (run from the repository root)");
+	size_t n = fread(man, 1, sizeof(man) - 1, f);
+	fclose(f);
+	man[n] = '\0';
+	/* roff escapes a dash as \- : compare without backslashes */
+	size_t w = 0;
+	for (size_t r = 0; r < n; r++)
+		if (man[r] != '\\')
+			man[w++] = man[r];
+	man[w] = '\0';
+	int lines = 0;
+	for (char *line = strtok(keys_out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *help = line + 10; /* "%-9s " */
+		char *mark = strstr(help, " (not read-only)");
+		if (mark != NULL)
+			*mark = '\0';
+		ck_assert_msg(strstr(man, help) != NULL, "man page lacks: %s", help);
+		lines++;
+	}
+	ck_assert_int_ge(lines, 15);
+}
+END_TEST
+
 /* Unchecked teardown, in the runner: the tmux server of this run (with
  * every console in it) and every box a test left. */
 static void sweep(void)
@@ -431,6 +485,8 @@ Suite *fbx_test_console_suite(void)
 	tcase_add_test(tc, test_resize);
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_no_color);
+	tcase_add_test(tc, test_box_vanishes_and_returns);
+	tcase_add_test(tc, test_man_page_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
