@@ -130,7 +130,7 @@ END_TEST
 /* 80x24: nothing wider than the terminal, every pane still there. */
 START_TEST(fits_80_by_24)
 {
-	char name[32];
+	char name[48];
 	for (int i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "upstream-with-a-long-name-%02d", i);
 		breaker(name);
