@@ -356,8 +356,10 @@ START_TEST(test_resize)
 		int rows = 0;
 		for (const char *p = screen; *p; p++)
 			rows += *p == '\n';
+		/* RECENT (the sparkline column) only fits the wider window: a
+		 * console still drawn at 80 columns cannot pass */
 		if (rows >= 40 && strstr(screen, "BREAKERS") && strstr(screen, "LIMITERS") &&
-		    strstr(screen, "EVENTS"))
+		    strstr(screen, "EVENTS") && strstr(screen, "RECENT"))
 			break;
 		ck_assert_msg(waited < POLL_MS, "no 132x40 layout; the screen was:\n%s", screen);
 		sleep_ms(STEP_MS);
@@ -398,15 +400,43 @@ START_TEST(test_readonly)
 END_TEST
 
 /* NO_COLOR=1: states are still words. */
+/* The screen with its escape sequences: how many foreground colours. */
+static int colours_on_screen(void)
+{
+	const char *argv[] = {"tmux", "-L", sock, "capture-pane", "-e", "-p", "-t", sess, NULL};
+	if (run(argv, screen, sizeof(screen)) != 0)
+		return -1;
+	int n = 0;
+	for (const char *p = screen; (p = strstr(p, "\033[")) != NULL; p++) {
+		const char *q = p + 2; /* "3N" anywhere in the parameters: a colour */
+		for (; *q && *q != 'm'; q++)
+			if (q[0] == '3' && q[1] >= '1' && q[1] <= '7' && (q[2] == 'm' || q[2] == ';') &&
+			    (q[-1] == '[' || q[-1] == ';'))
+				n++;
+	}
+	return n;
+}
+
 START_TEST(test_no_color)
 {
 	if (!have_tmux())
 		return;
 	paths();
 	const char *box = demo_box();
-	console(box, "NO_COLOR=1", "");
-	wait_for("payments");
+	/* with colour: a closed breaker is drawn green */
+	console(box, "TERM=xterm-256color", "");
 	wait_for("closed");
+	ck_assert_msg(colours_on_screen() > 0, "no colour on the screen:\n%s", screen);
+	keys("q");
+	for (int waited = 0; tmux("has-session", "-t", sess, NULL, NULL, NULL, NULL) == 0; waited += STEP_MS) {
+		ck_assert_msg(waited < POLL_MS, "the console did not quit");
+		sleep_ms(STEP_MS);
+	}
+	/* NO_COLOR: the words and glyphs, not a colour */
+	console(box, "TERM=xterm-256color NO_COLOR=1", "");
+	wait_for("payments");
+	wait_for("o closed");
+	ck_assert_int_eq(colours_on_screen(), 0);
 	keys("q");
 }
 END_TEST

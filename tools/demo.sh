@@ -24,6 +24,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 131' QUIT
 
 "$CTL" -b "$BOX" create --config examples/demo.ini >/dev/null || exit 1
 "$B/examples/fleet" "$BOX" --workers "${DEMO_WORKERS:-4}" &

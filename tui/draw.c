@@ -13,6 +13,8 @@ void tui_put(struct pen *p, const char *text, int width, enum tui_attr attr)
 	int n = (int)strlen(text);
 	if (width < 0)
 		width = n;
+	if (p->line == NULL)
+		return;
 	int room = p->cols - p->col;
 	if (width > room)
 		width = room;
@@ -43,14 +45,20 @@ void tui_putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...
 	tui_put(p, buf, width, attr);
 }
 
+/* A row beyond the screen gives a pen that writes nothing: parts need not
+ * check how many rows they were left. */
 struct pen tui_pen_at(struct tui_screen *s, int row)
 {
+	if (row < 0 || row >= s->rows)
+		return (struct pen){NULL, 0, 0};
 	return (struct pen){&s->line[row], 0, s->cols};
 }
 
 /* The whole line in one attribute (a selected row, a title). */
 void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr)
 {
+	if (row < 0 || row >= s->rows)
+		return;
 	struct tui_line *l = &s->line[row];
 	size_t n = strlen(l->text);
 	while ((int)n < s->cols)

@@ -22,8 +22,11 @@ void tui_title(struct tui_screen *s, int row, const char *text, bool active);
 
 /* figures.c */
 uint64_t tui_calls_of(const fbx_breaker_info *b);
-const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, const char *name);
-const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, const char *name);
+/* The record called name in prev, looked for at position at first. */
+const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, size_t at,
+					 const char *name);
+const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, size_t at,
+					 const char *name);
 double tui_per_s(uint64_t now, uint64_t before, double dt);
 double tui_seconds_between(const struct tui_sample *cur, const struct tui_sample *prev);
 double tui_failure_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb); /* -1: none */

@@ -14,24 +14,32 @@ uint64_t tui_calls_of(const fbx_breaker_info *b)
 	return b->successes + b->failures + b->ignored;
 }
 
-const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, const char *name)
+/* The same record in the previous sample: records keep their places, so
+ * the same position is tried first and the search is the rare case. */
+const fbx_breaker_info *tui_prev_breaker(const struct tui_sample *prev, size_t at,
+					 const char *name)
 {
 	if (prev == NULL || prev->snap == NULL)
 		return NULL;
 	size_t n;
 	const fbx_breaker_info *b = fbx_snapshot_breakers(prev->snap, &n);
+	if (at < n && strcmp(b[at].name, name) == 0)
+		return &b[at];
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(b[i].name, name) == 0)
 			return &b[i];
 	return NULL;
 }
 
-const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, const char *name)
+const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, size_t at,
+					 const char *name)
 {
 	if (prev == NULL || prev->snap == NULL)
 		return NULL;
 	size_t n;
 	const fbx_limiter_info *l = fbx_snapshot_limiters(prev->snap, &n);
+	if (at < n && strcmp(l[at].name, name) == 0)
+		return &l[at];
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(l[i].name, name) == 0)
 			return &l[i];

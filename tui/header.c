@@ -49,10 +49,10 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 	}
 	tui_putf(&p, -1, TUI_NORMAL, "  %.1f ev/s", tui_per_s(first + ne, pfirst + pne, dt));
 	uint64_t up = cur->time_ns > cur->box_created_ns ? (cur->time_ns - cur->box_created_ns) / 1000000000u : 0;
-	tui_putf(&p, -1, TUI_DIM, "  up %lluh%02llum v%u  every %.1fs", (unsigned long long)(up / 3600),
+	tui_putf(&p, -1, TUI_DIM, "  up %lluh%02llum v%u  %.1fs", (unsigned long long)(up / 3600),
 		 (unsigned long long)(up / 60 % 60), cur->layout_version, v->interval_s);
 	if (v->clock[0] != '\0')
-		tui_putf(&p, -1, TUI_DIM, " at %s", v->clock);
+		tui_putf(&p, -1, TUI_DIM, " %s", v->clock);
 }
 
 void tui_hint(const struct tui_view *v, struct tui_screen *s)

@@ -37,7 +37,7 @@ void tui_history_push(struct tui_history *h, const struct tui_sample *cur,
 	size_t n;
 	const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &n);
 	for (size_t i = 0; i < n && i < h->cap; i++) {
-		const fbx_breaker_info *pb = tui_prev_breaker(prev, b[i].name);
+		const fbx_breaker_info *pb = tui_prev_breaker(prev, i, b[i].name);
 		float *c = &h->calls[i * TUI_SPARK + h->head], *f = &h->fails[i * TUI_SPARK + h->head];
 		*c = pb ? (float)tui_per_s(tui_calls_of(&b[i]), tui_calls_of(pb), dt) : 0;
 		*f = pb ? (float)tui_per_s(b[i].failures, pb->failures, dt) : 0;

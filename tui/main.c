@@ -32,6 +32,13 @@ struct top {
 	struct tui_history history;
 };
 
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 static void detach(struct top *t)
 {
 	for (int i = 0; i < 2; i++) {
@@ -72,8 +79,15 @@ static void attach(struct top *t, bool want_write)
 	fbx_box_config quick;
 	fbx_box_config_init(&quick);
 	quick.timeout_ms = 200;
-	if (fbx_box_open(t->name, FBX_OPEN_RDONLY, &quick, &t->box) != 0)
+	int rc = fbx_box_open(t->name, FBX_OPEN_RDONLY, &quick, &t->box);
+	t->view.read_only = true; /* until a writable handle is had */
+	if (rc != 0) {
+		snprintf(t->message, sizeof(t->message), "box %s cannot be read: %s", t->name,
+			 fbx_strerror(rc));
 		return;
+	}
+	if (strncmp(t->message, "box ", 4) == 0)
+		snprintf(t->message, sizeof(t->message), "attached to box %s", t->name);
 	t->ino = ino;
 	if (fbx_snapshot_new(t->box, &t->snap[0]) != 0 || fbx_snapshot_new(t->box, &t->snap[1]) != 0) {
 		detach(t);
@@ -185,7 +199,13 @@ static void draw(struct top *t, const struct tui_screen *s)
 		const struct tui_line *l = &s->line[r];
 		mvaddnstr(r, 0, l->text, COLS);
 		for (int k = 0; k < l->nspans; k++)
-			mvchgat(r, l->span[k].col, l->span[k].len, attr_of(t, l->span[k].attr), 0, NULL);
+		{
+			/* chgat takes the colour pair apart from the attributes:
+			 * folded into them it would be reset to pair 0 */
+			chtype a = attr_of(t, l->span[k].attr);
+			mvchgat(r, l->span[k].col, l->span[k].len, a & ~A_COLOR,
+				(short)PAIR_NUMBER(a), NULL);
+		}
 	}
 	refresh();
 }
@@ -204,7 +224,7 @@ static bool prompt(const char *question, char *out, size_t len)
 	timeout(-1);
 	for (;;) {
 		int ch = getch();
-		if (ch == 27)
+		if (ch == 27 || ch == ERR || stop) /* Esc, a signal, a lost terminal */
 			return false;
 		if (ch == '\n' || ch == KEY_ENTER)
 			return true;
@@ -231,7 +251,7 @@ static bool confirm(const char *question)
 	refresh();
 	timeout(-1);
 	int ch = getch();
-	return ch == 'y'; /* only y: Enter, Esc, Y and anything else cancel */
+	return ch == 'y' && !stop; /* only y: Enter, Esc, Y, ^C, anything else cancel */
 }
 
 static void act(struct top *t, int key)
@@ -295,12 +315,6 @@ static void act(struct top *t, int key)
 	}
 }
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* ---- keys: one table drives dispatch, the help screen and --keys ------- */
 
@@ -451,21 +465,38 @@ static int console(struct top *t, bool write)
 		t->color = false;
 	}
 	static struct tui_screen s;
-	uint64_t next_sample = 0;
+	uint64_t next_sample = 0, next_attach = 0;
 	struct loop lp = {t, 0};
+	bool dirty = true;
 	while (!stop) {
 		lp.next_sample = UINT64_MAX;
-		attach(t, write);
 		uint64_t now = fbx_clock_now();
+		if (now >= next_attach) { /* a missing box is looked for twice a second */
+			bool had = t->box != NULL;
+			attach(t, write);
+			dirty |= had != (t->box != NULL);
+			next_attach = now + 500000000u;
+		}
 		if (!t->view.paused && now >= next_sample) {
 			sample(t);
+			remember_selection(t);
 			next_sample = now + (uint64_t)(t->view.interval_s * 1e9);
+			dirty = true;
 		}
-		render(t, LINES, COLS, &s);
-		draw(t, &s);
+		/* draw only when something changed: a sample, a key, a resize */
+		if (dirty) {
+			render(t, LINES, COLS, &s);
+			draw(t, &s);
+			dirty = false;
+		}
 		timeout(100);
 		int ch = getch();
-		if (ch == ERR || ch == KEY_RESIZE)
+		if (ch == ERR && !isatty(STDIN_FILENO))
+			break; /* the terminal went away: do not spin */
+		if (ch == ERR)
+			continue;
+		dirty = true;
+		if (ch == KEY_RESIZE)
 			continue;
 		t->message[0] = '\0';
 		for (size_t i = 0; i < NKEYS; i++) {
@@ -527,10 +558,11 @@ int main(int argc, char **argv)
 	}
 	t.view.box = t.name;
 	t.view.read_only = !write;
-	if (once || !isatty(STDOUT_FILENO))
+	if (once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
 		return one_shot(&t);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	return console(&t, write);
 }

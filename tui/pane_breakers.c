@@ -15,7 +15,8 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 	snprintf(t, sizeof(t), "BREAKERS %d%s%s", n, v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_BREAKERS);
 	struct pen p = tui_pen_at(s, row++);
-	tui_put(&p, "  STATE           NAME                    CALLS/S FAIL%  SLOW% CONSEC TRIAL-IN  HALF TRIPS RECENT", -1, TUI_BOLD);
+	/* up to HALF in 80 columns; trips and the sparkline come after */
+	tui_put(&p, "  STATE           NAME                CALLS/S FAIL%  SLOW% CONSEC TRIAL-IN  HALF TRIPS RECENT", -1, TUI_BOLD);
 	size_t cnt;
 	const fbx_breaker_info *b = cur && cur->snap ? fbx_snapshot_breakers(cur->snap, &cnt) : NULL;
 	double dt = tui_seconds_between(cur, prev);
@@ -27,10 +28,10 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 			tui_putf(&p, -1, TUI_BAD, "  ? DAMAGED       %-22.22s (record damaged, not shown)", x->name);
 			continue;
 		}
-		const fbx_breaker_info *px = tui_prev_breaker(prev, x->name);
+		const fbx_breaker_info *px = tui_prev_breaker(prev, (size_t)idx[k], x->name);
 		tui_putf(&p, 2, TUI_NORMAL, " ");
 		tui_putf(&p, 16, tui_state_attr(x->state), "%s %s", tui_state_glyph(x->state), tui_state_word(x->state));
-		tui_putf(&p, 23, TUI_NORMAL, "%-22.22s", x->name);
+		tui_putf(&p, 19, TUI_NORMAL, "%-18.18s", x->name);
 		tui_putf(&p, 8, TUI_NORMAL, "%7.0f", px ? tui_per_s(tui_calls_of(x), tui_calls_of(px), dt) : 0.0);
 		double f = tui_failure_pct(x, px), sl = tui_slow_pct(x, px);
 		if (f < 0)

@@ -15,7 +15,8 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 	snprintf(t, sizeof(t), "LIMITERS %d", n);
 	tui_title(s, row++, t, v->pane == TUI_PANE_LIMITERS);
 	struct pen p = tui_pen_at(s, row++);
-	tui_put(&p, "  NAME                   RULE                 ALGO   ALLOWED/S DENIED/S   KEYS/CAP  EVICT", -1, TUI_BOLD);
+	/* 80 columns hold every column; the rule gives way to the dry-run badge */
+	tui_put(&p, "  NAME               RULE              ALGO    ALLOW/S  DENY/S    KEYS/CAP EVICT", -1, TUI_BOLD);
 	size_t cnt;
 	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
 	double dt = tui_seconds_between(cur, prev);
@@ -27,22 +28,25 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 			tui_putf(&p, -1, TUI_BAD, "  %-22.22s (record damaged, not shown)", x->name);
 			continue;
 		}
-		const fbx_limiter_info *px = tui_prev_limiter(prev, x->name);
-		tui_putf(&p, 25, TUI_NORMAL, "  %-22.22s", x->name);
-		tui_putf(&p, 21, TUI_NORMAL, "%-20.20s", x->rule);
+		const fbx_limiter_info *px = tui_prev_limiter(prev, (size_t)idx[k], x->name);
+		tui_putf(&p, 21, TUI_NORMAL, "  %-18.18s", x->name);
+		if (x->dry_run) {
+			tui_putf(&p, 13, TUI_NORMAL, "%-12.12s", x->rule);
+			tui_put(&p, "DRY ", 5, TUI_WARN);
+		} else {
+			tui_putf(&p, 18, TUI_NORMAL, "%-17.17s", x->rule);
+		}
 		tui_putf(&p, 7, TUI_NORMAL, "%-6s", fbx_algorithm_name(x->algorithm));
-		tui_putf(&p, 10, TUI_NORMAL, "%9.0f", px ? tui_per_s(x->allowed, px->allowed, dt) : 0.0);
+		tui_putf(&p, 8, TUI_NORMAL, "%8.0f", px ? tui_per_s(x->allowed, px->allowed, dt) : 0.0);
 		double d = px ? tui_per_s(x->denied + x->dry_run_denied, px->denied + px->dry_run_denied, dt) : 0;
-		tui_putf(&p, 9, d > 0 ? TUI_WARN : TUI_NORMAL, "%9.0f", d);
+		tui_putf(&p, 8, d > 0 ? TUI_WARN : TUI_NORMAL, "%8.0f", d);
 		char keys[32];
 		if (x->keyed)
 			snprintf(keys, sizeof(keys), "%llu/%u", (unsigned long long)x->keys, cur->key_capacity);
 		else
 			snprintf(keys, sizeof(keys), "-");
-		tui_putf(&p, 11, TUI_NORMAL, "%11s", keys);
-		tui_putf(&p, 7, x->evictions ? TUI_WARN : TUI_NORMAL, "%7llu", (unsigned long long)x->evictions);
-		if (x->dry_run)
-			tui_put(&p, "  DRY-RUN", -1, TUI_WARN);
+		tui_putf(&p, 12, TUI_NORMAL, "%12s", keys);
+		tui_putf(&p, 6, x->evictions ? TUI_WARN : TUI_NORMAL, "%6llu", (unsigned long long)x->evictions);
 		if (v->pane == TUI_PANE_LIMITERS && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
