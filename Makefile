@@ -103,7 +103,9 @@ $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
-demo: lib tools tui examples
+demo:
+	@sh tools/install-deps.sh demo
+	$(MAKE) --no-print-directory lib tools tui examples
 	B=$(B) sh tools/demo.sh
 
 BENCH_SRC := $(wildcard bench/*.c)

@@ -1,15 +1,16 @@
 #!/bin/sh
-# install-deps.sh [test|bench|all] — make sure the Debian packages a make
+# install-deps.sh [test|demo|bench|all] — make sure the Debian packages a make
 # target needs are present.  As root it installs what is missing with
 # apt-get; otherwise it names exactly what to install and fails.
 set -eu
 
 what=${1:-test}
 case "$what" in
-test)  pkgs="gcc make pkg-config check libncurses-dev" ;;
+test)  pkgs="gcc make pkg-config check libncurses-dev tmux" ;;
+demo)  pkgs="gcc make libncurses-dev" ;;
 bench) pkgs="redis-server" ;;   # optional: the bench says so when Redis is missing
 all)   pkgs="gcc make pkg-config check libncurses-dev clang redis-server tmux" ;;
-*) echo "install-deps.sh: unknown set '$what' (test, bench or all)" >&2; exit 2 ;;
+*) echo "install-deps.sh: unknown set '$what' (test, demo, bench or all)" >&2; exit 2 ;;
 esac
 
 missing=""
