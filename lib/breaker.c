@@ -363,7 +363,7 @@ static __attribute__((noinline)) int done_slow(fbx_breaker *b, const fbx_permit 
 	bool failure = outcome == FBX_FAILURE;
 	uint64_t now = fbx__now_coarse();
 	if (rates_on(&b->cfg))
-		fbx__window_record(b, shard, FBX__ST_GEN(w), failure, slow, now);
+		fbx__window_record(b, shard, failure, slow, now);
 	if (!failure && b->cfg.fail_max != 0) {
 		/* a success ends a run of failures, slow or not */
 		uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);

@@ -36,10 +36,8 @@ uint64_t fbx__window_floor_now(const fbx_breaker *b, uint64_t now)
 	return b->bucket_ns ? now / b->bucket_ns : 0;
 }
 
-void fbx__window_record(fbx_breaker *b, uint8_t *shard, uint32_t gen, bool failure,
-			bool slow, uint64_t now)
+void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow, uint64_t now)
 {
-	(void)gen;
 	if (b->cfg.window_calls != 0) {
 		uint64_t seq = atomic_fetch_add(&b->rec->ring_seq, 1);
 		uint32_t v = (uint32_t)(seq & SEQ_MASK) << 2 | (uint32_t)slow << 1 | failure;

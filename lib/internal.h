@@ -366,8 +366,8 @@ void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
 /* keyhash.h: fbx__keyhash(), inline for the limiter hot path */
 
 /* breaker_window.c */
-void fbx__window_record(fbx_breaker *b, uint8_t *shard, uint32_t gen,
-			bool failure, bool slow, uint64_t now);
+void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
+			uint64_t now);
 void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 			 const fbx_breaker_config *cfg, uint64_t now,
 			 uint64_t *calls, uint64_t *fails, uint64_t *slow);
