@@ -37,16 +37,7 @@ static void recent_events(const struct tui_sample *cur, const char *name, struct
 		if (x->corrupt || strcmp(x->name, name) != 0)
 			continue;
 		struct pen p = tui_pen_at(s, row++);
-		bool manual = x->kind == FBX_EV_MANUAL || x->kind == FBX_EV_CONFIG;
-		double ago = cur->time_ns > x->time_ns ? (double)(cur->time_ns - x->time_ns) / 1e9 : 0;
-		tui_putf(&p, 16, TUI_DIM, "  %7.1fs ago", ago);
-		if (x->from >= 0 || x->to >= 0)
-			tui_putf(&p, 32, TUI_NORMAL, "%s -> %s", x->from >= 0 ? tui_state_word(x->from) : "-",
-			     x->to >= 0 ? tui_state_word(x->to) : "-");
-		tui_putf(&p, -1, manual ? TUI_MANUAL : TUI_NORMAL, " %s", fbx_event_cause_name(x->cause));
-		if (manual)
-			tui_putf(&p, -1, TUI_MANUAL, "  by uid %u pid %d%s%s", (unsigned)x->uid, (int)x->pid,
-			     x->reason[0] ? ": " : "", x->reason);
+		tui_event_line(&p, cur, x, false);
 	}
 }
 

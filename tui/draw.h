@@ -48,6 +48,9 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
 void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 		     struct tui_screen *s, int row);
+/* One event on one line (pane_events.c), with or without its record's name. */
+void tui_event_line(struct pen *p, const struct tui_sample *cur, const fbx_event *x,
+		    bool with_name);
 void tui_detail(const struct tui_sample *cur, const struct tui_view *v, struct tui_screen *s);
 
 #endif
