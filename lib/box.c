@@ -6,7 +6,7 @@
  * creator that died half-way is replaced by the next FBX_OPEN_CREATE and
  * never by two at once.  Nobody maps more than fstat() says the object
  * holds, and the creator preallocates, so a full /dev/shm is FBX_ENOSPC at
- * creation instead of a SIGBUS later (BRIEF.md §2.2).
+ * creation instead of a SIGBUS later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -242,29 +242,44 @@ static int peek_ready(int fd, uint64_t *size_out)
 	return ready;
 }
 
+/* How long an empty object, unlocked, is left to the process that made
+ * it.  That creator takes the lock right after creating the object; an
+ * empty object still unlocked after this long lost its creator (killed
+ * before it sized the object), and any opener with CREATE initialises it.
+ * Stepping in early is safe — the lock makes initialisation exclusive and
+ * the creator then finds the box ready — it only lets the first opener's
+ * capacities win over the creator's. */
+#define ORPHAN_GRACE_NS 50000000ull
+
 static int wait_ready(int fd, bool may_init, bool created, const char *name,
 		      const fbx_box_config *cfg, uint64_t *size_out)
 {
-	uint64_t deadline = real_now() + (uint64_t)cfg->timeout_ms * 1000000u;
+	uint64_t start = real_now();
+	uint64_t deadline = start + (uint64_t)cfg->timeout_ms * 1000000u;
 	for (;;) {
 		int r = peek_ready(fd, size_out);
 		if (r != 0)
 			return r < 0 ? r : 0;
 		/* The elected creator initialises at once; anyone else with
-		 * CREATE steps in only when the lock shows no creator at work. */
+		 * CREATE steps in when the lock shows no creator at work: over
+		 * a half-initialised object at once, over an empty one after
+		 * the grace. */
 		if (may_init) {
 			int got = try_init_lock(fd);
 			if (got < 0)
 				return got;
 			if (got) {
 				r = peek_ready(fd, size_out);
-				if (r == 0 && (created || real_now() >= deadline ||
-					       *size_out >= sizeof(struct fbx__header)))
+				bool init = r == 0 && (created ||
+						       *size_out >= sizeof(struct fbx__header) ||
+						       real_now() - start >= ORPHAN_GRACE_NS);
+				if (init)
 					r = initialise(fd, name, cfg);
 				init_unlock(fd);
 				if (r < 0)
 					return r;
-				continue;
+				if (r > 0 || init)
+					continue; /* ready now: the next peek says so */
 			}
 		}
 		if (real_now() >= deadline)

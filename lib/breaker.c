@@ -125,30 +125,59 @@ int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg)
 
 /* ---- transitions -------------------------------------------------------- */
 
+/* A gen-tagged counter takes the new generation at once, with a count of
+ * 0, unless a caller of that generation got there first.  This is what
+ * keeps a count from 65,536 generations ago (the same 16-bit tag) from
+ * being added to; a transition winner killed before it is harmless but
+ * for that wrap. */
+void fbx__gen_retag(_Atomic uint64_t *c, uint32_t gen)
+{
+	uint64_t w = atomic_load(c);
+	while (FBX__GC_GEN(w) != (gen & 0xffff) &&
+	       !atomic_compare_exchange_weak(c, &w, FBX__GC_MAKE(gen, 0)))
+		;
+}
+
 /* CAS `from` -> `to`; the winner alone does the bookkeeping and the event. */
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause)
 {
+	/* The caller's reading may predate a stall: an open period or a
+	 * half-open start computed from it would be short, and a window floor
+	 * would move back.  Transitions are rare; read the clock again. */
+	uint64_t fresh = fbx__now_coarse();
+	if (fresh > now)
+		now = fresh;
 	uint32_t streak = FBX__ST_STREAK(from);
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, now_ms = fbx__ms_since(b->box, now);
 	if (to == FBX_OPEN) {
 		streak = FBX__ST_STATE(from) == FBX_HALF_OPEN ? streak + 1 : 1;
 		if (streak > 15)
 			streak = 15;
-		uint64_t ms = fbx__ms_since(b->box, now) +
-			      fbx__open_period_ns(&b->cfg, streak) / 1000000u;
-		deadline = ms > FBX__DEADLINE_MAX ? FBX__DEADLINE_MAX : ms;
+		deadline = now_ms + fbx__open_period_ns(&b->cfg, streak) / 1000000u;
+	} else if (to == FBX_HALF_OPEN) {
+		deadline = now_ms; /* when the period began: see lease_of() */
 	} else if (to == FBX_CLOSED) {
 		streak = 0;
 	}
-	uint64_t next = FBX__ST_MAKE(to, streak, FBX__ST_GEN(from) + 1, deadline);
+	if (deadline > FBX__DEADLINE_MAX)
+		deadline = FBX__DEADLINE_MAX;
+	uint32_t gen = (FBX__ST_GEN(from) + 1) & 0xffff;
+	uint64_t next = FBX__ST_MAKE(to, streak, gen, deadline);
 	/* The window restarts before the breaker closes: a kill between the
 	 * two must not leave the window that tripped it in force.  Moving it
-	 * early is harmless, as OPEN and HALF_OPEN record no window data. */
-	if (to == FBX_CLOSED)
-		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
+	 * early is harmless, as OPEN and HALF_OPEN record no window data; a
+	 * caller that has already lost the race leaves it alone, and the
+	 * floor only ever moves forward (breaker_window.c). */
+	if (to == FBX_CLOSED) {
+		if (atomic_load(&b->rec->state) != from)
+			return false;
+		fbx__window_floor_raise(b, now);
+	}
 	if (!atomic_compare_exchange_strong(&b->rec->state, &from, next))
 		return false;
+	fbx__gen_retag(&b->rec->consec, gen);
+	fbx__gen_retag(&b->rec->ho_succ, gen);
 	if (to == FBX_OPEN)
 		atomic_fetch_add(&b->rec->trips, 1);
 	fbx__event_emit(b->box, FBX_EV_TRANSITION, cause, FBX_REC_BREAKER, b->index,
@@ -182,18 +211,38 @@ static int reject(fbx_breaker *b, fbx_permit *p, fbx_reject_reason why, uint64_t
 
 enum trial { TRIAL_ADMITTED, TRIAL_FULL, TRIAL_MOVED };
 
-/* HALF_OPEN: take one of the trial leases of generation gen. */
-static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t now,
+/* Whether lease word l is a trial of the half-open period w: its
+ * generation, and not older than the period's start (a lease is never
+ * granted before its period begins, so an older one is a leftover from
+ * 65,536 generations ago). */
+static bool lease_of(uint64_t l, uint64_t w)
+{
+	return l != 0 && FBX__LEASE_GEN(l) == FBX__ST_GEN(w) &&
+	       FBX__LEASE_DEADLINE(l) >= FBX__ST_DEADLINE(w);
+}
+
+/*
+ * HALF_OPEN: take one of the trial leases of period w.
+ *
+ * A caller may have read w long ago (preempted, stopped): its view can be
+ * older than the state.  Such a caller must never take over a lease that
+ * is not plainly free, since to it a newer period's live lease looks like
+ * a leftover; only a caller that has just seen w still current may.  And a
+ * lease granted on an old clock reading would expire early, so the trial
+ * would be counted as failed: the lease runs from a fresh reading.
+ */
+static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 			     fbx_permit *p, uint64_t *soonest_ms)
 {
 	uint32_t gen = FBX__ST_GEN(w);
-	uint64_t now_ms = fbx__ms_since(b->box, now);
+	uint64_t now_ms = fbx__ms_since(b->box, *now);
 	uint64_t lease_ms = b->cfg.trial_lease_ns / 1000000u;
 	*soonest_ms = UINT64_MAX;
 	for (uint32_t i = 0; i < b->cfg.half_open_max; i++) {
 		_Atomic uint64_t *slot = &b->rec->lease[i];
 		uint64_t l = atomic_load(slot);
-		if (l != 0 && FBX__LEASE_GEN(l) == gen) {
+		if (lease_of(l, w)) {
+			/* a stale reading only makes a lease look younger */
 			if (FBX__LEASE_DEADLINE(l) > now_ms) {
 				if (FBX__LEASE_DEADLINE(l) < *soonest_ms)
 					*soonest_ms = FBX__LEASE_DEADLINE(l);
@@ -201,10 +250,12 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t now,
 			}
 			/* Its holder died or never reported: that trial failed. */
 			if (atomic_compare_exchange_strong(slot, &l, 0))
-				fbx__breaker_transition(b, w, FBX_OPEN, now,
+				fbx__breaker_transition(b, w, FBX_OPEN, *now,
 							FBX_CAUSE_TRIAL_LEASE);
 			return TRIAL_MOVED;
 		}
+		if (l != 0 && atomic_load(&b->rec->state) != w)
+			return TRIAL_MOVED; /* our view is old: look again */
 		uint64_t mine = FBX__LEASE_MAKE(gen, now_ms + lease_ms);
 		if (!atomic_compare_exchange_strong(slot, &l, mine))
 			continue;
@@ -212,6 +263,15 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t now,
 		if (atomic_load(&b->rec->state) != w) {
 			atomic_compare_exchange_strong(slot, &mine, 0);
 			return TRIAL_MOVED;
+		}
+		uint64_t fresh = fbx__now_coarse(), fresh_ms = fbx__ms_since(b->box, fresh);
+		if (fresh_ms > now_ms) {
+			uint64_t later = FBX__LEASE_MAKE(gen, fresh_ms + lease_ms);
+			/* lost: a current caller took it as not of this period */
+			if (!atomic_compare_exchange_strong(slot, &mine, later))
+				return TRIAL_MOVED;
+			mine = later;
+			*now = fresh;
 		}
 		admit(p, w, (int32_t)i, mine);
 		return TRIAL_ADMITTED;
@@ -240,7 +300,7 @@ static int allow_slow(fbx_breaker *b, fbx_permit *p, uint64_t w)
 			fbx__breaker_transition(b, w, FBX_HALF_OPEN, now, FBX_CAUSE_TIMEOUT);
 			break;
 		case FBX_HALF_OPEN:
-			switch (take_trial(b, w, now, p, &soonest)) {
+			switch (take_trial(b, w, &now, p, &soonest)) {
 			case TRIAL_ADMITTED:
 				return 0;
 			case TRIAL_FULL:
@@ -276,12 +336,22 @@ int fbx_breaker_allow(fbx_breaker *b, fbx_permit *p)
 
 /* ---- done -------------------------------------------------------------- */
 
-/* Counter tagged with a generation: counts from another one start over. */
-static uint64_t gen_count_add(_Atomic uint64_t *c, uint32_t gen)
+/* Counter tagged with a generation: counts from an older one start over;
+ * a caller of an older generation than the count's is late and adds
+ * nothing (it would wipe the newer generation's count).  Returns the
+ * count after the add, 0 for a late caller. */
+uint64_t fbx__gen_count_add(_Atomic uint64_t *c, uint32_t gen)
 {
+	gen &= 0xffff;
 	uint64_t w = atomic_load(c), next;
 	do {
-		next = FBX__GC_GEN(w) == (gen & 0xffff) ? w + 1 : FBX__GC_MAKE(gen, 1);
+		uint32_t have = FBX__GC_GEN(w);
+		if (have == gen)
+			next = w + 1;
+		else if (fbx__gen_newer(gen, have))
+			next = FBX__GC_MAKE(gen, 1);
+		else
+			return 0;
 	} while (!atomic_compare_exchange_weak(c, &w, next));
 	return FBX__GC_COUNT(next);
 }
@@ -297,14 +367,14 @@ static int trial_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 		return 0;
 	uint64_t w = atomic_load(&b->rec->state);
 	if (FBX__ST_STATE(w) != FBX_HALF_OPEN || FBX__ST_GEN(w) != (p->_gen & 0xffff) ||
-	    outcome == FBX_IGNORED)
+	    !lease_of(p->_lease, w) || outcome == FBX_IGNORED)
 		return 0;
 	uint64_t now = fbx__now_coarse();
 	if (outcome == FBX_FAILURE || (slow && b->cfg.slow_rate_pct != 0)) {
 		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_TRIAL_FAILED);
 		return 0;
 	}
-	if (gen_count_add(&b->rec->ho_succ, FBX__ST_GEN(w)) >= b->cfg.success_threshold)
+	if (fbx__gen_count_add(&b->rec->ho_succ, FBX__ST_GEN(w)) >= b->cfg.success_threshold)
 		fbx__breaker_transition(b, w, FBX_CLOSED, now, FBX_CAUSE_TRIALS_OK);
 	return 0;
 }
@@ -314,7 +384,7 @@ static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
 {
 	uint32_t gen = FBX__ST_GEN(w);
 	if (failure && b->cfg.fail_max != 0 &&
-	    gen_count_add(&b->rec->consec, gen) >= b->cfg.fail_max) {
+	    fbx__gen_count_add(&b->rec->consec, gen) >= b->cfg.fail_max) {
 		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_FAIL_MAX);
 		return;
 	}

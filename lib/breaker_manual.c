@@ -20,7 +20,7 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 	/* window first, as in fbx__breaker_transition() */
 	if (to == FBX_CLOSED && !(only_from_forced && from != FBX_FORCED_OPEN &&
 				  from != FBX_FORCED_CLOSED))
-		atomic_store(&b->rec->win_floor, fbx__window_floor_now(b, now));
+		fbx__window_floor_raise(b, now);
 	do {
 		from = FBX__ST_STATE(w);
 		if (only_from_forced && from != FBX_FORCED_OPEN && from != FBX_FORCED_CLOSED) {
@@ -29,6 +29,10 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		}
 		next = FBX__ST_MAKE(to, 0, FBX__ST_GEN(w) + 1, 0);
 	} while (!atomic_compare_exchange_weak(&b->rec->state, &w, next));
+	if (next != w) {
+		fbx__gen_retag(&b->rec->consec, FBX__ST_GEN(next));
+		fbx__gen_retag(&b->rec->ho_succ, FBX__ST_GEN(next));
+	}
 	fbx__event_emit(b->box, FBX_EV_MANUAL, cause, FBX_REC_BREAKER, b->index,
 			(int)from, (int)FBX__ST_STATE(next), reason);
 	return 0;

@@ -20,20 +20,40 @@
 
 #define SEQ_MASK 0x3fffffffu
 
+/* A bucket word holding an older bucket is restarted; one holding a newer
+ * bucket means this call's clock reading predates a stall, and the call is
+ * left out of the window (it still counts in the totals) rather than wipe
+ * newer data.  "Newer" is judged on half the 32-bit range: with buckets of
+ * at least 10 ms that misjudges only a bucket idle for over 248 days. */
 static void bucket_add(_Atomic uint64_t *word, uint32_t tag)
 {
 	uint64_t w = atomic_load_explicit(word, memory_order_relaxed), next;
 	do {
-		next = (uint32_t)(w >> 32) == tag ? w + 1 : ((uint64_t)tag << 32 | 1u);
+		uint32_t have = (uint32_t)(w >> 32);
+		if (have == tag && w != 0)
+			next = w + 1;
+		else if (w == 0 || (int32_t)(tag - have) > 0)
+			next = (uint64_t)tag << 32 | 1u;
+		else
+			return;
 	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_relaxed,
 							memory_order_relaxed));
 }
 
-uint64_t fbx__window_floor_now(const fbx_breaker *b, uint64_t now)
+static uint64_t floor_at(const fbx_breaker *b, uint64_t now)
 {
 	if (b->cfg.window_calls != 0)
 		return atomic_load(&b->rec->ring_seq);
 	return b->bucket_ns ? now / b->bucket_ns : 0;
+}
+
+/* The floor only moves forward: a caller whose clock reading predates a
+ * stall must not bring back the data of an earlier period. */
+void fbx__window_floor_raise(const fbx_breaker *b, uint64_t now)
+{
+	uint64_t want = floor_at(b, now), have = atomic_load(&b->rec->win_floor);
+	while (have < want && !atomic_compare_exchange_weak(&b->rec->win_floor, &have, want))
+		;
 }
 
 void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow, uint64_t now)

@@ -74,7 +74,11 @@ struct fbx__header {
  * The whole automatic state of a breaker is one word, so every transition
  * is a single CAS:  state:4 | streak:4 | gen:16 | deadline_ms:40.
  * gen changes on every transition; permits carry it so that a late result
- * cannot touch a newer state.  deadline_ms counts from the box's creation.
+ * cannot touch a newer state.  deadline_ms counts from the box's creation:
+ * in OPEN it is when trials may start; in HALF_OPEN it is when the
+ * half-open period began, so a lease left from 65,536 generations ago
+ * (the same 16-bit gen) is told apart by its deadline being older than
+ * the period it would belong to.
  */
 #define FBX__ST_STATE(w) ((uint32_t)((w) & 0xf))
 #define FBX__ST_STREAK(w) ((uint32_t)(((w) >> 4) & 0xf))
@@ -85,7 +89,9 @@ struct fbx__header {
 	 ((uint64_t)((gen) & 0xffff) << 8) | ((uint64_t)(dl) << 24))
 #define FBX__DEADLINE_MAX ((1ull << 40) - 1)
 
-/* gen-tagged counters: gen:16 | count:48 */
+/* gen-tagged counters: gen:16 | count:48.  A count of an older generation
+ * than the caller's is replaced; a caller older than the count adds
+ * nothing (see fbx__gen_newer). */
 #define FBX__GC_GEN(w) ((uint32_t)((w) >> 48))
 #define FBX__GC_COUNT(w) ((w) & ((1ull << 48) - 1))
 #define FBX__GC_MAKE(gen, n) (((uint64_t)((gen) & 0xffff) << 48) | (n))
@@ -94,6 +100,15 @@ struct fbx__header {
 #define FBX__LEASE_MAKE(gen, dl) (((uint64_t)((gen) & 0xffff) << 48) | ((uint64_t)(dl) << 8) | 1u)
 #define FBX__LEASE_GEN(w) ((uint32_t)((w) >> 48))
 #define FBX__LEASE_DEADLINE(w) (((w) >> 8) & FBX__DEADLINE_MAX)
+
+/* Whether 16-bit generation a is later than b.  Generations move by one
+ * per transition; the half-range comparison is right while the two are
+ * fewer than 32,768 transitions apart, and wrong far beyond that only for
+ * a caller stalled through that many transitions (see breaker.c). */
+static inline bool fbx__gen_newer(uint32_t a, uint32_t b)
+{
+	return (int16_t)(uint16_t)(a - b) > 0;
+}
 
 struct fbx__breaker_rec {
 	struct fbx__rec_head head;
@@ -166,7 +181,7 @@ struct fbx__limiter_rec {
 	 * (version << 1 | slot); a writer that dies mid-write harms nothing. */
 	alignas(FBX__CACHELINE) _Atomic uint64_t cfg_active;
 	_Atomic uint32_t dry_run;
-	_Atomic uint64_t keys;
+	_Atomic uint64_t keys_unused; /* keys are counted by readers (keytable.c) */
 	_Atomic uint64_t evictions;
 	struct fbx__limiter_cfg cfg[2];
 	alignas(FBX__CACHELINE) _Atomic uint64_t global_state[FBX_RULE_LIMITS_MAX];
@@ -199,12 +214,19 @@ static_assert(sizeof(((struct fbx__kbucket *)0)->tag[0]) +
 
 /* ---- events ------------------------------------------------------------ */
 
+/* seq1: 0 never written; seq + 1 complete; (seq + 1) | BUSY being written
+ * (events.c has the protocol).  check: a hash of seq and the words, so a
+ * record torn by two writers is seen as such. */
 #define FBX__EV_WORDS 12
+#define FBX__EV_BUSY (1ull << 63)
+#define FBX__EV_GRACE_NS 2000000000ull /* longer in progress: writer gone */
 struct fbx__event_slot {
-	_Atomic uint64_t seq1;   /* seq + 1 once complete; 0 while written */
+	_Atomic uint64_t seq1;
 	/* time, kind|cause|rtype|record, from|to, pid|uid, reason[8 words] */
 	_Atomic uint64_t w[FBX__EV_WORDS];
-	uint64_t pad[3];
+	_Atomic uint64_t started; /* CLOCK_MONOTONIC when its writer began */
+	_Atomic uint64_t check;
+	uint64_t pad;
 };
 
 /* ---- workers (one counter shard each) ----------------------------------- */
@@ -359,6 +381,10 @@ void fbx__registry_unlock(fbx_box *box);
 int fbx__name_copy(char dst[FBX_NAME_MAX], const char *src);
 
 /* events.c */
+uint64_t fbx__event_check(uint64_t seq, const uint64_t w[FBX__EV_WORDS]);
+uint64_t fbx__real_now(void);
+/* Writes event seq into its slot; exposed for tests of stalled writers. */
+void fbx__event_write(fbx_box *box, uint64_t seq, const uint64_t w[FBX__EV_WORDS]);
 void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
 		     fbx_record_type rtype, uint32_t record, int from, int to,
 		     const char *reason);
@@ -371,12 +397,17 @@ void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
 void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 			 const fbx_breaker_config *cfg, uint64_t now,
 			 uint64_t *calls, uint64_t *fails, uint64_t *slow);
-uint64_t fbx__window_floor_now(const fbx_breaker *b, uint64_t now);
+void fbx__window_floor_raise(const fbx_breaker *b, uint64_t now);
 
 /* breaker.c */
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause);
 uint64_t fbx__open_period_ns(const fbx_breaker_config *cfg, uint32_t streak);
+uint64_t fbx__gen_count_add(_Atomic uint64_t *c, uint32_t gen);
+void fbx__gen_retag(_Atomic uint64_t *c, uint32_t gen);
+
+/* keytable.c: published keys per limiter index, for n limiters */
+void fbx__keys_count(const fbx_box *box, uint64_t *per_limiter, uint32_t n);
 
 /* topkeys.c */
 void fbx__top_note(fbx_limiter *l, const void *key, size_t keylen);

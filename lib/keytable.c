@@ -20,6 +20,19 @@
  * counted.  A reused entry's state is zeroed only if nobody wrote it since
  * we looked; if a late writer of the old key did, the new key inherits a
  * little budget use: an early denial at worst, never an extra admission.
+ *
+ * How many keys a limiter holds is not kept as a counter: the table change
+ * and a counter update would be two steps, and a process killed between
+ * them would leave the count wrong for good.  Readers count the published
+ * tags instead (fbx__keys_count), so the figure is true by construction.
+ *
+ * Reservations of one key are bitwise identical, whoever made them: a
+ * stalled inserter's publish or cancel may land on a racer's reservation
+ * of the same key in the same entry.  That is harmless: a publish there
+ * publishes the very entry the racer would have published (its own
+ * publish then fails and it finds the key), a cancel only makes the racer
+ * start over, and the state words are zeroed by CAS against what was seen
+ * before the reservation, so no take that landed since is undone.
  */
 #include <sched.h>
 
@@ -53,9 +66,15 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 				continue;
 		} else {
 			uint64_t age = ((now / period) - FBX__W_IDX(w)) & FBX__IDX_MASK;
-			if (age > 1)
+			/* A word ahead of `now` (a reading from before a stall)
+			 * is as recent as can be, never expired: evicting it
+			 * would hand its key a fresh budget. */
+			if (age >= 0x8000)
+				t = now;
+			else if (age > 1)
 				continue; /* neither this window nor the last */
-			t = now - age * period;
+			else
+				t = now - age * period;
 		}
 		if (t > latest)
 			latest = t;
@@ -63,14 +82,26 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 	return latest;
 }
 
-static void count_key(fbx_box *box, uint64_t tag, int64_t by, bool evicted)
+static void count_eviction(fbx_box *box, uint64_t tag)
 {
 	uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
-	if (li >= box->cap_limiters || (tag & FBX__TAG_RESERVED))
-		return;
-	atomic_fetch_add(&box->limiters[li].keys, (uint64_t)by);
-	if (evicted)
+	if (li < box->cap_limiters && !(tag & FBX__TAG_RESERVED))
 		atomic_fetch_add(&box->limiters[li].evictions, 1);
+}
+
+void fbx__keys_count(const fbx_box *box, uint64_t *per_limiter, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		per_limiter[i] = 0;
+	for (uint64_t b = 0; b < box->key_buckets; b++) {
+		const struct fbx__kbucket *bk = &box->keys[b];
+		for (int i = 0; i < FBX__KB_WAYS; i++) {
+			uint64_t t = atomic_load_explicit(&bk->tag[i], memory_order_relaxed);
+			uint32_t li = (uint32_t)(t >> FBX__TAG_LIM_SHIFT) - 1;
+			if (t != 0 && !(t & FBX__TAG_RESERVED) && li < n)
+				per_limiter[li]++;
+		}
+	}
 }
 
 static _Atomic uint64_t *tag_at(struct fbx__kbucket *bk[2], int pos)
@@ -159,9 +190,9 @@ _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbuc
 			old[i] = atomic_load(&st[i]);
 		if (!atomic_compare_exchange_strong(tag_at(bk, pos), &seen, mine))
 			continue;
-		bool evicted = seen != 0 && !(seen & FBX__TAG_RESERVED) &&
-			       entry_recency(box, seen, st, now) != 0;
-		count_key(box, seen, -1, evicted);
+		if (seen != 0 && !(seen & FBX__TAG_RESERVED) &&
+		    entry_recency(box, seen, st, now) != 0)
+			count_eviction(box, seen);
 		for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
 			atomic_compare_exchange_strong(&st[i], &old[i], 0);
 
@@ -185,7 +216,6 @@ _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbuc
 		}
 		if (!atomic_compare_exchange_strong(tag_at(bk, pos), &expect, tag))
 			continue; /* cancelled by a racer, or evicted: start over */
-		count_key(box, tag, 1, false);
 		return st;
 	}
 	return NULL;

@@ -289,7 +289,12 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 	uint32_t spare = (atomic_load(&l->cur) + 1) % FBX__LOCAL_CFGS;
 	for (int tries = 0; tries < 100; tries++) {
 		l->cfgs[spare] = l->rec->cfg[active & 1];
-		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
+		/* A seqlock read: the copy's loads must complete before the
+		 * re-check.  An acquire load orders what follows it, not what
+		 * came before; on a weakly ordered CPU the copy could otherwise
+		 * see a rewrite that the re-check misses. */
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_relaxed);
 		if (again == active) {
 			rc = cfg_sane(&l->cfgs[spare], l->algorithm) ? 0 : FBX_ECORRUPT;
 			break;
@@ -304,25 +309,39 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 	return rc;
 }
 
-/* A take's clock reading and whether GCRA must pad for the coarse clock. */
+/* A take's clock reading, whether GCRA must pad for the coarse clock, and
+ * whether the reading was taken again after a word showed it stale. */
 struct when {
 	uint64_t now;
 	bool padded;
+	bool fresh;
+	bool coarse;
 };
 
-static bool decide(const fbx_limiter *l, const struct fbx__limit *k, uint64_t w,
-		   struct when at, uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+static enum fbx__decision decide(const fbx_limiter *l, const struct fbx__limit *k,
+				 uint64_t w, const struct when *at, uint64_t cost,
+				 uint64_t *next, struct fbx__verdict *v)
 {
-	uint64_t now = at.now;
 	if (l->algorithm == FBX_ALGO_GCRA)
-		return fbx__gcra_decide(k, at.padded, w, now, cost, next, v);
-	return fbx__window_decide(k, w, now, cost, next, v);
+		return fbx__gcra_decide(k, at->padded, w, at->now, at->fresh, cost, next, v);
+	return fbx__window_decide(k, w, at->now, at->fresh, cost, next, v);
+}
+
+/* Once per take at most: the reading predates a stall.  Later limits and
+ * the refunds use the new one too; what earlier limits did on the old one
+ * only ever erred towards denial. */
+static __attribute__((cold, noinline)) void read_again(struct when *at)
+{
+	uint64_t now = at->coarse ? fbx__now_coarse() : fbx__now();
+	if (now > at->now)
+		at->now = now;
+	at->fresh = true;
 }
 
 /* Gives back what limits 0..upto-1 took, each in the window it counted in. */
 static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-		   _Atomic uint64_t *st, uint32_t upto, const uint64_t *used_idx, struct when at,
-		   uint64_t cost)
+		   _Atomic uint64_t *st, uint32_t upto, const uint64_t *used_idx,
+		   const struct when *at, uint64_t cost)
 {
 	for (uint32_t i = 0; i < upto; i++) {
 		if (l->algorithm == FBX_ALGO_WINDOW) {
@@ -330,7 +349,7 @@ static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
 			continue;
 		}
 		uint64_t w = atomic_load(&st[i]), next;
-		while ((next = fbx__gcra_refund(&c->lim[i], at.padded, w, at.now, cost)) != w &&
+		while ((next = fbx__gcra_refund(&c->lim[i], at->padded, w, at->now, cost)) != w &&
 		       !atomic_compare_exchange_weak(&st[i], &w, next))
 			;
 	}
@@ -340,14 +359,17 @@ static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
  * must cover them all.  Each only grows more permissive with time, so the
  * longest wait among them is exact. */
 static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-			  _Atomic uint64_t *st, uint32_t from, struct when at, uint64_t cost,
+			  _Atomic uint64_t *st, uint32_t from, struct when *at, uint64_t cost,
 			  struct fbx__verdict *v)
 {
 	for (uint32_t i = from; i < c->parsed.n; i++) {
 		struct fbx__verdict w;
 		uint64_t unused;
-		if (!decide(l, &c->lim[i], atomic_load(&st[i]), at, cost, &unused, &w) &&
-		    w.retry_ns > v->retry_ns)
+		enum fbx__decision d;
+		while ((d = decide(l, &c->lim[i], atomic_load(&st[i]), at, cost, &unused, &w)) ==
+		       FBX__STALE)
+			read_again(at);
+		if (d == FBX__DENY && w.retry_ns > v->retry_ns)
 			*v = w;
 	}
 }
@@ -362,25 +384,36 @@ static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c
  * an early denial at worst, never an extra admission.
  */
 static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, bool fast,
-		       _Atomic uint64_t *word, struct when at, uint64_t cost,
+		       _Atomic uint64_t *word, struct when *at, uint64_t cost,
 		       struct fbx__verdict *v)
 {
 	uint64_t w, next;
+	enum fbx__decision d;
 	if (l->algorithm == FBX_ALGO_WINDOW && cost <= FAST_COST_MAX && fast) {
 		w = atomic_fetch_add(word, cost);
-		bool ok = decide(l, k, w, at, cost, &next, v);
-		if (ok && next == w + cost)
+		d = decide(l, k, w, at, cost, &next, v);
+		if (d == FBX__ADMIT && next == w + cost)
 			return true; /* same window, and it had room */
 		fbx__window_unadd(word, FBX__W_IDX(w), cost);
-		if (!ok && FBX__W_IDX(w) == v->idx)
+		if (d == FBX__DENY && FBX__W_IDX(w) == v->idx)
 			return false; /* decided on the word of its own window */
 	}
 	w = atomic_load_explicit(word, memory_order_relaxed);
-	bool ok;
-	while ((ok = decide(l, k, w, at, cost, &next, v)) &&
-	       !atomic_compare_exchange_weak(word, &w, next))
-		;
-	return ok;
+	for (;;) {
+		d = decide(l, k, w, at, cost, &next, v);
+		if (FBX__UNLIKELY(d == FBX__STALE)) {
+			read_again(at);
+			continue;
+		}
+		if (d == FBX__DENY) {
+			/* a foreign word settled on a fresh reading: best effort */
+			if (FBX__UNLIKELY(v->repair))
+				atomic_compare_exchange_strong(word, &w, next);
+			return false;
+		}
+		if (atomic_compare_exchange_weak(word, &w, next))
+			return true;
+	}
 }
 
 static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fbx__verdict *v,
@@ -429,8 +462,10 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
 	/* GCRA pads its intervals for the coarse clock; a substituted clock is
 	 * exact, with no tick to pad for */
-	struct when at = {now, l->algorithm == FBX_ALGO_GCRA && c->coarse_clock &&
-				       !fbx__clock_substituted()};
+	struct when at = {now,
+			  l->algorithm == FBX_ALGO_GCRA && c->coarse_clock &&
+				  !fbx__clock_substituted(),
+			  false, c->coarse_clock != 0};
 	_Atomic uint64_t *st = l->rec->global_state;
 	if (l->keyed) {
 		st = NULL;
@@ -440,7 +475,7 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 			return FBX_ETIMEDOUT;
 	}
 	struct fbx__limiter_shard *ls = (void *)(shard + l->shard_off);
-	struct fbx__verdict v, tight = {0, 0, 0, 0, 0};
+	struct fbx__verdict v, tight = {0, 0, 0, 0, 0, false};
 	/* Ask for the line in exclusive state at once: a plain load would
 	 * fetch it shared and the CAS fetch it again when another process
 	 * wrote it last (a hot key taken by several workers). */
@@ -448,10 +483,10 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	uint64_t used_idx[FBX_RULE_LIMITS_MAX];
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
-		if (!take_limit(l, k, c->fast_add, &st[i], at, cost, &v)) {
-			refund(l, c, st, i, used_idx, at, cost);
-			later_denials(l, c, st, i + 1, at, cost, &v);
-			return denied(l, ls, &v, now, key, keylen, res);
+		if (!take_limit(l, k, c->fast_add, &st[i], &at, cost, &v)) {
+			refund(l, c, st, i, used_idx, &at, cost);
+			later_denials(l, c, st, i + 1, &at, cost, &v);
+			return denied(l, ls, &v, at.now, key, keylen, res);
 		}
 		used_idx[i] = v.idx;
 		if (i == 0 || v.remaining < tight.remaining)
@@ -464,6 +499,6 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	res->remaining = tight.remaining;
 	res->reset_ns = tight.reset_ns;
 	res->retry_after_ns = 0;
-	res->now_ns = now;
+	res->now_ns = at.now;
 	return 0;
 }

@@ -10,7 +10,19 @@
 struct fbx__verdict {
 	uint64_t limit, remaining, reset_ns, retry_ns;
 	uint64_t idx; /* window: the window index the decision counted in */
+	bool repair;  /* denied, yet *next holds a word to install (GCRA) */
 };
+
+/*
+ * A decision on (word, now).  STALE: the word is further ahead of `now`
+ * than a current reading could ever see, so `now` was most likely read
+ * before a stall (preemption, SIGSTOP, cgroup throttling).  The caller
+ * reads the clock again and decides with fresh = true; a word still too
+ * far ahead of a fresh reading is then foreign (a rule tightened live, a
+ * wrapped window index, a write meant for an entry's previous key) and
+ * each algorithm settles it without moving anything backwards in time.
+ */
+enum fbx__decision { FBX__DENY = 0, FBX__ADMIT = 1, FBX__STALE = 2 };
 
 /* n / d for a d whose floor((2^64 - 1) / d) is inv: a multiply and at most
  * two corrections instead of a 64-bit division. */
@@ -46,23 +58,31 @@ uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t c
 #define FBX__HOT static inline __attribute__((always_inline))
 #define FBX__GCRA_SKEW_NS 1000000000ull
 
-FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_t now,
-				 uint64_t cost, uint64_t *next, struct fbx__verdict *v)
+FBX__HOT enum fbx__decision fbx__window_decide(const struct fbx__limit *k, uint64_t w,
+					       uint64_t now, bool fresh, uint64_t cost,
+					       uint64_t *next, struct fbx__verdict *v)
 {
 	uint64_t limit = k->count, period = k->period_ns;
 	uint64_t idx = fbx__div(now, period, k->inv_period), el = now - idx * period;
 	uint64_t mine = idx & FBX__IDX_MASK, widx = FBX__W_IDX(w);
 	uint64_t prev = FBX__W_PREV(w), cur = FBX__W_CUR(w);
-	/* A word already in the next window: this clock reading is stale (a
-	 * process preempted across the boundary).  Count in the word's window
-	 * from its start; never move the index back.  (Only "next" is a stale
-	 * reading; a wrapped old index may also look like it: an early
-	 * denial at worst, as documented above.) */
-	if (w != 0 && widx == ((mine + 1) & FBX__IDX_MASK)) {
+	uint64_t ahead = (widx - mine) & FBX__IDX_MASK;
+	/* A word in the next window: this reading was taken just before the
+	 * boundary (a process preempted across it).  Count in the word's
+	 * window from its start; never move the index back.  (A wrapped old
+	 * index may also look like it: an early denial at worst, as
+	 * documented above.)  Two or more windows ahead, on half the index
+	 * range: a reading from before a stall, to be taken again; with a
+	 * fresh reading, an index wrapped while the key was idle — old. */
+	if (w != 0 && ahead == 1) {
 		mine = widx;
 		el = 0;
+	} else if (FBX__UNLIKELY(w != 0 && ahead != 0 && ahead < 0x8000 && !fresh)) {
+		v->repair = false;
+		return FBX__STALE;
 	}
 	v->idx = mine;
+	v->repair = false;
 	if (w == 0 || widx != mine) {
 		prev = ((widx + 1) & FBX__IDX_MASK) == mine && w != 0 ? cur : 0;
 		cur = 0;
@@ -80,25 +100,37 @@ FBX__HOT bool fbx__window_decide(const struct fbx__limit *k, uint64_t w, uint64_
 		v->remaining = ((limit << FBX__FP) - need) >> FBX__FP;
 		v->retry_ns = 0;
 		*next = FBX__W_MAKE(mine, prev, cur + cost);
-		return true;
+		return FBX__ADMIT;
 	}
 	v->remaining = est >= limit << FBX__FP ? 0 : ((limit << FBX__FP) - est) >> FBX__FP;
 	v->retry_ns = fbx__window_retry(k, prev, cur, el, cost);
-	return false;
+	return FBX__DENY;
 }
 
-FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, bool padded, uint64_t tat,
-			       uint64_t now, uint64_t cost, uint64_t *next,
-			       struct fbx__verdict *v)
+FBX__HOT enum fbx__decision fbx__gcra_decide(const struct fbx__limit *k, bool padded,
+					     uint64_t tat, uint64_t now, bool fresh,
+					     uint64_t cost, uint64_t *next,
+					     struct fbx__verdict *v)
 {
 	uint64_t t = padded ? k->pad_t : k->gcra_t;
 	uint64_t span = (padded ? k->pad_tau : k->gcra_tau) + t;
 	uint64_t inv_t = padded ? k->pad_inv_t : k->inv_t;
-	/* A valid TAT is never more than span ahead (plus clock skew between
-	 * processes).  One further ahead is not a GCRA word at all — a write
-	 * meant for an entry's previous key — and would lock the key out. */
-	if (tat > now && tat - now > span + FBX__GCRA_SKEW_NS)
-		tat = 0;
+	v->repair = false;
+	/* A current TAT is never more than span ahead (plus the skew of
+	 * readings taken at slightly different moments).  Further ahead: a
+	 * reading from before a stall, to be taken again.  Further ahead of a
+	 * fresh reading too: a rule tightened live, or a write meant for an
+	 * entry's previous key.  Resetting it would grant a fresh burst;
+	 * keeping it could lock the key out for the old rule's horizon.  The
+	 * key's budget is spent: it restarts at the limit (installed even if
+	 * this take is denied) and refills at the rule's rate. */
+	bool clamped = false;
+	if (FBX__UNLIKELY(tat > now && tat - now > span + FBX__GCRA_SKEW_NS)) {
+		if (!fresh)
+			return FBX__STALE;
+		tat = now + span;
+		clamped = true;
+	}
 	uint64_t base = tat > now ? tat : now;
 	uint64_t new_tat = base + cost * t;
 	v->limit = k->count;
@@ -107,13 +139,17 @@ FBX__HOT bool fbx__gcra_decide(const struct fbx__limit *k, bool padded, uint64_t
 		v->remaining = fbx__div(span - (new_tat - now), t, inv_t);
 		v->reset_ns = new_tat - now;
 		v->retry_ns = 0;
-		return true;
+		return FBX__ADMIT;
 	}
 	uint64_t ahead = base - now;
 	v->remaining = ahead >= span ? 0 : fbx__div(span - ahead, t, inv_t);
 	v->reset_ns = ahead;
 	v->retry_ns = new_tat - span - now;
-	return false;
+	if (clamped) {
+		*next = tat;
+		v->repair = true;
+	}
+	return FBX__DENY;
 }
 
 /* Gives back cost taken by a take that a later limit of the rule denied. */

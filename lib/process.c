@@ -5,11 +5,17 @@
  * A process is named by (pid, start time), never a bare pid: a recycled
  * pid has another start time (BRIEF.md §2.7).  Each process claims a worker
  * slot and writes its counters only into that slot's shard, so two workers
- * never fight over a cache line (§2.6).  A dead owner's slot is taken over
+ * never fight over a cache line.  A dead owner's slot is taken over
  * with its counts intact: readers add up all shards, so nothing is lost.
+ *
+ * "Cannot tell" never means dead: a slot is taken over only when its owner
+ * is known to be gone.  When /proc cannot be read (EMFILE, hidepid, a
+ * chroot without it) an owner counts as alive, and a process that finds no
+ * free slot writes the shared overflow shard with locked adds instead.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,66 +44,88 @@ void fbx__fork_hook_install(void)
 	pthread_once(&fork_once, install);
 }
 
+/* What /proc says of a process: its start time, or one of these. */
+#define START_GONE 0ull          /* no such process, or a dead zombie */
+#define START_UNKNOWN UINT64_MAX /* /proc could not be read */
+
 /* A zombie leader with threads still running is a live process whose
- * main thread called pthread_exit(); a zombie with one task is dead. */
+ * main thread called pthread_exit(); a zombie with one task is dead.
+ * Unreadable: alive. */
 static bool other_threads_run(pid_t pid)
 {
 	char path[40], buf[2048];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return errno != ENOENT && errno != ESRCH;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return true;
 	buf[n] = '\0';
 	const char *t = strstr(buf, "\nThreads:");
-	return t != NULL && strtol(t + 9, NULL, 10) > 1;
+	return t == NULL || strtol(t + 9, NULL, 10) > 1;
 }
 
-/* Field 22 of /proc/PID/stat, in clock ticks since boot; 0 when gone.
- * A zombie counts as gone: it will never write again. */
+/* Field 22 of /proc/PID/stat, in clock ticks since boot.  Gone only when
+ * the kernel says so: the file does not exist, or the process is a zombie
+ * that will never write again.  Any other failure is START_UNKNOWN. */
 static uint64_t start_time_of(pid_t pid)
 {
 	char path[40], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return errno == ENOENT || errno == ESRCH ? START_GONE : START_UNKNOWN;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int e = errno;
 	close(fd);
-	if (n <= 0)
-		return 0;
+	if (n < 0)
+		return e == ESRCH ? START_GONE : START_UNKNOWN; /* exited meanwhile */
+	if (n == 0)
+		return START_UNKNOWN;
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
 	if (p == NULL || p[1] != ' ')
-		return 0;
+		return START_UNKNOWN;
 	p += 2;
 	if ((*p == 'Z' && !other_threads_run(pid)) || *p == 'X')
-		return 0;
+		return START_GONE;
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p, ' ');
 		if (p == NULL)
-			return 0;
+			return START_UNKNOWN;
 		p++;
 	}
 	unsigned long long t = strtoull(p, NULL, 10);
-	return t == 0 ? 1 : (uint64_t)t;
+	return t == 0 ? 1 : (uint64_t)t & ((1ull << 42) - 1);
 }
 
+/* Start time 0 in an owner word: this process could not read its own, so
+ * others can tell only whether the pid exists. */
 uint64_t fbx__self_identity(void)
 {
 	pid_t pid = getpid();
-	return FBX__OWNER_MAKE(pid, start_time_of(pid));
+	uint64_t start = start_time_of(pid);
+	return FBX__OWNER_MAKE(pid, start == START_UNKNOWN ? 0 : start);
 }
 
+/* 1 alive or cannot tell, 0 known to be gone.  kill(pid, 0) delivers no
+ * signal: it only asks whether the pid exists, and answers even where
+ * /proc is hidden or absent. */
 int fbx__owner_alive(uint64_t owner)
 {
 	if (owner == 0)
 		return 0;
-	uint64_t start = start_time_of(FBX__OWNER_PID(owner));
-	return start != 0 && (start & ((1ull << 42) - 1)) == FBX__OWNER_START(owner);
+	pid_t pid = FBX__OWNER_PID(owner);
+	if (pid <= 0)
+		return 0; /* not an owner any process could have written */
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	uint64_t start = start_time_of(pid);
+	if (start == START_UNKNOWN || FBX__OWNER_START(owner) == 0)
+		return 1;
+	return start != START_GONE && start == FBX__OWNER_START(owner);
 }
 
 static uint8_t *shard_at(fbx_box *box, int32_t worker)

@@ -18,6 +18,7 @@ struct fbx_snapshot {
 	uint32_t cap_b, cap_l, cap_e;
 	size_t nb, nl, ne;
 	uint64_t dropped;
+	uint64_t *keys;  /* per limiter index */
 	fbx_breaker_info *b;
 	fbx_limiter_info *l;
 	fbx_event *ev;
@@ -36,7 +37,8 @@ int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
 	s->b = calloc(s->cap_b, sizeof(*s->b));
 	s->l = calloc(s->cap_l, sizeof(*s->l));
 	s->ev = calloc(s->cap_e, sizeof(*s->ev));
-	if (s->b == NULL || s->l == NULL || s->ev == NULL) {
+	s->keys = calloc(s->cap_l, sizeof(*s->keys));
+	if (s->b == NULL || s->l == NULL || s->ev == NULL || s->keys == NULL) {
 		fbx_snapshot_free(s);
 		return FBX_ENOMEM;
 	}
@@ -51,6 +53,7 @@ void fbx_snapshot_free(fbx_snapshot *s)
 	free(s->b);
 	free(s->l);
 	free(s->ev);
+	free(s->keys);
 	free(s);
 }
 
@@ -117,6 +120,7 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 		for (uint32_t k = 0; k < bi->config.half_open_max; k++) {
 			uint64_t l = atomic_load(&r->lease[k]);
 			if (l != 0 && FBX__LEASE_GEN(l) == bi->generation &&
+			    FBX__LEASE_DEADLINE(l) >= FBX__ST_DEADLINE(w) &&
 			    FBX__LEASE_DEADLINE(l) > now_ms)
 				bi->half_open_in_flight++;
 		}
@@ -126,7 +130,7 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 				    &bi->window_failures, &bi->window_slow);
 }
 
-static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
+static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_info *li)
 {
 	struct fbx__limiter_rec *r = &box->limiters[i];
 	memset(li, 0, sizeof(*li));
@@ -149,12 +153,10 @@ static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 	li->burst = c->burst;
 	li->keyed = r->keyed != 0;
 	li->dry_run = atomic_load(&r->dry_run) != 0;
-	li->keys = atomic_load(&r->keys);
+	li->keys = li->keyed ? keys : 0;
 	if (li->keyed)
 		fbx__top_read(r, li);
 	li->evictions = atomic_load(&r->evictions);
-	if (li->keys > box->cap_keys * 2ull)
-		li->keys = 0; /* a count the table cannot hold is damage */
 	for (uint32_t s = 0, n = shard_count(box); s < n; s++) {
 		struct fbx__limiter_shard *ls = fbx__lshard(box, box->shards + box->shard_stride * s, i);
 		li->allowed += atomic_load_explicit(&ls->ctr[FBX__L_ALLOWED], memory_order_relaxed);
@@ -164,24 +166,66 @@ static void read_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 	}
 }
 
-/* One event slot: 1 copied, 0 overwritten meanwhile (skip it). */
-static int read_event(fbx_box *box, uint64_t seq, fbx_event *e)
+enum { EV_SKIP = 0, EV_COPIED = 1, EV_NOT_YET = -1 };
+
+/* Whether event seq, in progress, has been so for longer than a writer
+ * ever takes.  A claimed slot says when its writer began.  An unclaimed one
+ * (the writer took seq but not the slot yet) must still hold the event of
+ * the ring's previous turn, or nothing; anything else is damage.  Its
+ * writer began no later than any event after it, as sequence numbers are
+ * taken in order, so a later event older than the grace settles it. */
+static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head)
+{
+	uint64_t now = fbx__real_now(), began = 0, held = s1 & ~FBX__EV_BUSY;
+	if (s1 == ((seq + 1) | FBX__EV_BUSY)) {
+		began = atomic_load_explicit(&box->events[seq % box->cap_events].started,
+					     memory_order_relaxed);
+	} else if (held == 0 ? seq >= box->cap_events : held + box->cap_events != seq + 1) {
+		return true;
+	} else {
+		for (uint64_t k = seq + 1; k < head && k < seq + box->cap_events && began == 0; k++) {
+			struct fbx__event_slot *o = &box->events[k % box->cap_events];
+			if ((atomic_load_explicit(&o->seq1, memory_order_acquire) & ~FBX__EV_BUSY) ==
+			    k + 1)
+				began = atomic_load_explicit(&o->started, memory_order_relaxed);
+		}
+	}
+	return began != 0 && now > began && now - began > FBX__EV_GRACE_NS;
+}
+
+static void mark_corrupt(fbx_event *e, uint64_t seq)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	e->corrupt = 1;
+	e->from = e->to = -1;
+}
+
+/* One event: EV_COPIED, EV_SKIP (overwritten by a newer one meanwhile) or
+ * EV_NOT_YET (still being written: stop here and come back). */
+static int read_event(fbx_box *box, uint64_t seq, uint64_t head, fbx_event *e)
 {
 	struct fbx__event_slot *s = &box->events[seq % box->cap_events];
 	uint64_t w[FBX__EV_WORDS];
 	uint64_t s1 = atomic_load_explicit(&s->seq1, memory_order_acquire);
 	for (int i = 0; i < FBX__EV_WORDS; i++)
 		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	uint64_t check = atomic_load_explicit(&s->check, memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
 	uint64_t s2 = atomic_load_explicit(&s->seq1, memory_order_relaxed);
+	if ((s1 & ~FBX__EV_BUSY) > seq + 1 || (s2 & ~FBX__EV_BUSY) > seq + 1)
+		return EV_SKIP;
+	if (s1 != seq + 1 || s2 != s1) {
+		if (!abandoned(box, seq, s2, head))
+			return EV_NOT_YET;
+		mark_corrupt(e, seq); /* its writer died or stopped midway */
+		return EV_COPIED;
+	}
 	memset(e, 0, sizeof(*e));
 	e->seq = seq;
-	if (s1 > seq + 1 || s2 > seq + 1)
-		return 0;
-	if (s1 != seq + 1 || s2 != s1) {
-		e->corrupt = 1; /* its writer died midway, or is still writing */
-		e->from = e->to = -1;
-		return 1;
+	if (check != fbx__event_check(seq, w)) {
+		mark_corrupt(e, seq); /* torn: a stalled writer wrote into it */
+		return EV_COPIED;
 	}
 	e->time_ns = w[0];
 	uint32_t kind = w[1] & 0xff, cause = (w[1] >> 8) & 0xff, rtype = (w[1] >> 16) & 0xff;
@@ -219,7 +263,7 @@ static int read_event(fbx_box *box, uint64_t seq, fbx_event *e)
 		e->corrupt = 1;
 		e->from = e->to = -1;
 	}
-	return 1;
+	return EV_COPIED;
 }
 
 int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
@@ -233,8 +277,12 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 	if (seq > head)
 		seq = head; /* asked for the future, or the box was recreated */
 	size_t got = 0;
-	for (; seq < head && got < cap; seq++)
-		got += (size_t)read_event(box, seq, &out[got]);
+	for (; seq < head && got < cap; seq++) {
+		int r = read_event(box, seq, head, &out[got]);
+		if (r == EV_NOT_YET)
+			break;
+		got += (size_t)r;
+	}
 	*n = got;
 	*next = seq;
 	return 0;
@@ -258,9 +306,11 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	uint32_t nl = atomic_load(&box->hdr->n_limiters);
 	nl = nl > box->cap_limiters ? box->cap_limiters : nl;
 	s->nl = 0;
+	if (nl > 0)
+		fbx__keys_count(box, s->keys, nl);
 	for (uint32_t i = 0; i < nl; i++)
 		if (atomic_load_explicit(&box->limiters[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
-			read_limiter(box, i, &s->l[s->nl++]);
+			read_limiter(box, i, s->keys[i], &s->l[s->nl++]);
 	uint64_t next;
 	int rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
 	/* everything before the oldest event copied was overwritten */

@@ -78,7 +78,9 @@ START_TEST(stale_reading_never_moves_the_window_back)
 END_TEST
 
 /* A write meant for an entry's previous key (another limiter's window
- * word) read as a GCRA TAT would lock the new key out for years. */
+ * word) read as a GCRA TAT would lock the new key out for years; reset, it
+ * would hand the key a fresh burst.  The key's budget counts as spent:
+ * denied now, told to retry in one interval, admitted then. */
 START_TEST(foreign_word_in_gcra_entry_does_not_lock_out)
 {
 	fbx_limiter *l = limiter("gk", "10/second", FBX_ALGO_GCRA, 2, 1);
@@ -96,6 +98,10 @@ START_TEST(foreign_word_in_gcra_entry_does_not_lock_out)
 				st = bk[b]->st[i];
 	ck_assert_ptr_nonnull(st);
 	atomic_store(&st[0], (uint64_t)65535 << 48 | 7); /* a window word */
+	ck_assert_int_eq(fbx_limiter_take(l, "victim", 6, 1, &r), FBX_ELIMITED);
+	ck_assert_uint_gt(r.retry_after_ns, 0);
+	ck_assert_uint_le(r.retry_after_ns, 1 * SEC / 9 + 1);
+	tclock_advance_ms(r.retry_after_ns / MS + 1);
 	ck_assert_int_eq(fbx_limiter_take(l, "victim", 6, 1, &r), 0);
 	ck_assert_uint_lt(r.reset_ns, 1 * SEC);
 }

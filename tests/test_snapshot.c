@@ -900,8 +900,9 @@ enum damage {
 	D_LALGO_7,          /* algorithm 7 */
 	D_LNAME,            /* limiter name: control bytes */
 	D_LCFG_SPARE,       /* cfg_active points at the never-written copy */
-	D_LKEYS_HUGE,       /* keys count beyond the table */
-	D_EV_TORN,          /* seq1 = 0: a writer killed midway */
+	D_LKEYS_FOREIGN,    /* key tags naming no limiter, or a reservation */
+	D_EV_TORN,          /* a writer killed midway, long ago */
+	D_EV_UNCHECKED,     /* event words changed, hash not recomputed */
 	D_EV_KIND,          /* kind 99 */
 	D_EV_RECORD,        /* record index 0xffffffff */
 	D_EV_RTYPE,         /* record type 9 */
@@ -939,8 +940,9 @@ static const struct hostile {
 	{ "limiter algorithm 7", D_LALGO_7, -1, 1, 1, -1, 0 },
 	{ "limiter name", D_LNAME, -1, 1, 0, -1, 0 },
 	{ "limiter spare config", D_LCFG_SPARE, -1, 1, 1, -1, 0 },
-	{ "limiter keys huge", D_LKEYS_HUGE, -1, -1, 0, -1, 0 },
+	{ "limiter key tags foreign", D_LKEYS_FOREIGN, -1, -1, 0, -1, 0 },
 	{ "event torn", D_EV_TORN, -1, -1, 0, 3, 0 },
+	{ "event words without their hash", D_EV_UNCHECKED, -1, -1, 0, 5, 0 },
 	{ "event kind 99", D_EV_KIND, -1, -1, 0, 3, 0 },
 	{ "event record ~0", D_EV_RECORD, -1, -1, 0, 1, 0 },
 	{ "event record type 9", D_EV_RTYPE, -1, -1, 0, 1, 0 },
@@ -959,10 +961,22 @@ static struct fbx__event_slot *slot_of(fbx_box *box, uint64_t seq)
 	return &box->events[seq % box->cap_events];
 }
 
+/* A writer that scribbles an event on purpose can recompute its hash: the
+ * readers' field checks must hold on their own. */
+static void rehash(fbx_box *box, uint64_t seq)
+{
+	struct fbx__event_slot *s = slot_of(box, seq);
+	uint64_t w[FBX__EV_WORDS];
+	for (int i = 0; i < FBX__EV_WORDS; i++)
+		w[i] = atomic_load(&s->w[i]);
+	atomic_store(&s->check, fbx__event_check(seq, w));
+}
+
 static void set_w1_byte(fbx_box *box, uint64_t seq, int shift, uint64_t mask, uint64_t v)
 {
 	_Atomic uint64_t *w = &slot_of(box, seq)->w[1];
 	atomic_store(w, (atomic_load(w) & ~(mask << shift)) | (v << shift));
+	rehash(box, seq);
 }
 
 static void apply_damage(fbx_box *box, enum damage d)
@@ -1024,11 +1038,19 @@ static void apply_damage(fbx_box *box, enum damage d)
 	case D_LCFG_SPARE:
 		atomic_store(&lr->cfg_active, atomic_load(&lr->cfg_active) ^ 1);
 		break;
-	case D_LKEYS_HUGE:
-		atomic_store(&lr->keys, UINT64_MAX - 5);
+	case D_LKEYS_FOREIGN:
+		for (uint64_t b = 0; b < box->key_buckets; b++) {
+			atomic_store(&box->keys[b].tag[0], (1000ull << FBX__TAG_LIM_SHIFT) | b);
+			atomic_store(&box->keys[b].tag[1], (2ull << FBX__TAG_LIM_SHIFT) |
+								   FBX__TAG_RESERVED | b);
+		}
 		break;
 	case D_EV_TORN:
-		atomic_store(&slot_of(box, 3)->seq1, 0);
+		atomic_store(&slot_of(box, 3)->seq1, 4 | FBX__EV_BUSY);
+		atomic_store(&slot_of(box, 3)->started, fbx__real_now() - 3000000000ull);
+		break;
+	case D_EV_UNCHECKED:
+		atomic_store(&slot_of(box, 5)->w[2], atomic_load(&slot_of(box, 5)->w[2]) ^ 1);
 		break;
 	case D_EV_KIND:
 		set_w1_byte(box, 3, 0, 0xff, 99);
@@ -1045,6 +1067,7 @@ static void apply_damage(fbx_box *box, enum damage d)
 	case D_EV_FROM: {
 		_Atomic uint64_t *w = &slot_of(box, 6)->w[2];
 		atomic_store(w, (atomic_load(w) & ~0xffffffffull) | 12);
+		rehash(box, 6);
 		break;
 	}
 	case D_EV_REASON:
@@ -1054,6 +1077,7 @@ static void apply_damage(fbx_box *box, enum damage d)
 				v |= (uint64_t)(uint8_t)(1 + (i * 8 + k) * 4) << (8 * k);
 			atomic_store(&slot_of(box, 6)->w[4 + i], v);
 		}
+		rehash(box, 6);
 		break;
 	case D_HDR_NBREAKERS:
 		atomic_store(&box->hdr->n_breakers, UINT32_MAX);
