@@ -458,7 +458,10 @@ typedef struct fbx_event {
 	pid_t pid;               /* manual actions: who */
 	uid_t uid;
 	char reason[FBX_REASON_MAX];
-	int corrupt;             /* a writer died mid-write or the slot is damaged */
+	/* Damaged: its writer died or stopped mid-write (in progress for over
+	 * 2 s), the record was torn or scribbled on, or a field is out of range.
+	 * Only seq (and time_ns when it could be read) are kept. */
+	int corrupt;
 } fbx_event;
 
 typedef struct fbx_snapshot fbx_snapshot;
@@ -472,12 +475,18 @@ void fbx_snapshot_free(fbx_snapshot *snap);
 uint64_t fbx_snapshot_time(const fbx_snapshot *snap);   /* clock when taken */
 const fbx_breaker_info *fbx_snapshot_breakers(const fbx_snapshot *snap, size_t *n);
 const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *snap, size_t *n);
-/* Events oldest first; *dropped counts events overwritten before this copy. */
+/* Events oldest first, up to the first one still being written (see
+ * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
 				     uint64_t *dropped);
 
 /* Copies events with seq >= from_seq (oldest first) into out[0..cap).
- * *n receives the number copied, *next the seq to ask for next time. */
+ * *n receives the number copied, *next the seq to ask for next time.
+ * An event still being written is "not yet": copying stops before it and
+ * *next names it, so a follower calling again gets it once complete.  One
+ * in progress for over 2 s (its writer was killed or stopped) is copied
+ * marked corrupt and passed.  Events overwritten before they could be read
+ * are skipped: compare seq with the one expected to count them. */
 int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
 		    size_t cap, size_t *n, uint64_t *next);
 

@@ -229,7 +229,8 @@ static bool lease_of(uint64_t l, uint64_t w)
  * is not plainly free, since to it a newer period's live lease looks like
  * a leftover; only a caller that has just seen w still current may.  And a
  * lease granted on an old clock reading would expire early, so the trial
- * would be counted as failed: the lease runs from a fresh reading.
+ * would be counted as failed: the lease runs from a fresh reading
+ * (docs/DESIGN.md R9).
  */
 static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 			     fbx_permit *p, uint64_t *soonest_ms)

@@ -1,5 +1,5 @@
 /*
- * breaker_manual.c — operator overrides (BRIEF.md §2.11).
+ * breaker_manual.c — operator overrides (docs/DESIGN.md R12).
  *
  * Forced states are outside the automatic machine: every automatic CAS
  * expects CLOSED, OPEN or HALF_OPEN of a given generation, so none can

@@ -27,7 +27,7 @@ uint64_t fbx__now(void)
 }
 
 /* Windows of a second and more do not need the precise clock; the coarse
- * one costs an eighth as much (BRIEF.md §4). */
+ * one costs an eighth as much (docs/DESIGN.md R4). */
 uint64_t fbx__now_coarse(void)
 {
 	if (FBX__UNLIKELY(fake_fn != NULL))

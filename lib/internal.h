@@ -3,7 +3,7 @@
  *
  * Everything in the segment is reached by offset from the mapping's base;
  * no pointer is ever stored in it.  Every shared word that more than one
- * process writes is a lock-free atomic of at most 8 bytes (BRIEF.md §2.3).
+ * process writes is a lock-free atomic of at most 8 bytes (docs/DESIGN.md R3).
  * Internal names use the fbx__ prefix and are hidden by the version script.
  */
 #ifndef FBX_INTERNAL_H
@@ -416,5 +416,7 @@ void fbx__top_read(const struct fbx__limiter_rec *rec, fbx_limiter_info *li);
 /* limiter.c */
 int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			   struct fbx__limiter_cfg *out);
+/* Whether a config read from the segment is one the hot path can use. */
+bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm);
 
 #endif /* FBX_INTERNAL_H */

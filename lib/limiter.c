@@ -263,22 +263,40 @@ int fbx_limiter_set_dry_run(fbx_limiter *l, int on)
 
 /* ---- take -------------------------------------------------------------- */
 
-static bool cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
+/* Every figure of a config copied out of the segment that the hot path
+ * divides by, loops on or indexes with: a scribbled config must make take()
+ * fail with FBX_ECORRUPT, never hang or fault (docs/DESIGN.md R10). */
+static bool gcra_sane(const struct fbx__limit *k, uint32_t burst, bool coarse)
 {
-	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX)
+	if (k->gcra_t == 0 || k->inv_t != UINT64_MAX / k->gcra_t ||
+	    k->gcra_t > GCRA_SPAN_MAX / burst || k->gcra_tau != k->gcra_t * (burst - 1))
 		return false;
+	if (!coarse)
+		return true;
+	return k->pad_t > k->gcra_t && k->pad_t <= GCRA_SPAN_MAX / burst &&
+	       k->pad_inv_t == UINT64_MAX / k->pad_t && k->pad_tau == k->pad_t * (burst - 1);
+}
+
+bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
+{
+	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX || c->coarse_clock > 1 ||
+	    c->fast_add > 1 || c->burst == 0)
+		return false;
+	uint64_t min_count = UINT64_MAX;
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
 		if (k->count == 0 || k->period_ns < 1000000000u ||
 		    k->inv_period != UINT64_MAX / k->period_ns)
 			return false;
 		if (algorithm == FBX_ALGO_GCRA &&
-		    (k->gcra_t == 0 || k->inv_t != UINT64_MAX / k->gcra_t))
+		    (c->burst > k->count || !gcra_sane(k, c->burst, c->coarse_clock != 0)))
 			return false;
 		if (algorithm == FBX_ALGO_WINDOW && k->count > FBX_WINDOW_COUNT_MAX)
 			return false;
+		if (k->count < min_count)
+			min_count = k->count;
 	}
-	return true;
+	return c->min_count == min_count;
 }
 
 /* Slow path: the rule changed since this handle last looked. */
@@ -296,7 +314,7 @@ static int refresh_cfg(fbx_limiter *l, uint64_t active)
 		atomic_thread_fence(memory_order_acquire);
 		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_relaxed);
 		if (again == active) {
-			rc = cfg_sane(&l->cfgs[spare], l->algorithm) ? 0 : FBX_ECORRUPT;
+			rc = fbx__limiter_cfg_sane(&l->cfgs[spare], l->algorithm) ? 0 : FBX_ECORRUPT;
 			break;
 		}
 		active = again;

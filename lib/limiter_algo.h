@@ -20,20 +20,23 @@ struct fbx__verdict {
  * reads the clock again and decides with fresh = true; a word still too
  * far ahead of a fresh reading is then foreign (a rule tightened live, a
  * wrapped window index, a write meant for an entry's previous key) and
- * each algorithm settles it without moving anything backwards in time.
+ * each algorithm settles it without moving anything backwards in time
+ * (docs/DESIGN.md R9).
  */
 enum fbx__decision { FBX__DENY = 0, FBX__ADMIT = 1, FBX__STALE = 2 };
 
-/* n / d for a d whose floor((2^64 - 1) / d) is inv: a multiply and at most
- * two corrections instead of a 64-bit division. */
+/* n / d for a d whose floor((2^64 - 1) / d) is inv: a multiply and one
+ * rare correction instead of a 64-bit division.  The estimate never
+ * exceeds n / d and falls short by at most 2; the correction divides, so
+ * even an inv that does not belong to d (a damaged config that slipped
+ * past the checks) costs a wrong quotient, never an unbounded loop.  d is
+ * never 0: every divisor is checked where the config is loaded. */
 static inline uint64_t fbx__div(uint64_t n, uint64_t d, uint64_t inv)
 {
 	uint64_t q = (uint64_t)(((unsigned __int128)n * inv) >> 64);
 	uint64_t r = n - q * d;
-	while (r >= d) {
-		q++;
-		r -= d;
-	}
+	if (__builtin_expect(r >= d, 0))
+		q += r / d;
 	return q;
 }
 

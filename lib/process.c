@@ -3,7 +3,7 @@
  * counter shard each process writes.
  *
  * A process is named by (pid, start time), never a bare pid: a recycled
- * pid has another start time (BRIEF.md §2.7).  Each process claims a worker
+ * pid has another start time (docs/DESIGN.md R7).  Each process claims a worker
  * slot and writes its counters only into that slot's shard, so two workers
  * never fight over a cache line.  A dead owner's slot is taken over
  * with its counts intact: readers add up all shards, so nothing is lost.

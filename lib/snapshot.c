@@ -1,7 +1,7 @@
 /*
  * snapshot.c — a copy of the whole box for consoles and tools.
  *
- * The segment is hostile input here (BRIEF.md §2.8): any process with
+ * The segment is hostile input here (docs/DESIGN.md R10): any process with
  * write access could have scribbled on it.  Every count of records is
  * clamped to the capacity validated at open, every string is cut and
  * checked, every enum is range-checked, and a record that fails is handed
@@ -141,7 +141,8 @@ static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_in
 	ok = ok && memchr(li->rule, '\0', sizeof(li->rule)) != NULL;
 	li->rule[sizeof(li->rule) - 1] = '\0';
 	ok = ok && r->algorithm <= FBX_ALGO_GCRA &&
-	     fbx_rule_parse(li->rule, &li->parsed, NULL) == 0;
+	     fbx_rule_parse(li->rule, &li->parsed, NULL) == 0 &&
+	     fbx__limiter_cfg_sane(c, r->algorithm);
 	if (!ok) {
 		li->corrupt = 1;
 		if (fbx_name_check_record(li->name) != 0)

@@ -616,6 +616,57 @@ START_TEST(stalled_writer_spares_newer_event)
 }
 END_TEST
 
+/* ---- 7. a few scribbled bytes in a limiter's config ---------------------- */
+
+enum scribble { S_PAD_INV, S_PAD_T, S_INV_T, S_GCRA_T, S_TAU, S_BURST, S_COARSE, S_N,
+		S_MIN_COUNT, S_INV_PERIOD };
+static const char *const scribble_name[] = {"pad_inv_t 0", "pad_t 0", "inv_t 0", "gcra_t 0",
+					    "tau", "burst 0", "coarse_clock 7", "limits 9",
+					    "min_count", "inv_period"};
+
+static void scribble(struct fbx__limiter_cfg *c, enum scribble what)
+{
+	struct fbx__limit *k = &c->lim[0];
+	switch (what) {
+	case S_PAD_INV: k->pad_inv_t = 0; break;
+	case S_PAD_T: k->pad_t = 0; break;
+	case S_INV_T: k->inv_t = 0; break;
+	case S_GCRA_T: k->gcra_t = 0; break;
+	case S_TAU: k->gcra_tau = UINT64_MAX / 2; break;
+	case S_BURST: c->burst = 0; break;
+	case S_COARSE: c->coarse_clock = 7; break;
+	case S_N: c->parsed.n = 9; break;
+	case S_MIN_COUNT: c->min_count = 0; break;
+	case S_INV_PERIOD: k->inv_period = 1; break;
+	}
+}
+
+/* Each damaged figure makes a new handle's take fail with FBX_ECORRUPT —
+ * it once made fbx__div loop forever — and readers mark the limiter. */
+START_TEST(scribbled_limiter_config_fails_take)
+{
+	fbx_clock_set(NULL, NULL);
+	fbx_limiter *l = limiter_on(box, "g", "10/minute", FBX_ALGO_GCRA, 2);
+	fbx_limit_result r;
+	ck_assert_int_eq(fbx_limiter_take(l, "k", 1, 1, &r), 0);
+	struct fbx__limiter_rec *rec = l->rec;
+	struct fbx__limiter_cfg *c = &rec->cfg[atomic_load(&rec->cfg_active) & 1];
+	ck_assert_uint_eq(c->coarse_clock, 1); /* so the padded figures are in use */
+	scribble(c, (enum scribble)_i);
+	fbx_limiter *fresh;
+	ck_assert_int_eq(fbx_limiter_find(other, "g", &fresh), 0);
+	ck_assert_msg(fbx_limiter_take(fresh, "k", 1, 1, &r) == FBX_ECORRUPT, "%s",
+		      scribble_name[_i]);
+	fbx_snapshot *s;
+	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+	ck_assert_int_eq(fbx_snapshot_take(box, s), 0);
+	size_t n;
+	ck_assert_msg(fbx_snapshot_limiters(s, &n)[0].corrupt == 1, "%s not flagged",
+		      scribble_name[_i]);
+	fbx_snapshot_free(s);
+}
+END_TEST
+
 Suite *fbx_test_faults_suite(void)
 {
 	Suite *s = suite_create("faults");
@@ -641,5 +692,11 @@ Suite *fbx_test_faults_suite(void)
 	tcase_add_test(k, abandoned_event_is_skipped_as_corrupt);
 	tcase_add_test(k, stalled_writer_spares_newer_event);
 	suite_add_tcase(s, k);
+	TCase *d = tcase_create("scribbles");
+	tcase_add_checked_fixture(d, setup, teardown);
+	tcase_set_timeout(d, 10);
+	tcase_add_loop_test(d, scribbled_limiter_config_fails_take, 0,
+			    (int)(sizeof(scribble_name) / sizeof(scribble_name[0])));
+	suite_add_tcase(s, d);
 	return s;
 }
