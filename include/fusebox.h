@@ -69,6 +69,8 @@ enum {
 	FBX_EOPEN = -16,    /* breaker rejected the call; see fbx_permit.reason */
 	FBX_ELIMITED = -17, /* limiter denied the call; see fbx_limit_result */
 	FBX_ERANGE = -18,   /* a number is beyond what the layout can hold */
+	FBX_EOWNER = -19,   /* the box is another user's, or writable beyond what was
+			     * asked: not adopted (fbx_box_owner_get says whose) */
 };
 
 /* A static English sentence for any value returned by this library. */
@@ -96,6 +98,12 @@ typedef struct fbx_box_config {
 	gid_t group;          /* group for the object when group_set (operators' group) */
 	int group_set;
 	uint32_t timeout_ms;  /* how long open waits for a box being created (default 2000) */
+	/* With FBX_OPEN_CREATE, a box that exists is adopted only when it is
+	 * owned by this process's effective user, by root, or by trusted_uid
+	 * (when trusted_set), and nobody can write it beyond mode and group
+	 * (see fbx_box_open). */
+	uid_t trusted_uid;
+	int trusted_set;
 } fbx_box_config;
 
 /* Fills *cfg with the defaults above. */
@@ -115,6 +123,16 @@ enum {
  * Exactly one of many racing creators initialises the box; the others wait
  * up to cfg->timeout_ms for it to become ready.  A box whose creator died
  * mid-initialisation is initialised again by the next FBX_OPEN_CREATE.
+ *
+ * Who may be adopted: a process that opens with FBX_OPEN_CREATE is a
+ * service that will trust what the box says, so an existing box is refused
+ * with FBX_EOWNER when another user made it (root and cfg->trusted_uid
+ * excepted), when others may write it and cfg->mode does not grant that, or
+ * when its group may write it and it is not cfg->group (or, without a
+ * group, this process's effective group).  Someone who squatted the name
+ * cannot steer the service's breakers.  Opening without CREATE — an
+ * operator's tool in the box's group, a console — is not checked: the
+ * kernel's permission check on the object is what decides.
  */
 int fbx_box_open(const char *name, unsigned flags, const fbx_box_config *cfg,
 		 fbx_box **out);
@@ -141,6 +159,16 @@ typedef struct fbx_box_info {
 } fbx_box_info;
 
 int fbx_box_info_get(const fbx_box *box, fbx_box_info *info);
+
+/* What the system says of box NAME's object, without mapping or trusting
+ * it: for an error that names the owner of a box that was refused. */
+typedef struct fbx_box_owner {
+	uid_t uid;
+	gid_t gid;
+	uint32_t mode;   /* permission bits */
+	uint64_t size;   /* bytes */
+} fbx_box_owner;
+int fbx_box_owner_get(const char *name, fbx_box_owner *out);
 
 /* ------------------------------------------------------------------------
  * 3. Circuit breakers

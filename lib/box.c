@@ -328,6 +328,51 @@ static bool still_named(const char *path, int fd)
 	       a.st_dev == b.st_dev;
 }
 
+/*
+ * A service opening with CREATE will trust the box: whoever controls it
+ * steers the service's breakers and limits.  Like sshd's StrictModes, it
+ * adopts a box only if its owner is the service's own user, root, or a
+ * user it named as trusted, and nobody it did not grant may write it.
+ */
+static int adoptable(int fd, const fbx_box_config *cfg)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return errno_to_fbx(errno);
+	uid_t me = geteuid();
+	if (st.st_uid != me && st.st_uid != 0 &&
+	    !(cfg->trusted_set && st.st_uid == cfg->trusted_uid))
+		return FBX_EOWNER;
+	uint32_t mode = (uint32_t)st.st_mode & 07777, asked = cfg->mode & 07777;
+	if ((mode & 0002) && !(asked & 0002))
+		return FBX_EOWNER; /* anybody may write it */
+	if (mode & 0020) {
+		gid_t group = cfg->group_set ? cfg->group : getegid();
+		if (!(asked & 0020) || st.st_gid != group)
+			return FBX_EOWNER; /* a group we did not name may write it */
+	}
+	return 0;
+}
+
+int fbx_box_owner_get(const char *name, fbx_box_owner *out)
+{
+	if (out == NULL)
+		return FBX_EINVAL;
+	int rc = fbx_name_check_box(name);
+	if (rc)
+		return rc;
+	char path[80];
+	snprintf(path, sizeof(path), "/dev/shm%s%s", FBX__SHM_PREFIX, name);
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno_to_fbx(errno);
+	out->uid = st.st_uid;
+	out->gid = st.st_gid;
+	out->mode = (uint32_t)st.st_mode & 07777;
+	out->size = (uint64_t)st.st_size;
+	return 0;
+}
+
 #define FBX__REPLACED 1 /* internal: the object was unlinked under us; again */
 
 static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg_in,
@@ -394,6 +439,10 @@ static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg
 	}
 	if (fd < 0)
 		return FBX_ESYS;
+	if (create && !created && (rc = adoptable(fd, &cfg)) != 0) {
+		close(fd);
+		return rc;
+	}
 
 	fbx_box *box = calloc(1, sizeof(*box));
 	if (box == NULL) {

@@ -23,6 +23,7 @@ const char *fbx_strerror(int err)
 	case FBX_EOPEN: return "circuit breaker is open: call rejected";
 	case FBX_ELIMITED: return "rate limit exceeded: call denied";
 	case FBX_ERANGE: return "number out of range for this setting";
+	case FBX_EOWNER: return "the box belongs to another user or others may write it: not adopted";
 	default: return "unknown error";
 	}
 }

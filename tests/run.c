@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, fbx_test_ctl_suite());
 	srunner_add_suite(sr, fbx_test_review_suite());
 	srunner_add_suite(sr, fbx_test_faults_suite());
+	srunner_add_suite(sr, fbx_test_security_suite());
 	srunner_add_suite(sr, fbx_test_tui_suite());
 	srunner_add_suite(sr, fbx_test_console_suite());
 	srunner_set_fork_status(sr, CK_FORK);

@@ -13,6 +13,7 @@ Suite *fbx_test_snapshot_suite(void);
 Suite *fbx_test_ctl_suite(void);
 Suite *fbx_test_review_suite(void);
 Suite *fbx_test_faults_suite(void);
+Suite *fbx_test_security_suite(void);
 Suite *fbx_test_tui_suite(void);
 Suite *fbx_test_console_suite(void);
 

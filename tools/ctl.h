@@ -22,6 +22,9 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for a library error: "fuseboxctl: WHAT: fbx_strerror(rc)". */
 int ctl_fail_rc(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Says why box could not be opened; for a refused or unreadable object,
+ * whose it is and what to do. */
+int ctl_fail_open(int rc, const char *box);
 /* Opens the box (read-only when write is false); on failure prints why. */
 int ctl_open(const struct ctl *c, bool write, fbx_box **out);
 /* Opens the box read-only and copies it; ctl_snapshot_close() ends both. */

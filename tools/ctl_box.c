@@ -110,7 +110,10 @@ int cmd_create(struct ctl *c)
 	if (rc == FBX_EEXIST && o[8].value != NULL) {
 		made = false;
 		fbx_box_info info;
-		rc = ctl_open(c, true, &box);
+		/* adopting: the library refuses a box someone else controls */
+		rc = fbx_box_open(c->box, FBX_OPEN_CREATE, &p.box, &box);
+		if (rc)
+			rc = ctl_fail_open(rc, c->box);
 		if (rc == 0 && fbx_box_info_get(box, &info) == 0)
 			rc = capacities_match(c->box, &p.box, &info);
 		if (rc == 0)
@@ -118,7 +121,7 @@ int cmd_create(struct ctl *c)
 	} else if (rc == FBX_EEXIST) {
 		rc = ctl_fail("box '%s' exists already (use --exist-ok to accept it)", c->box);
 	} else if (rc) {
-		rc = ctl_fail_rc(rc, "creating box '%s'", c->box);
+		rc = ctl_fail_open(rc, c->box);
 	}
 	if (rc == 0)
 		rc = apply(box, &p);

@@ -2,6 +2,7 @@
  * options, and saying exactly which word was wrong. */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,28 @@ int ctl_fail_rc(int rc, const char *fmt, ...)
 	return CTL_ERR;
 }
 
+int ctl_fail_open(int rc, const char *box)
+{
+	fbx_box_owner o;
+	if ((rc != FBX_EOWNER && rc != FBX_ECORRUPT && rc != FBX_EVERSION && rc != FBX_EACCES) ||
+	    fbx_box_owner_get(box, &o) != 0)
+		return ctl_fail_rc(rc, "box '%s'", box);
+	const struct passwd *pw = getpwuid(o.uid);
+	char who[96];
+	if (pw != NULL && fbx_name_check_record(pw->pw_name) == 0)
+		snprintf(who, sizeof(who), "uid %u (%s)", (unsigned)o.uid, pw->pw_name);
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)o.uid);
+	if (rc == FBX_EOWNER)
+		return ctl_fail("box '%s' belongs to %s, group %u, mode %04o: not adopted, as "
+				"someone other than you could steer it (remove it if it is not "
+				"meant to be there: fuseboxctl -b %s destroy, as root or its owner)",
+				box, who, (unsigned)o.gid, (unsigned)o.mode, box);
+	return ctl_fail("box '%s' (/dev/shm/fusebox.%s, owned by %s, mode %04o, %llu bytes): %s",
+			box, box, who, (unsigned)o.mode, (unsigned long long)o.size,
+			fbx_strerror(rc));
+}
+
 int ctl_open(const struct ctl *c, bool write, fbx_box **out)
 {
 	int rc = fbx_box_open(c->box, write ? 0 : FBX_OPEN_RDONLY, NULL, out);
@@ -37,7 +60,7 @@ int ctl_open(const struct ctl *c, bool write, fbx_box **out)
 		return ctl_fail("box '%s' does not exist (create it with: fuseboxctl -b %s create)",
 				c->box, c->box);
 	if (rc)
-		return ctl_fail_rc(rc, "box '%s'", c->box);
+		return ctl_fail_open(rc, c->box);
 	fbx_box_info info;
 	if (write && fbx_box_info_get(*out, &info) == 0 && info.read_only) {
 		fbx_box_close(*out);
