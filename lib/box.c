@@ -90,18 +90,6 @@ static void fill_secret(uint64_t secret[2])
 	secret[1] = (uint64_t)(uintptr_t)secret * 0x9e3779b97f4a7c15ull;
 }
 
-static int init_mutex(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t a;
-	if (pthread_mutexattr_init(&a))
-		return FBX_ESYS;
-	int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) ||
-		 pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) ||
-		 pthread_mutex_init(m, &a);
-	pthread_mutexattr_destroy(&a);
-	return rc ? FBX_ESYS : 0;
-}
-
 /* Runs with the init lock held and ready == 0. */
 static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 {
@@ -154,18 +142,15 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 	h->off_checks = lay.off_checks;
 	h->shard_stride = lay.shard_stride;
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	rc = init_mutex(&h->registry);
-	if (rc == 0) {
-		struct fbx__breaker_rec *br = (void *)(base + lay.off_breakers);
-		for (uint32_t i = 0; i < cfg->breakers; i++)
-			br[i].head.index = i;
-		struct fbx__limiter_rec *lr = (void *)(base + lay.off_limiters);
-		for (uint32_t i = 0; i < cfg->limiters; i++)
-			lr[i].head.index = i;
-		atomic_store_explicit(&h->ready, 1, memory_order_release);
-	}
+	struct fbx__breaker_rec *br = (void *)(base + lay.off_breakers);
+	for (uint32_t i = 0; i < cfg->breakers; i++)
+		br[i].head.index = i;
+	struct fbx__limiter_rec *lr = (void *)(base + lay.off_limiters);
+	for (uint32_t i = 0; i < cfg->limiters; i++)
+		lr[i].head.index = i;
+	atomic_store_explicit(&h->ready, 1, memory_order_release);
 	munmap(base, lay.total);
-	return rc;
+	return 0;
 }
 
 /* The header is untrusted until every figure in it agrees with the layout
@@ -461,7 +446,7 @@ static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg
 		rc = FBX__REPLACED;
 		goto fail_box;
 	}
-	close(fd);
+	box->fd = fd;
 	snprintf(box->name, sizeof(box->name), "%s", name);
 	box->read_only = rdonly;
 	box->threads = (flags & FBX_OPEN_THREADS) != 0;
@@ -497,6 +482,7 @@ void fbx_box_close(fbx_box *box)
 		free(l);
 	}
 	munmap(box->base, box->size);
+	close(box->fd);
 	pthread_mutex_destroy(&box->lock);
 	free(box);
 }

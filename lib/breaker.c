@@ -87,20 +87,26 @@ int fbx_breaker_register(fbx_box *box, const char *name,
 	rc = fbx_breaker_config_check(cfg, NULL);
 	if (rc)
 		return rc;
-	rc = fbx__registry_lock(box);
-	if (rc)
-		return rc;
+	if (box->read_only)
+		return FBX_ERDONLY;
+	/* Records are never removed: one found without the lock stays.  Every
+	 * worker registering at start-up takes the lock only for a new name. */
 	struct fbx__records rs = fbx__breaker_records(box);
 	int i = fbx__record_find(&rs, name);
 	bool fresh = false;
-	if (i >= 0) {
-		if (fbx_breaker_config_diff(&box->breakers[i].cfg, cfg) != NULL)
-			i = FBX_ECONFLICT;
-	} else {
-		i = create_record(box, name, cfg);
-		fresh = i >= 0;
+	if (i < 0) {
+		int lock = fbx__registry_lock(box);
+		if (lock < 0)
+			return lock;
+		i = fbx__record_find(&rs, name);
+		if (i < 0) {
+			i = create_record(box, name, cfg);
+			fresh = i >= 0;
+		}
+		fbx__registry_unlock(lock);
 	}
-	fbx__registry_unlock(box);
+	if (i >= 0 && !fresh && fbx_breaker_config_diff(&box->breakers[i].cfg, cfg) != NULL)
+		i = FBX_ECONFLICT;
 	if (i < 0)
 		return i;
 	if (fresh)

@@ -26,12 +26,13 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 #define FBX__CACHELINE 64
 
 #define FBX__MAGIC 0x31584f4245535546ull /* "FUSEBOX1" little-endian */
-#define FBX__LAYOUT_VERSION 1u
+#define FBX__LAYOUT_VERSION 2u
 #define FBX__BOX_NAME_MAX 32
 #define FBX__SHM_PREFIX "/fusebox."
 
 /* Record life: a slot goes FREE -> INIT (under the registry lock) -> LIVE.
- * A slot left in INIT by a dead registrar is wiped on EOWNERDEAD. */
+ * A slot in INIT when the lock is taken was left by a dead registrar and
+ * is wiped (registry.c). */
 enum { FBX__REC_FREE = 0, FBX__REC_INIT = 1, FBX__REC_LIVE = 2 };
 
 /* What breaker and limiter records share, first in each. */
@@ -61,7 +62,9 @@ struct fbx__header {
 	uint64_t shard_stride;
 	char name[40];
 	alignas(FBX__CACHELINE) _Atomic uint32_t ready;
-	alignas(FBX__CACHELINE) pthread_mutex_t registry;
+	/* Never written: the registry lock is an OFD lock on this range of the
+	 * object (registry.c), so no scribble can wedge or abort a locker. */
+	alignas(FBX__CACHELINE) uint8_t registry[40];
 	_Atomic uint32_t n_breakers;  /* high-water mark of used records */
 	_Atomic uint32_t n_limiters;
 	_Atomic uint32_t shards_hwm;  /* highest shard index ever claimed + 1 */
@@ -279,6 +282,7 @@ struct fbx_box {
 	uint8_t *base;
 	size_t size;
 	int read_only;
+	int fd;                      /* the object, kept for the registry lock */
 	struct fbx__header *hdr;
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
 	uint32_t cap_workers, cap_checks, key_buckets;
@@ -376,8 +380,13 @@ int fbx__record_find(const struct fbx__records *rs, const char *name);
  * The caller fills the body, then publishes it with fbx__record_publish(). */
 int fbx__record_claim(const struct fbx__records *rs, const char *name);
 void fbx__record_publish(const struct fbx__records *rs, uint32_t i);
+/* fork handlers: a child closes the registry locks it inherited */
+void fbx__registry_atfork_prepare(void);
+void fbx__registry_atfork_parent(void);
+void fbx__registry_atfork_child(void);
+/* Returns a token (>= 0) for fbx__registry_unlock, or an FBX_E code. */
 int fbx__registry_lock(fbx_box *box);
-void fbx__registry_unlock(fbx_box *box);
+void fbx__registry_unlock(int token);
 int fbx__name_copy(char dst[FBX_NAME_MAX], const char *src);
 
 /* events.c */

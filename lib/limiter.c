@@ -182,9 +182,9 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 	rc = fbx__limiter_cfg_build((uint32_t)cfg->algorithm, cfg->burst, cfg->rule, &built);
 	if (rc)
 		return rc;
-	rc = fbx__registry_lock(box);
-	if (rc)
-		return rc;
+	int lock = fbx__registry_lock(box);
+	if (lock < 0)
+		return lock;
 	struct fbx__records rs = fbx__limiter_records(box);
 	int i = fbx__record_find(&rs, name);
 	bool fresh = false;
@@ -196,7 +196,7 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 		i = create_record(box, name, cfg, &built);
 		fresh = i >= 0;
 	}
-	fbx__registry_unlock(box);
+	fbx__registry_unlock(lock);
 	if (i < 0)
 		return i;
 	if (fresh)
@@ -233,9 +233,9 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	int rc = fbx__limiter_cfg_build(l->algorithm, burst ? burst : 1, rule, &built);
 	if (rc)
 		return rc;
-	rc = fbx__registry_lock(l->box);
-	if (rc)
-		return rc;
+	int lock = fbx__registry_lock(l->box);
+	if (lock < 0)
+		return lock;
 	/* Write the copy nobody reads, then flip: a writer that dies here
 	 * leaves the old rule in force. */
 	active = atomic_load(&l->rec->cfg_active);
@@ -243,7 +243,7 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	l->rec->cfg[(active & 1) ^ 1] = built;
 	atomic_store_explicit(&l->rec->cfg_active, ((active >> 1) + 1) << 1 | ((active & 1) ^ 1),
 			      memory_order_release);
-	fbx__registry_unlock(l->box);
+	fbx__registry_unlock(lock);
 	fbx__event_emit(l->box, FBX_EV_CONFIG, FBX_CAUSE_RULE, FBX_REC_LIMITER, l->index, -1, -1,
 			built.rule);
 	return 0;

@@ -32,11 +32,13 @@ static void after_fork_child(void)
 	/* Another thread may have held the lock at fork time. */
 	pthread_mutex_init(&claim_lock, NULL);
 	atomic_fetch_add_explicit(&fbx__fork_generation, 1, memory_order_relaxed);
+	fbx__registry_atfork_child();
 }
 
 static void install(void)
 {
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(fbx__registry_atfork_prepare, fbx__registry_atfork_parent,
+		       after_fork_child);
 }
 
 void fbx__fork_hook_install(void)

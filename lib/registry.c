@@ -1,21 +1,77 @@
 /*
- * registry.c — the one lock of the box, taken only to create records.
+ * registry.c — the one lock of the box, taken only to create records and
+ * to change a limiter's rule.
  *
- * A process-shared robust mutex: when its holder dies, the next locker gets
- * EOWNERDEAD and must repair before marking it consistent (LMDB does this;
- * uWSGI and PHP-FPM did not and froze).  The only state a dead holder can
- * leave behind is a record still in INIT, so repair wipes those.
+ * It is an OFD lock on a byte range of the object, taken through a
+ * descriptor of its own for each locker: the kernel releases it when its
+ * holder dies, it excludes threads and forked children as well as other
+ * processes (each open file description is a separate owner), and no lock
+ * state lives in the segment, so a scribble can neither wedge the lock nor
+ * make a locker abort (a process-shared mutex in the segment could do
+ * both).  A registrar that died holding it can only have left records in
+ * INIT, so whoever takes the lock wipes those first.
  *
  * Breaker and limiter records share their head (state, index, name), so
  * finding, claiming and publishing them is written once, here.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-#define REGISTRY_TIMEOUT_S 5
+#define REGISTRY_TIMEOUT_NS 5000000000ull
+
+/*
+ * A child forked while a thread holds the lock inherits the locking
+ * descriptor, and an OFD lock lives as long as any descriptor of its open
+ * file description: the child would hold the box's registry for its whole
+ * life.  So the descriptors of locks held are recorded, fork waits until
+ * none is being opened or closed, and the child closes what it inherited.
+ */
+#define HELD_MAX 64
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static int held[HELD_MAX];
+static int n_held;
+
+void fbx__registry_atfork_prepare(void)
+{
+	pthread_mutex_lock(&held_lock);
+}
+
+void fbx__registry_atfork_parent(void)
+{
+	pthread_mutex_unlock(&held_lock);
+}
+
+void fbx__registry_atfork_child(void)
+{
+	for (int i = 0; i < n_held; i++)
+		close(held[i]);
+	n_held = 0;
+	pthread_mutex_init(&held_lock, NULL);
+}
+
+static void hold(int fd)
+{
+	if (n_held < HELD_MAX)
+		held[n_held++] = fd;
+}
+
+static void unhold(int fd)
+{
+	for (int i = 0; i < n_held; i++)
+		if (held[i] == fd) {
+			held[i] = held[--n_held];
+			return;
+		}
+}
 
 struct fbx__records fbx__breaker_records(fbx_box *box)
 {
@@ -78,29 +134,69 @@ static void wipe_unfinished(const struct fbx__records *rs)
 	}
 }
 
+/* A descriptor of the box's object with an open file description of its
+ * own: through /proc when it is there (the very object this handle maps),
+ * else by name, checked to be the same object. */
+static int lock_fd(const fbx_box *box)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", box->fd);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "%s%s", FBX__SHM_PREFIX, box->name);
+	fd = shm_open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	struct stat a, b;
+	if (fstat(fd, &a) != 0 || fstat(box->fd, &b) != 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int fbx__registry_lock(fbx_box *box)
 {
 	if (box->read_only)
 		return FBX_ERDONLY;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += REGISTRY_TIMEOUT_S;
-	int rc = pthread_mutex_timedlock(&box->hdr->registry, &ts);
-	if (rc == EOWNERDEAD) {
-		struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
-		wipe_unfinished(&b);
-		wipe_unfinished(&l);
-		pthread_mutex_consistent(&box->hdr->registry);
-		return 0;
+	fbx__fork_hook_install();
+	pthread_mutex_lock(&held_lock);
+	int fd = lock_fd(box);
+	if (fd >= 0)
+		hold(fd);
+	pthread_mutex_unlock(&held_lock);
+	if (fd < 0)
+		return FBX_ESYS;
+	struct flock fl = {.l_type = F_WRLCK,
+			   .l_whence = SEEK_SET,
+			   .l_start = (off_t)offsetof(struct fbx__header, registry),
+			   .l_len = 1};
+	uint64_t deadline = fbx__real_now() + REGISTRY_TIMEOUT_NS;
+	long wait_ns = 50000;
+	while (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		if ((errno != EAGAIN && errno != EACCES) || fbx__real_now() >= deadline) {
+			int e = errno;
+			fbx__registry_unlock(fd);
+			return e == EAGAIN || e == EACCES ? FBX_ETIMEDOUT : FBX_ESYS;
+		}
+		struct timespec ts = {0, wait_ns};
+		nanosleep(&ts, NULL);
+		if (wait_ns < 1000000)
+			wait_ns *= 2;
 	}
-	if (rc == 0)
-		return 0;
-	if (rc == ETIMEDOUT)
-		return FBX_ETIMEDOUT;
-	return rc == ENOTRECOVERABLE ? FBX_ECORRUPT : FBX_ESYS;
+	struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
+	wipe_unfinished(&b);
+	wipe_unfinished(&l);
+	return fd;
 }
 
-void fbx__registry_unlock(fbx_box *box)
+/* Closing the descriptor releases the lock. */
+void fbx__registry_unlock(int token)
 {
-	pthread_mutex_unlock(&box->hdr->registry);
+	pthread_mutex_lock(&held_lock);
+	close(token);
+	unhold(token);
+	pthread_mutex_unlock(&held_lock);
 }

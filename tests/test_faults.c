@@ -667,6 +667,44 @@ START_TEST(scribbled_limiter_config_fails_take)
 }
 END_TEST
 
+/* The registry's lock keeps no state in the segment: bytes scribbled
+ * where a process-shared mutex once lived wedge and abort nobody. */
+START_TEST(scribbled_registry_bytes_harm_nothing)
+{
+	memset((void *)box->hdr->registry, 0xff, sizeof(box->hdr->registry));
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	breaker_on(box, "after", &bc);
+	fbx_limiter *l = limiter_on(other, "lim", "5/second", FBX_ALGO_WINDOW, 1);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, "6/second"), 0);
+}
+END_TEST
+
+/* A forked child shares its parent's handle, and so the descriptor it
+ * kept: the lock must still exclude it (each locker uses an open file
+ * description of its own). */
+START_TEST(registry_lock_excludes_a_forked_child)
+{
+	fbx_clock_set(NULL, NULL);
+	int lock = fbx__registry_lock(box);
+	ck_assert_int_ge(lock, 0);
+	pid_t kid = fork();
+	ck_assert_int_ge(kid, 0);
+	if (kid == 0) {
+		fbx_breaker_config bc;
+		fbx_breaker_config_init(&bc);
+		fbx_breaker *b;
+		_exit(-fbx_breaker_register(box, "from-child", &bc, &b));
+	}
+	usleep(200000); /* time for the child to get past the lock, were it able to */
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_find(box, "from-child", &b), FBX_ENOENT);
+	fbx__registry_unlock(lock);
+	ck_assert_int_eq(twait(kid), 0);
+	ck_assert_int_eq(fbx_breaker_find(box, "from-child", &b), 0);
+}
+END_TEST
+
 Suite *fbx_test_faults_suite(void)
 {
 	Suite *s = suite_create("faults");
@@ -697,6 +735,8 @@ Suite *fbx_test_faults_suite(void)
 	tcase_set_timeout(d, 10);
 	tcase_add_loop_test(d, scribbled_limiter_config_fails_take, 0,
 			    (int)(sizeof(scribble_name) / sizeof(scribble_name[0])));
+	tcase_add_test(d, scribbled_registry_bytes_harm_nothing);
+	tcase_add_test(d, registry_lock_excludes_a_forked_child);
 	suite_add_tcase(s, d);
 	return s;
 }

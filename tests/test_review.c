@@ -173,21 +173,13 @@ END_TEST
 START_TEST(one_record_per_name_after_a_kill_in_publish)
 {
 	struct fbx__records rs = fbx__breaker_records(box);
-	ck_assert_int_eq(fbx__registry_lock(box), 0);
+	int lock = fbx__registry_lock(box);
+	ck_assert_int_ge(lock, 0);
 	int i = fbx__record_claim(&rs, "db");
 	ck_assert_int_ge(i, 0);
 	atomic_store(rs.hwm, (uint32_t)i + 1); /* the first half of publishing */
-	/* the registrar "dies" holding the lock: make it look that way */
-	pid_t pid = fork();
-	if (pid == 0) {
-		fbx_box *mine;
-		if (fbx_box_open(box->name, 0, NULL, &mine) != 0)
-			_exit(1);
-		pthread_mutex_lock(&mine->hdr->registry);
-		_exit(0); /* robust mutex: owner died */
-	}
-	fbx__registry_unlock(box);
-	ck_assert_int_eq(twait(pid), 0);
+	/* the registrar "dies": the kernel drops its lock, the record stays */
+	fbx__registry_unlock(lock);
 	fbx_breaker_config c;
 	fbx_breaker_config_init(&c);
 	fbx_breaker *b;
