@@ -64,10 +64,11 @@ $(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
 
 # ---- console -----------------------------------------------------------
 
-TUI_SRC := $(wildcard tui/*.c)
+# The console shares the tool's guard against a box truncated under it.
+TUI_SRC := $(wildcard tui/*.c) tools/ctl_busguard.c
 tui: $(B)/fusebox-top
-$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) $(STATIC)
-	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
+$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h $(STATIC)
+	$(CC) $(BASEFLAGS) -Itools $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------
 
@@ -115,6 +116,10 @@ $(B)/fusebox-bench: $(BENCH_SRC) $(wildcard bench/*.h) $(STATIC)
 bench: $(B)/fusebox-bench
 	@sh tools/install-deps.sh bench
 	$(B)/fusebox-bench
+
+# ---- proof: fuzzing, chaos, more sanitizers ----------------------------
+
+-include tests/fuzz/fuzz.mk tests/chaos/chaos.mk tests/sanitize.mk
 
 # ---- install -----------------------------------------------------------
 

@@ -71,6 +71,8 @@ enum {
 	FBX_ERANGE = -18,   /* a number is beyond what the layout can hold */
 	FBX_EOWNER = -19,   /* the box is another user's, or writable beyond what was
 			     * asked: not adopted (fbx_box_owner_get says whose) */
+	FBX_ETRUNC = -20,   /* the box's object was cut short under this handle:
+			     * close it and open the box again */
 };
 
 /* A static English sentence for any value returned by this library. */

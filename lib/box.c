@@ -472,7 +472,12 @@ void fbx_box_close(fbx_box *box)
 {
 	if (box == NULL)
 		return;
-	fbx__shard_release(box);
+	/* Giving the worker slot back writes the mapping: not past the end
+	 * of an object someone truncated (the slot is reclaimed anyway once
+	 * we are gone). */
+	struct stat st;
+	if (fstat(box->fd, &st) == 0 && (uint64_t)st.st_size >= box->size)
+		fbx__shard_release(box);
 	for (fbx_breaker *b = box->breaker_list, *next; b != NULL; b = next) {
 		next = b->next;
 		free(b);

@@ -24,6 +24,7 @@ const char *fbx_strerror(int err)
 	case FBX_ELIMITED: return "rate limit exceeded: call denied";
 	case FBX_ERANGE: return "number out of range for this setting";
 	case FBX_EOWNER: return "the box belongs to another user or others may write it: not adopted";
+	case FBX_ETRUNC: return "the box was truncated under this handle (close and open it again)";
 	default: return "unknown error";
 	}
 }

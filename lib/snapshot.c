@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -169,19 +170,25 @@ static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_in
 
 enum { EV_SKIP = 0, EV_COPIED = 1, EV_NOT_YET = -1 };
 
+/* How many turns of the ring an unclaimed slot may lag behind: each
+ * writer still on its way holds back its slot by a turn at most. */
+#define LAG_TURNS 64
+
 /* Whether event seq, in progress, has been so for longer than a writer
  * ever takes.  A claimed slot says when its writer began.  An unclaimed one
- * (the writer took seq but not the slot yet) must still hold the event of
- * the ring's previous turn, or nothing; anything else is damage.  Its
- * writer began no later than any event after it, as sequence numbers are
- * taken in order, so a later event older than the grace settles it. */
+ * (the writer took seq but not the slot yet) holds an event of an earlier
+ * turn of the ring, or nothing, not too far back; anything else is damage.
+ * Its writer began no later than any event after it, as sequence numbers
+ * are taken in order, so a later event older than the grace settles it. */
 static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head)
 {
 	uint64_t now = fbx__real_now(), began = 0, held = s1 & ~FBX__EV_BUSY;
+	uint64_t cap = box->cap_events, lag_max = LAG_TURNS * cap;
 	if (s1 == ((seq + 1) | FBX__EV_BUSY)) {
-		began = atomic_load_explicit(&box->events[seq % box->cap_events].started,
+		began = atomic_load_explicit(&box->events[seq % cap].started,
 					     memory_order_relaxed);
-	} else if (held == 0 ? seq >= box->cap_events : held + box->cap_events != seq + 1) {
+	} else if (held == 0 ? seq >= lag_max
+			     : held % cap != (seq + 1) % cap || seq + 1 - held > lag_max) {
 		return true;
 	} else {
 		for (uint64_t k = seq + 1; k < head && k < seq + box->cap_events && began == 0; k++) {
@@ -267,11 +274,25 @@ static int read_event(fbx_box *box, uint64_t seq, uint64_t head, fbx_event *e)
 	return EV_COPIED;
 }
 
+/* Someone with write access truncated the object: reading the mapping past
+ * its new end would raise SIGBUS.  Checked before every read; a truncation
+ * during the read itself still faults (docs/SECURITY.md says who can). */
+static int still_whole(const fbx_box *box)
+{
+	struct stat st;
+	if (fstat(box->fd, &st) != 0)
+		return FBX_ESYS;
+	return (uint64_t)st.st_size < box->size ? FBX_ETRUNC : 0;
+}
+
 int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 		    size_t *n, uint64_t *next)
 {
 	if (box == NULL || (out == NULL && cap != 0) || n == NULL || next == NULL)
 		return FBX_EINVAL;
+	int rc = still_whole(box);
+	if (rc)
+		return rc;
 	uint64_t head = atomic_load(&box->hdr->event_head);
 	uint64_t oldest = head > box->cap_events ? head - box->cap_events : 0;
 	uint64_t seq = from_seq < oldest ? oldest : from_seq;
@@ -294,6 +315,9 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
 	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events)
 		return FBX_EINVAL;
+	int rc = still_whole(box);
+	if (rc)
+		return rc;
 	/* the coarse clock, as allow() reads it: an open breaker never shows
 	 * 0 ms left while it still rejects */
 	uint64_t now = fbx__now_coarse();
@@ -313,7 +337,7 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 		if (atomic_load_explicit(&box->limiters[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
 			read_limiter(box, i, s->keys[i], &s->l[s->nl++]);
 	uint64_t next;
-	int rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
+	rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
 	/* everything before the oldest event copied was overwritten */
 	s->dropped = s->ne > 0 ? s->ev[0].seq : next;
 	return rc;

@@ -463,6 +463,31 @@ START_TEST(test_box_vanishes_and_returns)
 }
 END_TEST
 
+/* The box truncated under the console (no SIGBUS): it says so, keeps
+ * running, and attaches to the box recreated under the name. */
+START_TEST(test_box_truncated_under_console)
+{
+	if (!have_tmux())
+		return;
+	paths();
+	const char *box = demo_box();
+	console(box, "", "-d 0.2");
+	wait_for("payments");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/dev/shm/fusebox.%s", box);
+	ck_assert_int_eq(truncate(path, 4096), 0);
+	wait_for("truncated");
+	const char *destroy[] = {ctl, "-b", box, "destroy", NULL};
+	ck_assert_int_eq(run(destroy, NULL, 0), 0);
+	const char *create[] = {ctl, "-b", box, "create", NULL};
+	ck_assert_int_eq(run(create, NULL, 0), 0);
+	const char *add[] = {ctl, "-b", box, "breaker", "add", "newcomer", NULL};
+	ck_assert_int_eq(run(add, NULL, 0), 0);
+	wait_for("newcomer");
+	keys("q");
+}
+END_TEST
+
 /* One table drives the keys: --keys prints it, and the man page lists
  * every key with the same words. */
 START_TEST(test_man_page_lists_every_key)
@@ -516,6 +541,7 @@ Suite *fbx_test_console_suite(void)
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_no_color);
 	tcase_add_test(tc, test_box_vanishes_and_returns);
+	tcase_add_test(tc, test_box_truncated_under_console);
 	tcase_add_test(tc, test_man_page_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;

@@ -507,6 +507,32 @@ START_TEST(unreadable_proc_steals_no_slot)
 }
 END_TEST
 
+/* Someone with write access cuts the object short under a reader: the
+ * next read says so instead of touching the mapping (SIGBUS). */
+START_TEST(truncated_box_is_reported_not_faulted)
+{
+	fbx_box_info info;
+	ck_assert_int_eq(fbx_box_info_get(box, &info), 0);
+	fbx_snapshot *s;
+	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+	ck_assert_int_eq(fbx_snapshot_take(box, s), 0);
+	char path[80];
+	snprintf(path, sizeof(path), "/fusebox.%s", info.name);
+	int fd = shm_open(path, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	ck_assert_int_eq(fbx_snapshot_take(box, s), FBX_ETRUNC);
+	fbx_event ev[4];
+	size_t n;
+	uint64_t next;
+	ck_assert_int_eq(fbx_events_read(box, 0, ev, 4, &n, &next), FBX_ETRUNC);
+	fbx_box *again;
+	ck_assert_int_eq(fbx_box_open(info.name, FBX_OPEN_RDONLY, NULL, &again), FBX_ECORRUPT);
+	fbx_snapshot_free(s);
+}
+END_TEST
+
 /* ---- 6. events in progress, abandoned and torn --------------------------- */
 
 static size_t read_all(uint64_t from, fbx_event *ev, size_t cap, uint64_t *next)
@@ -726,6 +752,7 @@ Suite *fbx_test_faults_suite(void)
 	tcase_add_test(k, openers_adopt_an_orphaned_empty_object);
 	tcase_add_test(k, key_count_is_true_after_kills);
 	tcase_add_test(k, unreadable_proc_steals_no_slot);
+	tcase_add_test(k, truncated_box_is_reported_not_faulted);
 	tcase_add_test(k, follower_waits_for_event_in_progress);
 	tcase_add_test(k, abandoned_event_is_skipped_as_corrupt);
 	tcase_add_test(k, stalled_writer_spares_newer_event);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -254,6 +256,70 @@ START_TEST(tool_names_the_squatter)
 }
 END_TEST
 
+/* Reads what fd has to say until it contains want or 10 s pass. */
+static bool wait_for(int fd, char *buf, size_t cap, size_t *len, const char *want)
+{
+	for (int i = 0; i < 200 && strstr(buf, want) == NULL; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 50) == 1) {
+			ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+			if (n <= 0)
+				break;
+			*len += (size_t)n;
+			buf[*len] = '\0';
+		}
+	}
+	return strstr(buf, want) != NULL;
+}
+
+/* `events --follow` outlives its box being truncated: it says so on one
+ * line, waits, and follows the box that comes back under that name. */
+START_TEST(follower_survives_truncation)
+{
+	const char *name = tname(PREFIX);
+	fbx_box *box;
+	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
+	fbx_box_close(box);
+	int out[2];
+	ck_assert_int_eq(pipe(out), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		const char *ctl = getenv("FUSEBOX_CTL");
+		execl(ctl ? ctl : "build/fuseboxctl", "fuseboxctl", "-b", name, "events", "--follow",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	char buf[4096] = "";
+	size_t len = 0;
+	usleep(300000); /* let it attach */
+	char path[80];
+	snprintf(path, sizeof(path), "/fusebox.%s", name);
+	int fd = shm_open(path, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	ck_assert_msg(wait_for(out[0], buf, sizeof(buf), &len, "truncated"), "%s", buf);
+	fbx_box_unlink(name);
+	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_register(box, "back", &bc, &b), 0);
+	ck_assert_msg(wait_for(out[0], buf, sizeof(buf), &len, "back"), "%s", buf);
+	kill(pid, SIGTERM);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, buf);
+	close(out[0]);
+	fbx_box_close(box);
+	fbx_box_unlink(name);
+}
+END_TEST
+
 START_TEST(owner_get_arguments)
 {
 	fbx_box_owner o;
@@ -278,6 +344,7 @@ Suite *fbx_test_security_suite(void)
 	tcase_add_test(t, operator_in_group_trips);
 	tcase_add_test(t, tool_names_the_squatter);
 	tcase_add_test(t, owner_get_arguments);
+	tcase_add_test(t, follower_survives_truncation);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -4,9 +4,49 @@
 #include <string.h>
 #include <time.h>
 
+#include "busguard.h"
 #include "ctl.h"
 
 static volatile sig_atomic_t stop;
+
+struct reading {
+	fbx_box *box;
+	uint64_t from, *next;
+	fbx_event *out;
+	size_t cap, *n;
+};
+
+static int read_events(void *arg)
+{
+	struct reading *r = arg;
+	return fbx_events_read(r->box, r->from, r->out, r->cap, r->n, r->next);
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Following a box that was truncated under us: say so once, then wait
+ * for a box of that name to open again (it can only come back recreated,
+ * so its events start over).  false when interrupted first. */
+static bool reattach(const struct ctl *c, fbx_box **box)
+{
+	fbx_box_close(*box);
+	*box = NULL;
+	ctl_fail("box '%s' was truncated under us: waiting for it to come back", c->box);
+	fflush(stderr);
+	while (!stop) {
+		fbx_box_config quick;
+		fbx_box_config_init(&quick);
+		quick.timeout_ms = 100;
+		if (fbx_box_open(c->box, FBX_OPEN_RDONLY, &quick, box) == 0)
+			return true;
+		pause_ms(200);
+	}
+	return false;
+}
 
 static void on_signal(int sig)
 {
@@ -80,9 +120,15 @@ int cmd_events(struct ctl *c)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
+	int rc = 0;
 	for (;;) {
 		uint64_t from = next;
-		if (fbx_events_read(box, next, batch, 64, &n, &next) != 0)
+		rc = bus_guard(read_events, &(struct reading){box, next, &next, batch, 64, &n});
+		if (rc == FBX_ETRUNC && follow && reattach(c, &box)) {
+			next = 0;
+			continue;
+		}
+		if (rc != 0)
 			break;
 		if (n > 0 && batch[0].seq > from)
 			dropped += batch[0].seq - from; /* overwritten before we read them */
@@ -100,13 +146,14 @@ int cmd_events(struct ctl *c)
 		if (!follow || stop)
 			break;
 		fflush(stdout);
-		struct timespec ts = {0, 200000000L};
-		nanosleep(&ts, NULL);
+		pause_ms(200);
 		if (stop)
 			break;
 	}
 	if (json && !follow)
 		printf("],\"dropped\":%llu}\n", (unsigned long long)dropped);
 	fbx_box_close(box);
+	if (rc != 0 && !(rc == FBX_ETRUNC && stop))
+		return ctl_fail_rc(rc, "reading the events of box '%s'", c->box);
 	return CTL_YES;
 }

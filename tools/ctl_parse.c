@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "busguard.h"
 #include "ctl.h"
 
 int ctl_fail(const char *fmt, ...)
@@ -70,6 +71,17 @@ int ctl_open(const struct ctl *c, bool write, fbx_box **out)
 	return 0;
 }
 
+struct take {
+	fbx_box *box;
+	fbx_snapshot *snap;
+};
+
+static int take(void *arg)
+{
+	struct take *t = arg;
+	return fbx_snapshot_take(t->box, t->snap);
+}
+
 int ctl_snapshot(const struct ctl *c, fbx_box **box, fbx_snapshot **snap)
 {
 	*snap = NULL;
@@ -77,7 +89,7 @@ int ctl_snapshot(const struct ctl *c, fbx_box **box, fbx_snapshot **snap)
 		return CTL_ERR;
 	int rc = fbx_snapshot_new(*box, snap);
 	if (rc == 0)
-		rc = fbx_snapshot_take(*box, *snap);
+		rc = bus_guard(take, &(struct take){*box, *snap});
 	if (rc == 0)
 		return 0;
 	ctl_snapshot_close(*box, *snap);

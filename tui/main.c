@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "busguard.h"
 #include "screen.h"
 
 struct top {
@@ -110,12 +111,32 @@ static void attach(struct top *t, bool want_write)
 	}
 }
 
+struct take {
+	fbx_box *box;
+	fbx_snapshot *snap;
+};
+
+static int take(void *arg)
+{
+	struct take *k = arg;
+	return fbx_snapshot_take(k->box, k->snap);
+}
+
 static void sample(struct top *t)
 {
 	if (t->box == NULL)
 		return;
 	int next = t->cur ^ 1;
-	if (fbx_snapshot_take(t->box, t->snap[next]) != 0)
+	int rc = bus_guard(take, &(struct take){t->box, t->snap[next]});
+	if (rc == FBX_ETRUNC) {
+		/* the same object, cut short: open it afresh when it is whole */
+		detach(t);
+		t->ino = 0;
+		snprintf(t->message, sizeof(t->message), "box %s was truncated: waiting for it",
+			 t->name);
+		return;
+	}
+	if (rc != 0)
 		return;
 	t->sample[next].snap = t->snap[next];
 	t->sample[next].time_ns = fbx_snapshot_time(t->snap[next]);
