@@ -218,7 +218,7 @@ typedef struct fbx_breaker_config {
 	/* failure rate, in percent (1..100), that trips it; 0 = off */
 	uint32_t failure_rate_pct;
 	/* slow-call rate, in percent (1..100), that trips it; 0 = off.
-	 * A call is slow when its duration is >= slow_call_ns. */
+	 * A call is slow when its duration is >= slow_call_ns (at most 30 days). */
 	uint32_t slow_rate_pct;
 	uint64_t slow_call_ns;
 	/* the window both rates are measured over: the last window_calls calls

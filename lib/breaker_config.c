@@ -38,7 +38,7 @@ int fbx_breaker_config_check(const fbx_breaker_config *c, const char **why)
 		return bad(why, "failure_rate_pct");
 	if (c->slow_rate_pct > 100)
 		return bad(why, "slow_rate_pct");
-	if (c->slow_rate_pct != 0 && c->slow_call_ns == 0)
+	if ((c->slow_rate_pct != 0 && c->slow_call_ns == 0) || c->slow_call_ns > PERIOD_MAX_NS)
 		return bad(why, "slow_call_ns");
 	if (c->failure_rate_pct != 0 || c->slow_rate_pct != 0) {
 		if (c->window_calls > FBX_WINDOW_CALLS_MAX)

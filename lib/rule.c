@@ -54,11 +54,13 @@ struct cursor {
 };
 
 /* Character classes by hand: ctype.h follows the locale, the grammar
- * must not. */
+ * must not.  Blanks are spaces only: a rule is echoed to terminals (the
+ * console, error messages), and a carriage return or an escape in it
+ * could rewrite what an operator sees, so every control character is a
+ * syntax error. */
 static int is_space(char ch)
 {
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-	       ch == '\f' || ch == '\v';
+	return ch == ' ';
 }
 
 static int is_digit(char ch)

@@ -92,7 +92,6 @@ static const struct good {
 	{ "1/DAYS", 1, { 1 }, { DAY(1) } },
 	{ "3 PER 4 Hrs", 1, { 3 }, { HOUR(4) } },
 	{ "3 Per minute", 1, { 3 }, { MIN(1) } },
-	{ "3\tper\t2\tmin", 1, { 3 }, { MIN(2) } },
 	{ "30/5 minute", 1, { 30 }, { MIN(5) } },
 	{ "30/5minutes", 1, { 30 }, { MIN(5) } },
 	{ "5/1 minute", 1, { 5 }, { MIN(1) } },
@@ -101,7 +100,6 @@ static const struct good {
 	{ "1/second|2/minute", 2, { 1, 2 }, { S(1), MIN(1) } },
 	{ " 1 / second ; 2 per minute , 3/hour ", 3,
 	  { 1, 2, 3 }, { S(1), MIN(1), HOUR(1) } },
-	{ "\n1/day\r\n", 1, { 1 }, { DAY(1) } },
 	/* the edges of what fits */
 	{ "4294967295/second", 1, { 4294967295u }, { S(1) } },
 	{ "1/366 days", 1, { 1 }, { DAY(366) } },
@@ -156,6 +154,12 @@ static const struct bad {
 	size_t where;
 } bads[] = {
 	{ "", FBX_ERULE, 0 },
+	/* control characters are not blanks: they would reach terminals */
+	{ "3\tper\t2\tmin", FBX_ERULE, 1 },
+	{ "\n1/day", FBX_ERULE, 0 },
+	{ "1/day\r", FBX_ERULE, 5 },
+	{ "10/\x1b[2Jsecond", FBX_ERULE, 3 },
+	{ "10\v/second", FBX_ERULE, 2 },
 	{ "   ", FBX_ERULE, 3 },
 	{ "abc", FBX_ERULE, 0 },
 	{ "10/", FBX_ERULE, 3 },

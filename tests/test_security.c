@@ -320,6 +320,78 @@ START_TEST(follower_survives_truncation)
 }
 END_TEST
 
+/* metrics --out never writes through a symlink planted in the target's
+ * directory: neither at the target nor at a temporary name. */
+START_TEST(metrics_out_follows_no_symlink)
+{
+	char dir[] = "/tmp/fbx-metrics-XXXXXX", victim[128], out[160], buf[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	FILE *v = fopen(victim, "w");
+	ck_assert_ptr_nonnull(v);
+	fputs("keep me\n", v);
+	fclose(v);
+	snprintf(out, sizeof(out), "%s/fusebox.prom", dir);
+	ck_assert_int_eq(symlink(victim, out), 0);
+	for (int pid = 1; pid < 4096; pid++) { /* the old temporary names */
+		char planted[200];
+		snprintf(planted, sizeof(planted), "%s.tmp.%d", out, pid);
+		ck_assert_int_eq(symlink(victim, planted), 0);
+	}
+	const char *name = tname(PREFIX);
+	fbx_box *box;
+	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
+	ck_assert_int_eq(tool(buf, sizeof(buf), "-b %s metrics --out %s", name, out), 0);
+	v = fopen(victim, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), v));
+	fclose(v);
+	ck_assert_str_eq(buf, "keep me\n");
+	struct stat st;
+	ck_assert_int_eq(lstat(out, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	fbx_box_close(box);
+	fbx_box_unlink(name);
+}
+END_TEST
+
+/* What the tool says about bad words is one line, with control
+ * characters shown as \xHH, never sent to the terminal. */
+static const struct {
+	const char *args;   /* after -b BOX; sh syntax */
+	const char *says;   /* in the message */
+} bad_words[] = {
+	{"breaker trip \"$(printf 'x\\033[2J')\"", "x\\x1b[2J"},
+	{"limiter add y --rate \"$(printf '10\\r/second')\"", "10\\x0d/second"},
+	{"breaker add z --slow-call 18446744073709ms", "slow_call"},
+	{"breaker add z -- foo", "unexpected argument 'foo' after '--'"},
+	{"status -- foo", "'--'"},
+	{"limiter add w --rate \"$(printf '3\\tper minute')\"", "3\\x09per minute"},
+};
+
+START_TEST(tool_messages_are_one_safe_line)
+{
+	const char *name = tname(PREFIX);
+	fbx_box *box;
+	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
+	char out[2048];
+	int rc = tool(out, sizeof(out), "-b %s %s", name, bad_words[_i].args);
+	ck_assert_msg(rc == 2, "%s: exit %d: %s", bad_words[_i].args, rc, out);
+	ck_assert_msg(strstr(out, bad_words[_i].says) != NULL, "%s: %s", bad_words[_i].args, out);
+	size_t len = strlen(out);
+	ck_assert_msg(len > 0 && strchr(out, '\n') == out + len - 1, "not one line: %s", out);
+	for (size_t i = 0; i + 1 < len; i++)
+		ck_assert_msg((unsigned char)out[i] >= 0x20 && out[i] != 0x7f,
+			      "%s: control byte 0x%02x in the message", bad_words[_i].args,
+			      (unsigned char)out[i]);
+	fbx_box_close(box);
+	fbx_box_unlink(name);
+}
+END_TEST
+
 START_TEST(owner_get_arguments)
 {
 	fbx_box_owner o;
@@ -345,6 +417,9 @@ Suite *fbx_test_security_suite(void)
 	tcase_add_test(t, tool_names_the_squatter);
 	tcase_add_test(t, owner_get_arguments);
 	tcase_add_test(t, follower_survives_truncation);
+	tcase_add_test(t, metrics_out_follows_no_symlink);
+	tcase_add_loop_test(t, tool_messages_are_one_safe_line, 0,
+			    (int)(sizeof(bad_words) / sizeof(bad_words[0])));
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -50,6 +50,8 @@ struct ctl_opt {
 int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,
 		char **pos, size_t maxpos, size_t *npos, int *rest);
 const char *ctl_opt(const struct ctl_opt *opts, size_t nopts, const char *name);
+/* For a command that takes nothing after "--": 0, or says what was there. */
+int ctl_end(int argc, char **argv, int rest);
 
 /* JSON output. */
 void json_str(FILE *f, const char *s);

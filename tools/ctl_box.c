@@ -90,7 +90,7 @@ int cmd_create(struct ctl *c)
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	size_t npos;
 	int rest;
-	if (ctl_options(c->argc, c->argv, o, no, NULL, 0, &npos, &rest) || rest != c->argc)
+	if (ctl_options(c->argc, c->argv, o, no, NULL, 0, &npos, &rest) || ctl_end(c->argc, c->argv, rest))
 		return CTL_ERR;
 	struct plan p;
 	plan_init(&p);

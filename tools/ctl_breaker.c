@@ -55,7 +55,7 @@ static int breaker_add(struct ctl *c, int argc, char **argv)
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, N, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, N, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("breaker add: which breaker? (breaker add NAME [options])");
@@ -116,7 +116,7 @@ static int breaker_record(struct ctl *c, int argc, char **argv)
 	char *pos[2];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, pos, 2, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 1, pos, 2, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 2)
 		return ctl_fail("usage: breaker record NAME success|failure|ignored [--duration D]");
@@ -196,7 +196,7 @@ static int breaker_call(struct ctl *c, int argc, char **argv)
 	pid_t pid = fork();
 	if (pid == 0) {
 		execvp(argv[rest], argv + rest);
-		fprintf(stderr, "fuseboxctl: cannot run '%s': %s\n", argv[rest], strerror(errno));
+		ctl_fail("cannot run '%s': %s", argv[rest], strerror(errno));
 		_exit(127);
 	}
 	int status = 0;
@@ -225,7 +225,7 @@ static int breaker_manual(struct ctl *c, const char *action, int argc, char **ar
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: breaker %s NAME [--reason TEXT]", action);
@@ -249,7 +249,7 @@ static int breaker_show(struct ctl *c, int argc, char **argv)
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: breaker show NAME [--json]");

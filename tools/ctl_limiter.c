@@ -27,7 +27,7 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, no, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, no, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: limiter add NAME --rate RULE [--algo window|gcra] "
@@ -64,7 +64,7 @@ static int limiter_set(struct ctl *c, int argc, char **argv)
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1 || o[0].value == NULL)
 		return ctl_fail("usage: limiter set NAME --rate RULE");
@@ -100,7 +100,7 @@ static int limiter_take(struct ctl *c, int argc, char **argv)
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 3, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 3, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: limiter take NAME [--key KEY] [--cost N] [--json]");
@@ -148,7 +148,7 @@ static int limiter_show(struct ctl *c, int argc, char **argv)
 	size_t npos;
 	int rest;
 	uint32_t top = 0;
-	if (ctl_options(argc, argv, o, 2, name, 1, &npos, &rest) || rest != argc)
+	if (ctl_options(argc, argv, o, 2, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: limiter show NAME [--json] [--top N]");

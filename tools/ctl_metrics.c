@@ -4,8 +4,10 @@
  * become labels (they are unbounded and may be secrets).  --out writes a
  * temporary file and renames it, as node_exporter's textfile collector needs.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -141,6 +143,39 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 	fprintf(f, "} %llu\n", (unsigned long long)dropped);
 }
 
+/* The temporary file is made with mkstemp in the target's directory: a
+ * new file under a name nobody could predict (O_EXCL), so a symlink
+ * planted where it would go cannot send root's write elsewhere; rename()
+ * then replaces the target itself, never what a symlink there points to. */
+static int write_file(const char *out, const char *box, const fbx_snapshot *s)
+{
+	char tmp[4096];
+	const char *slash = strrchr(out, '/');
+	int dir = slash == NULL ? 0 : (int)(slash - out) + 1;
+	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", dir, out, out + dir) >= (int)sizeof(tmp))
+		return ctl_fail("metrics: file name too long: '%s'", out);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return ctl_fail("metrics: cannot create a file next to '%s': %s", out,
+				strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL || fchmod(fd, 0644) != 0) { /* what a textfile collector reads */
+		if (f != NULL)
+			fclose(f);
+		else
+			close(fd);
+		unlink(tmp);
+		return ctl_fail("metrics: cannot write '%s'", tmp);
+	}
+	write_metrics(f, box, s);
+	if (fclose(f) != 0 || rename(tmp, out) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return ctl_fail("metrics: cannot write '%s': %s", out, strerror(e));
+	}
+	return CTL_YES;
+}
+
 int cmd_metrics(struct ctl *c)
 {
 	const char *out = NULL;
@@ -161,18 +196,7 @@ int cmd_metrics(struct ctl *c)
 	if (out == NULL) {
 		write_metrics(stdout, c->box, s);
 	} else {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-		FILE *f = fopen(tmp, "w");
-		if (f == NULL) {
-			ret = ctl_fail("metrics: cannot write '%s'", tmp);
-		} else {
-			write_metrics(f, c->box, s);
-			if (fclose(f) != 0 || rename(tmp, out) != 0) {
-				unlink(tmp);
-				ret = ctl_fail("metrics: cannot write '%s'", out);
-			}
-		}
+		ret = write_file(out, c->box, s);
 	}
 	ctl_snapshot_close(box, s);
 	return ret;

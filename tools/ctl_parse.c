@@ -10,13 +10,38 @@
 #include "busguard.h"
 #include "ctl.h"
 
+/* Error messages repeat what the user typed; a control character in it
+ * (an escape sequence, a carriage return) must not reach the terminal as
+ * such, nor a newline break the one-line rule: each is shown as \xHH. */
+static void put_safe(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+static void fail_line(const char *fmt, va_list ap, const char *tail)
+{
+	char msg[2048];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fputs("fuseboxctl: ", stderr);
+	put_safe(stderr, msg);
+	if (tail != NULL) {
+		fputs(": ", stderr);
+		fputs(tail, stderr);
+	}
+	fputc('\n', stderr);
+}
+
 int ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("fuseboxctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fail_line(fmt, ap, NULL);
 	va_end(ap);
 	return CTL_ERR;
 }
@@ -25,9 +50,7 @@ int ctl_fail_rc(int rc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("fuseboxctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, ": %s\n", fbx_strerror(rc));
+	fail_line(fmt, ap, fbx_strerror(rc));
 	va_end(ap);
 	return CTL_ERR;
 }
@@ -225,6 +248,15 @@ int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,
 		pos[(*npos)++] = argv[i];
 	}
 	return 0;
+}
+
+int ctl_end(int argc, char **argv, int rest)
+{
+	if (rest >= argc)
+		return 0;
+	return ctl_fail("unexpected argument '%s' after '--' (only 'breaker call' runs a "
+			"command)",
+			argv[rest]);
 }
 
 const char *ctl_opt(const struct ctl_opt *opts, size_t nopts, const char *name)
