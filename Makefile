@@ -1,7 +1,7 @@
 # fusebox — plain make.  `make` builds the libraries, `make test` runs the
 # check suite, `make asan` runs it under ASan+UBSan, `make bench` measures.
 
-VERSION   := 0.1.0
+VERSION   := $(shell sed -n 's/^#define FBX_VERSION_STRING "\(.*\)"/\1/p' include/fusebox.h)
 SOMAJOR   := 0
 PREFIX    ?= /usr/local
 DESTDIR   ?=

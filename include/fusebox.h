@@ -45,6 +45,10 @@ extern "C" {
 #define FBX_VERSION_PATCH 0
 #define FBX_VERSION_STRING "0.1.0"
 
+/* The version of the library actually loaded, e.g. "0.1.0": compare with
+ * FBX_VERSION_STRING, the version of the header a program was built with. */
+const char *fbx_version(void);
+
 /* ------------------------------------------------------------------------
  * 1. Errors
  * ---------------------------------------------------------------------- */

@@ -331,6 +331,17 @@ START_TEST(threads_flag)
 END_TEST
 
 /* The default capacities when cfg is NULL. */
+/* The library loaded is the one the header describes. */
+START_TEST(version_of_library)
+{
+	ck_assert_str_eq(fbx_version(), FBX_VERSION_STRING);
+	char want[32];
+	snprintf(want, sizeof(want), "%d.%d.%d", FBX_VERSION_MAJOR, FBX_VERSION_MINOR,
+		 FBX_VERSION_PATCH);
+	ck_assert_str_eq(fbx_version(), want);
+}
+END_TEST
+
 START_TEST(default_config)
 {
 	const char *name = bx_name();
@@ -1508,6 +1519,7 @@ Suite *fbx_test_box_suite(void)
 	tcase_add_test(tc, create_open_info);
 	tcase_add_test(tc, open_missing);
 	tcase_add_test(tc, null_arguments);
+	tcase_add_test(tc, version_of_library);
 	tcase_add_test(tc, default_config);
 	tcase_add_test(tc, threads_flag);
 	suite_add_tcase(s, tc);
