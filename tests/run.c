@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, fbx_test_security_suite());
 	srunner_add_suite(sr, fbx_test_tui_suite());
 	srunner_add_suite(sr, fbx_test_console_suite());
+	srunner_add_suite(sr, fbx_test_catalogue_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
