@@ -64,10 +64,11 @@ $(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
 
 # ---- console -----------------------------------------------------------
 
-# The console shares the tool's guard against a box truncated under it.
-TUI_SRC := $(wildcard tui/*.c) tools/ctl_busguard.c
+# The console shares the tool's guard against a box truncated under it and
+# its way of writing what the user typed to a terminal.
+TUI_SRC := $(wildcard tui/*.c) tools/ctl_busguard.c tools/ctl_term.c
 tui: $(B)/fusebox-top
-$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h $(STATIC)
+$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h tools/term.h $(STATIC)
 	$(CC) $(BASEFLAGS) -Itools $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------

@@ -418,6 +418,10 @@ static int open_once(const char *name, unsigned flags, const fbx_box_config *cfg
 			rdonly = true;
 			fd = shm_open(path, O_RDONLY | OPEN_FLAGS, 0);
 		}
+		/* glibc's shm_open turns EISDIR into EINVAL; the name was
+		 * checked, so EINVAL here is a directory under it: not a box */
+		if (fd < 0 && errno == EINVAL)
+			return FBX_ECORRUPT;
 		if (fd < 0 && (errno != ENOENT || !create))
 			return errno_to_fbx(errno);
 		/* ENOENT with CREATE: it was unlinked between our two calls. */

@@ -33,8 +33,12 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		fbx__gen_retag(&b->rec->consec, FBX__ST_GEN(next));
 		fbx__gen_retag(&b->rec->ho_succ, FBX__ST_GEN(next));
 	}
-	fbx__event_emit(b->box, FBX_EV_MANUAL, cause, FBX_REC_BREAKER, b->index,
-			(int)from, (int)FBX__ST_STATE(next), reason);
+	/* A scribbled state word is repaired by any of these actions; the
+	 * event then records where it came from as unknown (-1), so readers
+	 * keep who repaired it and why instead of flagging the event. */
+	int was = from < FBX_BREAKER_STATE_COUNT ? (int)from : -1;
+	fbx__event_emit(b->box, FBX_EV_MANUAL, cause, FBX_REC_BREAKER, b->index, was,
+			(int)FBX__ST_STATE(next), reason);
 	return 0;
 }
 

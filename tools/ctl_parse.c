@@ -9,27 +9,14 @@
 
 #include "busguard.h"
 #include "ctl.h"
-
-/* Error messages repeat what the user typed; a control character in it
- * (an escape sequence, a carriage return) must not reach the terminal as
- * such, nor a newline break the one-line rule: each is shown as \xHH. */
-static void put_safe(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\x%02x", ch);
-		else
-			fputc(ch, f);
-	}
-}
+#include "term.h"
 
 static void fail_line(const char *fmt, va_list ap, const char *tail)
 {
 	char msg[2048];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fputs("fuseboxctl: ", stderr);
-	put_safe(stderr, msg);
+	term_put(stderr, msg);
 	if (tail != NULL) {
 		fputs(": ", stderr);
 		fputs(tail, stderr);

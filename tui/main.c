@@ -15,8 +15,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdarg.h>
+
 #include "busguard.h"
 #include "screen.h"
+#include "term.h"
+
+/* One line on stderr, "fusebox-top: " first, control characters shown. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fputs("fusebox-top: ", stderr);
+	term_put(stderr, msg);
+	fputc('\n', stderr);
+	return 2;
+}
 
 struct top {
 	const char *name;
@@ -175,8 +193,9 @@ static int one_shot(struct top *t)
 	attach(t, false);
 	t->view.read_only = false; /* a printout, not a session: no badge */
 	if (t->box == NULL) {
-		fprintf(stderr, "fusebox-top: box '%s' does not exist or cannot be read\n", t->name);
-		return 2;
+		if (object_ino(t->name) == 0)
+			return fail("box '%s' does not exist", t->name);
+		return fail("%s", t->message); /* "box NAME cannot be read: why" */
 	}
 	sample(t);
 	struct timespec ts = {0, 500000000L}; /* two samples, for rates */
@@ -547,15 +566,17 @@ int main(int argc, char **argv)
 	t.color = getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0';
 	bool once = false, write = true;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
+		if ((strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "-d") == 0) && i + 1 == argc) {
+			return fail("%s needs a value (%s)", argv[i],
+				    argv[i][1] == 'b' ? "a box name" : "a number of seconds");
+		} else if (strcmp(argv[i], "-b") == 0) {
 			t.name = argv[++i];
-		} else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+		} else if (strcmp(argv[i], "-d") == 0) {
 			char *end;
 			t.view.interval_s = strtod(argv[++i], &end);
-			if (*end != '\0' || !(t.view.interval_s >= 0.1 && t.view.interval_s <= 3600)) {
-				fprintf(stderr, "fusebox-top: -d: '%s' is not a number of seconds from 0.1 to 3600\n", argv[i]);
-				return 2;
-			}
+			if (*end != '\0' || !(t.view.interval_s >= 0.1 && t.view.interval_s <= 3600))
+				return fail("-d: '%s' is not a number of seconds from 0.1 to 3600",
+					    argv[i]);
 		} else if (strcmp(argv[i], "--readonly") == 0) {
 			write = false;
 		} else if (strcmp(argv[i], "--no-color") == 0) {
@@ -569,14 +590,11 @@ int main(int argc, char **argv)
 			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1] [--keys]\n");
 			return 0;
 		} else {
-			fprintf(stderr, "fusebox-top: unknown option '%s' (see fusebox-top --help)\n", argv[i]);
-			return 2;
+			return fail("unknown option '%s' (see fusebox-top --help)", argv[i]);
 		}
 	}
-	if (fbx_name_check_box(t.name) != 0) {
-		fprintf(stderr, "fusebox-top: bad box name '%s'\n", t.name);
-		return 2;
-	}
+	if (fbx_name_check_box(t.name) != 0)
+		return fail("bad box name '%s'", t.name);
 	t.view.box = t.name;
 	t.view.read_only = !write;
 	if (once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
