@@ -472,6 +472,14 @@ fail_fd:
 	return rc;
 }
 
+int fbx__box_whole(const fbx_box *box)
+{
+	struct stat st;
+	if (fstat(box->fd, &st) != 0)
+		return FBX_ESYS;
+	return (uint64_t)st.st_size < box->size ? FBX_ETRUNC : 0;
+}
+
 void fbx_box_close(fbx_box *box)
 {
 	if (box == NULL)
@@ -479,8 +487,7 @@ void fbx_box_close(fbx_box *box)
 	/* Giving the worker slot back writes the mapping: not past the end
 	 * of an object someone truncated (the slot is reclaimed anyway once
 	 * we are gone). */
-	struct stat st;
-	if (fstat(box->fd, &st) == 0 && (uint64_t)st.st_size >= box->size)
+	if (fbx__box_whole(box) == 0)
 		fbx__shard_release(box);
 	for (fbx_breaker *b = box->breaker_list, *next; b != NULL; b = next) {
 		next = b->next;

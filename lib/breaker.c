@@ -50,6 +50,8 @@ int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out)
 	if (box == NULL || out == NULL)
 		return FBX_EINVAL;
 	int rc = fbx_name_check_record(name);
+	if (rc == 0)
+		rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	struct fbx__records rs = fbx__breaker_records(box);
@@ -85,6 +87,8 @@ int fbx_breaker_register(fbx_box *box, const char *name,
 	if (rc)
 		return rc;
 	rc = fbx_breaker_config_check(cfg, NULL);
+	if (rc == 0)
+		rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	if (box->read_only)

@@ -324,6 +324,12 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay);
 uint64_t fbx__fingerprint(void);
 void fbx__box_bind(fbx_box *box);  /* fills cached pointers from the header */
 
+/* box.c: 0, or FBX_ETRUNC when someone cut the object short under this
+ * mapping (touching it past the end would raise SIGBUS).  Readers and the
+ * slow paths that walk records check it first; hot paths cannot afford a
+ * system call (docs/SECURITY.md says what that leaves). */
+int fbx__box_whole(const fbx_box *box);
+
 /* clock.c */
 uint64_t fbx__now(void);         /* precise */
 uint64_t fbx__now_coarse(void);  /* ~4 ms resolution, ~3 ns */

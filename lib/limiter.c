@@ -131,6 +131,8 @@ int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
 	if (box == NULL || out == NULL)
 		return FBX_EINVAL;
 	int rc = fbx_name_check_record(name);
+	if (rc == 0)
+		rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	struct fbx__records rs = fbx__limiter_records(box);
@@ -180,6 +182,8 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 		return rc;
 	struct fbx__limiter_cfg built;
 	rc = fbx__limiter_cfg_build((uint32_t)cfg->algorithm, cfg->burst, cfg->rule, &built);
+	if (rc == 0)
+		rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	int lock = fbx__registry_lock(box);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -274,23 +273,12 @@ static int read_event(fbx_box *box, uint64_t seq, uint64_t head, fbx_event *e)
 	return EV_COPIED;
 }
 
-/* Someone with write access truncated the object: reading the mapping past
- * its new end would raise SIGBUS.  Checked before every read; a truncation
- * during the read itself still faults (docs/SECURITY.md says who can). */
-static int still_whole(const fbx_box *box)
-{
-	struct stat st;
-	if (fstat(box->fd, &st) != 0)
-		return FBX_ESYS;
-	return (uint64_t)st.st_size < box->size ? FBX_ETRUNC : 0;
-}
-
 int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 		    size_t *n, uint64_t *next)
 {
 	if (box == NULL || (out == NULL && cap != 0) || n == NULL || next == NULL)
 		return FBX_EINVAL;
-	int rc = still_whole(box);
+	int rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	uint64_t head = atomic_load(&box->hdr->event_head);
@@ -315,7 +303,7 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
 	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events)
 		return FBX_EINVAL;
-	int rc = still_whole(box);
+	int rc = fbx__box_whole(box);
 	if (rc)
 		return rc;
 	/* the coarse clock, as allow() reads it: an open breaker never shows

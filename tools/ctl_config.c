@@ -145,19 +145,44 @@ static int open_section(struct plan *p, enum section kind, const char *name, con
 	return 0;
 }
 
+enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL };
+
+/* One line without its newline, read a byte at a time: a NUL byte would
+ * end a C string early and hide the rest of its line, and a file without
+ * newlines (a device) must end in an error, not in a read that never
+ * ends. */
+static int read_line(FILE *f, char line[LINE_MAX_LEN + 1])
+{
+	size_t n = 0;
+	int ch;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			return LINE_NUL;
+		if (n == LINE_MAX_LEN)
+			return LINE_LONG;
+		line[n++] = (char)ch;
+	}
+	line[n] = '\0';
+	return ch == EOF && n == 0 ? LINE_EOF : LINE_OK;
+}
+
 int plan_read(const char *path, struct plan *p)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return ctl_fail("--config: cannot read '%s'", path);
-	char line[LINE_MAX_LEN + 2], where[80];
+	char line[LINE_MAX_LEN + 1], where[80];
 	enum section cur = NONE;
 	bool box_seen = false;
-	int rc = 0;
-	for (int no = 1; rc == 0 && fgets(line, sizeof(line), f) != NULL; no++) {
+	int rc = 0, got;
+	for (int no = 1; rc == 0 && (got = read_line(f, line)) != LINE_EOF; no++) {
 		snprintf(where, sizeof(where), "%.60s:%d", path, no);
-		if (strlen(line) > LINE_MAX_LEN) {
+		if (got == LINE_LONG) {
 			rc = ctl_fail("%s: line longer than %d characters", where, LINE_MAX_LEN);
+			break;
+		}
+		if (got == LINE_NUL) {
+			rc = ctl_fail("%s: a NUL byte (this is not a text file)", where);
 			break;
 		}
 		char *s = trim(line);
@@ -184,6 +209,10 @@ int plan_read(const char *path, struct plan *p)
 		}
 		*eq = '\0';
 		char *key = trim(s), *value = trim(eq + 1);
+		/* "--fail-max" would read as an option, and its errors would
+		 * name no file and line: in a file it is just "fail-max" */
+		while (*key == '-')
+			key++;
 		if (*key == '\0' || *value == '\0')
 			rc = ctl_fail("%s: expected 'key = value'", where);
 		else if (cur == NONE)

@@ -178,8 +178,10 @@ int ctl_mode(const char *what, const char *s, uint32_t *out)
 {
 	char *end = NULL;
 	errno = 0;
-	unsigned long v = s && *s ? strtoul(s, &end, 8) : 0;
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || errno || *end != '\0' || v > 0777)
+	/* octal digits only: strtoul would also take blanks and signs */
+	bool octal = s != NULL && *s != '\0' && s[strspn(s, "01234567")] == '\0';
+	unsigned long v = octal ? strtoul(s, &end, 8) : 0;
+	if (!octal || errno || *end != '\0' || v > 0777)
 		return ctl_fail("%s: '%s' is not an octal mode such as 0600 or 0660", what, s ? s : "");
 	*out = (uint32_t)v;
 	return 0;

@@ -1,16 +1,17 @@
 #!/bin/sh
-# install-deps.sh [test|demo|bench|all] — make sure the Debian packages a make
-# target needs are present.  As root it installs what is missing with
-# apt-get; otherwise it names exactly what to install and fails.
+# install-deps.sh [test|demo|bench|sanitize|all] — make sure the Debian
+# packages a make target needs are present.  As root it installs what is
+# missing with apt-get; otherwise it names exactly what to install and fails.
 set -eu
 
 what=${1:-test}
 case "$what" in
-test)  pkgs="gcc make pkg-config check libncurses-dev tmux" ;;
+test)  pkgs="gcc make pkg-config check libncurses-dev tmux clang libclang-rt-14-dev" ;;
 demo)  pkgs="gcc make libncurses-dev" ;;
 bench) pkgs="redis-server" ;;   # optional: the bench says so when Redis is missing
-all)   pkgs="gcc make pkg-config check libncurses-dev clang redis-server tmux" ;;
-*) echo "install-deps.sh: unknown set '$what' (test, demo, bench or all)" >&2; exit 2 ;;
+sanitize) pkgs="gcc make pkg-config check valgrind" ;;   # make tsan, make valgrind (gcc brings libtsan)
+all)   pkgs="gcc make pkg-config check libncurses-dev clang libclang-rt-14-dev redis-server tmux valgrind" ;;
+*) echo "install-deps.sh: unknown set '$what' (test, demo, bench, sanitize or all)" >&2; exit 2 ;;
 esac
 
 missing=""
