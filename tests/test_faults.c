@@ -59,6 +59,9 @@ static void setup(void)
 
 static void teardown(void)
 {
+	fbx_box_close(other);
+	fbx_box_close(box);
+	other = box = NULL;
 	fbx_clock_set(NULL, NULL);
 }
 
@@ -483,6 +486,9 @@ START_TEST(unreadable_proc_steals_no_slot)
 	c.keys = 64;
 	c.events = 16;
 	c.workers = 1;
+	fbx_box_close(other); /* the fixture's box: this test needs one slot */
+	fbx_box_close(box);
+	other = NULL;
 	box = tbox_create(&c);
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
