@@ -278,11 +278,11 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 		uint64_t fresh = fbx__now_coarse(), fresh_ms = fbx__ms_since(b->box, fresh);
 		if (fresh_ms > now_ms) {
 			uint64_t later = FBX__LEASE_MAKE(gen, fresh_ms + lease_ms);
+			*now = fresh; /* a retry must not claim on the old reading */
 			/* lost: a current caller took it as not of this period */
 			if (!atomic_compare_exchange_strong(slot, &mine, later))
 				return TRIAL_MOVED;
 			mine = later;
-			*now = fresh;
 		}
 		admit(p, w, (int32_t)i, mine);
 		return TRIAL_ADMITTED;
