@@ -36,7 +36,7 @@ static void bucket_add(_Atomic uint64_t *word, uint32_t tag)
 			next = (uint64_t)tag << 32 | 1u;
 		else
 			return;
-	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_relaxed,
+	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_release,
 							memory_order_relaxed));
 }
 
@@ -117,9 +117,14 @@ void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 		const struct fbx__breaker_shard *bs =
 			fbx__bshard(box->shards + box->shard_stride * s, index);
 		for (int j = 0; j < FBX_WINDOW_BUCKETS; j++) {
-			for (int k = 0; k < FBX__B_N; k++) {
+			/* A call adds to calls, then failures, then slow calls
+			 * (release); read them the other way round (acquire), so
+			 * no failure is seen without its call: a window of a
+			 * failure threshold of 100% must never count more
+			 * failures than calls. */
+			for (int k = FBX__B_N - 1; k >= 0; k--) {
 				uint64_t w = atomic_load_explicit(&bs->bucket[j][k],
-								  memory_order_relaxed);
+								  memory_order_acquire);
 				/* the bucket's full index, from its 32-bit tag */
 				uint32_t age = cur - (uint32_t)(w >> 32);
 				if (age < FBX_WINDOW_BUCKETS && cur64 - age > floor)
@@ -128,6 +133,7 @@ void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 		}
 	}
 	*calls = sum[FBX__B_CALLS];
-	*fails = sum[FBX__B_FAIL];
-	*slow = sum[FBX__B_SLOW];
+	/* a bucket restarting between the reads can still skew them */
+	*fails = sum[FBX__B_FAIL] < *calls ? sum[FBX__B_FAIL] : *calls;
+	*slow = sum[FBX__B_SLOW] < *calls ? sum[FBX__B_SLOW] : *calls;
 }

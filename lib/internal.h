@@ -273,6 +273,9 @@ struct fbx_limiter {
 	 * FBX__LOCAL_CFGS - 1 rule changes land during one of its takes. */
 	_Atomic uint64_t cfg_seen;    /* cfg_active the current copy came from */
 	_Atomic uint32_t cur;
+	/* FBX_OPEN_THREADS: takes pin the copy they use; a refresh rewrites
+	 * only a copy that is neither current nor pinned (limiter.c) */
+	_Atomic uint32_t pins[FBX__LOCAL_CFGS];
 	struct fbx__limiter_cfg cfgs[FBX__LOCAL_CFGS];
 	struct fbx_limiter *next;
 };
@@ -433,5 +436,9 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			   struct fbx__limiter_cfg *out);
 /* Whether a config read from the segment is one the hot path can use. */
 bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm);
+/* A whole copy of the rule in force (a seqlock read of 8-byte atomic
+ * words): 0, or FBX_ETIMEDOUT when rule changes kept landing. */
+int fbx__limiter_cfg_copy(const struct fbx__limiter_rec *rec, struct fbx__limiter_cfg *out,
+			  uint64_t *active);
 
 #endif /* FBX_INTERNAL_H */

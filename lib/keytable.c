@@ -52,12 +52,17 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 	if (li >= box->cap_limiters || (tag & FBX__TAG_RESERVED))
 		return 0; /* damaged, or a reservation that outlived its inserter */
 	const struct fbx__limiter_rec *rec = &box->limiters[li];
+	/* Another limiter's rule, which a rule change may be rewriting: read
+	 * word by word, atomically (limiter.c); a mixed reading can only make
+	 * a worse choice of entry to evict. */
 	const struct fbx__limiter_cfg *cfg = &rec->cfg[atomic_load(&rec->cfg_active) & 1];
-	uint32_t n = cfg->parsed.n < FBX_RULE_LIMITS_MAX ? cfg->parsed.n : FBX_RULE_LIMITS_MAX;
+	uint32_t n = __atomic_load_n(&cfg->parsed.n, __ATOMIC_RELAXED);
+	if (n > FBX_RULE_LIMITS_MAX)
+		n = FBX_RULE_LIMITS_MAX;
 	uint64_t latest = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed);
-		uint64_t period = cfg->lim[i].period_ns, t;
+		uint64_t period = __atomic_load_n(&cfg->lim[i].period_ns, __ATOMIC_RELAXED), t;
 		if (w == 0 || period == 0)
 			continue;
 		if (rec->algorithm == FBX_ALGO_GCRA) {

@@ -7,6 +7,7 @@
  * the two a concurrent take may see the budget briefly lower — a possible
  * early denial, never an over-admission.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,6 +104,52 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 	return fbx_rule_format(&out->parsed, out->rule, sizeof(out->rule));
 }
 
+/*
+ * The two rule copies in the record are written by set_rule (inactive copy,
+ * then a flip of cfg_active) and read by every take's refresh, snapshots
+ * and the key table: all of it in 8-byte relaxed atomic words, so a reader
+ * racing a writer gets a mix of words, never undefined behaviour, and the
+ * seqlock re-check of cfg_active tells it to copy again.
+ */
+static_assert(sizeof(struct fbx__limiter_cfg) % 8 == 0 &&
+		      alignof(struct fbx__limiter_cfg) >= 8,
+	      "a limiter config is copied in 8-byte words");
+#define CFG_WORDS (sizeof(struct fbx__limiter_cfg) / 8)
+
+static void cfg_store(struct fbx__limiter_cfg *shared, const struct fbx__limiter_cfg *c)
+{
+	uint64_t w[CFG_WORDS];
+	memcpy(w, c, sizeof(w));
+	uint64_t *dst = (uint64_t *)(void *)shared;
+	for (size_t i = 0; i < CFG_WORDS; i++)
+		__atomic_store_n(&dst[i], w[i], __ATOMIC_RELAXED);
+}
+
+int fbx__limiter_cfg_copy(const struct fbx__limiter_rec *rec, struct fbx__limiter_cfg *out,
+			  uint64_t *active)
+{
+	uint64_t a = atomic_load_explicit(&rec->cfg_active, memory_order_acquire);
+	for (int tries = 0; tries < 100; tries++) {
+		const uint64_t *src = (const uint64_t *)(const void *)&rec->cfg[a & 1];
+		uint64_t w[CFG_WORDS];
+		for (size_t i = 0; i < CFG_WORDS; i++)
+			w[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		/* A seqlock read: the copy's loads must complete before the
+		 * re-check.  An acquire load orders what follows it, not what
+		 * came before; on a weakly ordered CPU the copy could otherwise
+		 * see a rewrite that the re-check misses. */
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t again = atomic_load_explicit(&rec->cfg_active, memory_order_relaxed);
+		if (again == a) {
+			memcpy(out, w, sizeof(w));
+			*active = a;
+			return 0;
+		}
+		a = again;
+	}
+	return FBX_ETIMEDOUT;
+}
+
 static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
 {
 	pthread_mutex_lock(&box->lock);
@@ -148,9 +195,14 @@ int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
 static int conflict(const struct fbx__limiter_rec *r, const fbx_limiter_config *cfg,
 		    const struct fbx__limiter_cfg *want)
 {
-	const struct fbx__limiter_cfg *have = &r->cfg[atomic_load(&r->cfg_active) & 1];
+	struct fbx__limiter_cfg have;
+	uint64_t active;
+	int rc = fbx__limiter_cfg_copy(r, &have, &active);
+	if (rc)
+		return rc;
+	have.rule[sizeof(have.rule) - 1] = '\0';
 	if (r->algorithm != (uint32_t)cfg->algorithm || r->keyed != (cfg->keyed != 0) ||
-	    strcmp(have->rule, want->rule) != 0 || have->burst != want->burst)
+	    strcmp(have.rule, want->rule) != 0 || have.burst != want->burst)
 		return FBX_ECONFLICT;
 	return 0;
 }
@@ -165,7 +217,7 @@ static int create_record(fbx_box *box, const char *name, const fbx_limiter_confi
 	struct fbx__limiter_rec *r = &box->limiters[i];
 	r->algorithm = (uint32_t)cfg->algorithm;
 	r->keyed = cfg->keyed != 0;
-	r->cfg[0] = *built;
+	cfg_store(&r->cfg[0], built);
 	atomic_store(&r->cfg_active, 0);
 	atomic_store(&r->dry_run, cfg->dry_run != 0);
 	fbx__record_publish(&rs, (uint32_t)i);
@@ -221,20 +273,23 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 		return FBX_EINVAL;
 	if (l->box->read_only)
 		return FBX_ERDONLY;
-	struct fbx__limiter_cfg built;
-	uint64_t active = atomic_load(&l->rec->cfg_active);
-	uint32_t burst = l->rec->cfg[active & 1].burst;
+	struct fbx__limiter_cfg built, now_in_force;
+	uint64_t active;
+	int rc = fbx__limiter_cfg_copy(l->rec, &now_in_force, &active);
+	if (rc)
+		return rc;
+	uint32_t burst = now_in_force.burst;
 	if (l->algorithm == FBX_ALGO_GCRA) {
 		/* keep the burst, within what the new rule allows */
 		fbx_rule r;
-		int rc = fbx_rule_parse(rule, &r, NULL);
+		rc = fbx_rule_parse(rule, &r, NULL);
 		if (rc)
 			return rc;
 		for (uint32_t i = 0; i < r.n; i++)
 			if (burst > r.limit[i].count)
 				burst = (uint32_t)r.limit[i].count;
 	}
-	int rc = fbx__limiter_cfg_build(l->algorithm, burst ? burst : 1, rule, &built);
+	rc = fbx__limiter_cfg_build(l->algorithm, burst ? burst : 1, rule, &built);
 	if (rc)
 		return rc;
 	int lock = fbx__registry_lock(l->box);
@@ -243,8 +298,9 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	/* Write the copy nobody reads, then flip: a writer that dies here
 	 * leaves the old rule in force. */
 	active = atomic_load(&l->rec->cfg_active);
-	built.fast_add &= l->rec->cfg[active & 1].fast_add; /* old counts may be near the top */
-	l->rec->cfg[(active & 1) ^ 1] = built;
+	/* under the lock nobody rewrites the copy in force: read it whole */
+	built.fast_add &= __atomic_load_n(&l->rec->cfg[active & 1].fast_add, __ATOMIC_RELAXED);
+	cfg_store(&l->rec->cfg[(active & 1) ^ 1], &built);
 	atomic_store_explicit(&l->rec->cfg_active, ((active >> 1) + 1) << 1 | ((active & 1) ^ 1),
 			      memory_order_release);
 	fbx__registry_unlock(lock);
@@ -304,29 +360,50 @@ bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 }
 
 /* Slow path: the rule changed since this handle last looked. */
-static int refresh_cfg(fbx_limiter *l, uint64_t active)
+/* A local copy that no take uses: not the current one, and (threads
+ * sharing the handle) pinned by none.  -1 if every one is in use. */
+static int spare_copy(fbx_limiter *l)
 {
-	int rc = FBX_ETIMEDOUT;
-	pthread_mutex_lock(&l->box->lock);
-	uint32_t spare = (atomic_load(&l->cur) + 1) % FBX__LOCAL_CFGS;
-	for (int tries = 0; tries < 100; tries++) {
-		l->cfgs[spare] = l->rec->cfg[active & 1];
-		/* A seqlock read: the copy's loads must complete before the
-		 * re-check.  An acquire load orders what follows it, not what
-		 * came before; on a weakly ordered CPU the copy could otherwise
-		 * see a rewrite that the re-check misses. */
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t again = atomic_load_explicit(&l->rec->cfg_active, memory_order_relaxed);
-		if (again == active) {
-			rc = fbx__limiter_cfg_sane(&l->cfgs[spare], l->algorithm) ? 0 : FBX_ECORRUPT;
-			break;
-		}
-		active = again;
+	uint32_t cur = atomic_load(&l->cur);
+	for (uint32_t k = 1; k < FBX__LOCAL_CFGS; k++) {
+		uint32_t i = (cur + k) % FBX__LOCAL_CFGS;
+		if (atomic_load(&l->pins[i]) == 0)
+			return (int)i;
 	}
+	return -1;
+}
+
+/*
+ * Slow path: the rule changed since this handle last looked.  The new rule
+ * goes into a spare local copy, then `cur` moves to it.  Threads sharing the
+ * handle pin the copy they take with (take_pinned), so a copy in use is
+ * never rewritten under them, however many rule changes land meanwhile.
+ */
+static int refresh_cfg(fbx_limiter *l)
+{
+	int rc = 0;
+	pthread_mutex_lock(&l->box->lock);
+	uint64_t active = atomic_load(&l->rec->cfg_active);
+	if (active == atomic_load(&l->cfg_seen))
+		goto out; /* another thread of this handle got here first */
+	int spare = spare_copy(l);
+	for (int tries = 0; spare < 0 && tries < 1000; tries++) {
+		sched_yield(); /* every copy pinned: takes end in nanoseconds */
+		spare = spare_copy(l);
+	}
+	if (spare < 0) {
+		rc = FBX_ETIMEDOUT;
+		goto out;
+	}
+	struct fbx__limiter_cfg *c = &l->cfgs[spare];
+	rc = fbx__limiter_cfg_copy(l->rec, c, &active);
+	if (rc == 0 && !fbx__limiter_cfg_sane(c, l->algorithm))
+		rc = FBX_ECORRUPT;
 	if (rc == 0) {
-		atomic_store_explicit(&l->cur, spare, memory_order_release);
+		atomic_store_explicit(&l->cur, (uint32_t)spare, memory_order_release);
 		atomic_store(&l->cfg_seen, active);
 	}
+out:
 	pthread_mutex_unlock(&l->box->lock);
 	return rc;
 }
@@ -460,22 +537,10 @@ static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fb
 	return FBX_ELIMITED;
 }
 
-int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
-		     fbx_limit_result *res)
+static inline __attribute__((always_inline)) int
+take_with(fbx_limiter *l, const struct fbx__limiter_cfg *c, uint8_t *shard, const void *key,
+	  size_t keylen, uint32_t cost, fbx_limit_result *res)
 {
-	if (FBX__UNLIKELY(l == NULL || res == NULL || cost == 0 ||
-			  (l->keyed ? key == NULL || keylen == 0 : keylen != 0)))
-		return FBX_EINVAL;
-	uint8_t *shard = fbx__shard(l->box);
-	if (FBX__UNLIKELY(shard == NULL))
-		return FBX_ERDONLY;
-	uint64_t active = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
-	if (FBX__UNLIKELY(active != atomic_load_explicit(&l->cfg_seen, memory_order_relaxed))) {
-		int rc = refresh_cfg(l, active);
-		if (rc)
-			return rc;
-	}
-	const struct fbx__limiter_cfg *c = &l->cfgs[atomic_load_explicit(&l->cur, memory_order_acquire)];
 	/* No window could ever admit it (GCRA admits at most burst at once);
 	 * said before the key is looked up, so it is not stored either. */
 	if (FBX__UNLIKELY(cost > c->min_count ||
@@ -523,4 +588,45 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	res->retry_after_ns = 0;
 	res->now_ns = at.now;
 	return 0;
+}
+
+/* Threads sharing the handle: pin the current local copy for the take, so
+ * that no refresh rewrites it meanwhile (refresh_cfg). */
+static __attribute__((noinline)) int take_pinned(fbx_limiter *l, uint8_t *shard, const void *key,
+						 size_t keylen, uint32_t cost,
+						 fbx_limit_result *res)
+{
+	uint32_t i;
+	for (;;) {
+		i = atomic_load(&l->cur);
+		atomic_fetch_add(&l->pins[i], 1);
+		if (atomic_load(&l->cur) == i)
+			break;
+		atomic_fetch_sub(&l->pins[i], 1); /* moved on meanwhile: it may be rewritten */
+	}
+	int rc = take_with(l, &l->cfgs[i], shard, key, keylen, cost, res);
+	atomic_fetch_sub_explicit(&l->pins[i], 1, memory_order_release);
+	return rc;
+}
+
+int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
+		     fbx_limit_result *res)
+{
+	if (FBX__UNLIKELY(l == NULL || res == NULL || cost == 0 ||
+			  (l->keyed ? key == NULL || keylen == 0 : keylen != 0)))
+		return FBX_EINVAL;
+	uint8_t *shard = fbx__shard(l->box);
+	if (FBX__UNLIKELY(shard == NULL))
+		return FBX_ERDONLY;
+	uint64_t active = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
+	if (FBX__UNLIKELY(active != atomic_load_explicit(&l->cfg_seen, memory_order_relaxed))) {
+		int rc = refresh_cfg(l);
+		if (rc)
+			return rc;
+	}
+	if (FBX__UNLIKELY(l->box->threads))
+		return take_pinned(l, shard, key, keylen, cost, res);
+	/* one thread: nobody refreshes while this take runs */
+	uint32_t i = atomic_load_explicit(&l->cur, memory_order_acquire);
+	return take_with(l, &l->cfgs[i], shard, key, keylen, cost, res);
 }

@@ -135,8 +135,12 @@ static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_in
 	struct fbx__limiter_rec *r = &box->limiters[i];
 	memset(li, 0, sizeof(*li));
 	bool ok = copy_name(li->name, r->head.name);
-	uint64_t active = atomic_load(&r->cfg_active);
-	const struct fbx__limiter_cfg *c = &r->cfg[active & 1];
+	/* a whole copy: checked figures must be the ones reported, even if
+	 * the rule changes while we read */
+	struct fbx__limiter_cfg copy;
+	uint64_t active;
+	const struct fbx__limiter_cfg *c = &copy;
+	ok = fbx__limiter_cfg_copy(r, &copy, &active) == 0 && ok;
 	memcpy(li->rule, c->rule, sizeof(li->rule));
 	ok = ok && memchr(li->rule, '\0', sizeof(li->rule)) != NULL;
 	li->rule[sizeof(li->rule) - 1] = '\0';

@@ -16,6 +16,7 @@ Suite *fbx_test_faults_suite(void);
 Suite *fbx_test_security_suite(void);
 Suite *fbx_test_tui_suite(void);
 Suite *fbx_test_console_suite(void);
+Suite *fbx_test_threads_suite(void);
 Suite *fbx_test_catalogue_suite(void);
 
 #endif
