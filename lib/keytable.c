@@ -66,9 +66,12 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 		if (w == 0 || period == 0)
 			continue;
 		if (rec->algorithm == FBX_ALGO_GCRA) {
-			t = w; /* TAT: in the past means the budget is whole */
-			if (t <= now)
+			/* TAT in the past: the budget is whole.  In the future:
+			 * in use now, ranked as a window key used in this window
+			 * is, not above it (a TAT is not a time of use). */
+			if (w <= now)
 				continue;
+			t = now;
 		} else {
 			uint64_t age = ((now / period) - FBX__W_IDX(w)) & FBX__IDX_MASK;
 			/* A word ahead of `now` (a reading from before a stall)

@@ -164,6 +164,33 @@ START_TEST(stalled_caller_takes_no_newer_trial)
 }
 END_TEST
 
+static int sneaked;
+
+/* Meanwhile: another process asks for a trial while the failed one's
+ * report is between its checks and the re-opening. */
+static void another_trial_meanwhile(void)
+{
+	fbx_permit p;
+	sneaked = fbx_breaker_allow(theirs, &p) == 0;
+}
+
+/* A failed trial keeps its slot until the breaker has re-opened: no other
+ * trial of that period may start on its heels (found by make chaos). */
+START_TEST(failed_trial_lets_no_trial_in)
+{
+	fbx_breaker_config c = trial_cfg(1, 1);
+	ours = breaker_on(box, "pay", &c);
+	theirs = breaker_on(other, "pay", &c);
+	fbx_permit trial;
+	to_half_open(ours, &trial);
+	sneaked = -1;
+	meanwhile = another_trial_meanwhile;
+	ck_assert_int_eq(fbx_breaker_done(ours, &trial, FBX_FAILURE, 0), 0);
+	ck_assert_int_eq(sneaked, 0);
+	ck_assert_int_eq(binfo("pay").state, FBX_OPEN);
+}
+END_TEST
+
 static void time_passes_1500ms(void)
 {
 	now_ns += 1500 * MS;
@@ -745,6 +772,7 @@ Suite *fbx_test_faults_suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, stalled_caller_takes_no_newer_trial);
 	tcase_add_test(t, lease_from_stale_reading_runs_from_now);
+	tcase_add_test(t, failed_trial_lets_no_trial_in);
 	tcase_add_test(t, generation_wrap_leaves_no_ghost_trial);
 	tcase_add_test(t, gen_counts_never_move_back);
 	tcase_add_test(t, stale_window_bucket_keeps_newer_calls);
