@@ -82,10 +82,11 @@ $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(S
 	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(TUI_MODEL) \
 		$(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
 
-# A few seconds of each fuzz target run first, so that check's counts are
-# the last lines printed.
+# A short chaos run and a few seconds of each fuzz target come first, so
+# that check's counts are the last lines printed.
 test: deps
 	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-tests $(B)/fuseboxctl $(B)/fusebox-top examples
+	$(MAKE) --no-print-directory B=$(B) chaos-smoke
 	$(MAKE) --no-print-directory B=$(B) fuzz-smoke
 	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
 		$(B)/fusebox-tests
