@@ -323,6 +323,28 @@ START_TEST(stale_window_bucket_keeps_newer_calls)
 }
 END_TEST
 
+/* The window's floor (data at or below it is void) only moves forward: a
+ * close or a reset on a reading from before a stall must not bring back
+ * the failures of the period that tripped the breaker. */
+START_TEST(window_floor_never_moves_back)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 0;
+	c.failure_rate_pct = 50;
+	c.min_calls = 4;
+	c.window_ns = 1 * SEC;
+	ours = breaker_on(box, "rate", &c);
+	uint64_t floor_now = now_ns / (c.window_ns / FBX_WINDOW_BUCKETS);
+	fbx__window_floor_raise(ours, now_ns);
+	ck_assert_uint_eq(atomic_load(&ours->rec->win_floor), floor_now);
+	fbx__window_floor_raise(ours, now_ns - 2 * SEC); /* a stale reading */
+	ck_assert_uint_eq(atomic_load(&ours->rec->win_floor), floor_now);
+	fbx__window_floor_raise(ours, now_ns + 1 * SEC);
+	ck_assert_uint_eq(atomic_load(&ours->rec->win_floor), floor_now + 10);
+}
+END_TEST
+
 /* ---- 2. limits under a stalled caller ------------------------------------ */
 
 static fbx_limiter *lim_theirs;
@@ -776,6 +798,7 @@ Suite *fbx_test_faults_suite(void)
 	tcase_add_test(t, generation_wrap_leaves_no_ghost_trial);
 	tcase_add_test(t, gen_counts_never_move_back);
 	tcase_add_test(t, stale_window_bucket_keeps_newer_calls);
+	tcase_add_test(t, window_floor_never_moves_back);
 	tcase_add_test(t, stale_reading_gives_gcra_no_fresh_burst);
 	tcase_add_test(t, stale_reading_moves_no_window_back);
 	tcase_add_test(t, rule_change_gives_gcra_no_fresh_burst);
