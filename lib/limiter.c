@@ -356,7 +356,21 @@ bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 		if (k->count < min_count)
 			min_count = k->count;
 	}
-	return c->min_count == min_count;
+	if (c->min_count != min_count || memchr(c->rule, '\0', sizeof(c->rule)) == NULL)
+		return false;
+	/* The figures must be the ones the rule's text gives: a config whose
+	 * text says one thing while its figures enforce another would show an
+	 * operator the wrong limit.  Not a hot path: a refresh or a snapshot. */
+	struct fbx__limiter_cfg again;
+	if (fbx__limiter_cfg_build(algorithm, c->burst, c->rule, &again) != 0 ||
+	    again.parsed.n != c->parsed.n || again.coarse_clock != c->coarse_clock)
+		return false;
+	for (uint32_t i = 0; i < c->parsed.n; i++)
+		if (memcmp(&again.lim[i], &c->lim[i], sizeof(again.lim[i])) != 0 ||
+		    again.parsed.limit[i].count != c->parsed.limit[i].count ||
+		    again.parsed.limit[i].period_ns != c->parsed.limit[i].period_ns)
+			return false;
+	return true;
 }
 
 /* Slow path: the rule changed since this handle last looked. */

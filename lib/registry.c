@@ -85,12 +85,12 @@ struct fbx__records fbx__limiter_records(fbx_box *box)
 				     box->cap_limiters, &box->hdr->n_limiters};
 }
 
+/* Every slot up to the capacity: the high-water mark is in the segment, and
+ * one scribbled low would hide records, and make a registration create a
+ * second record of a name that exists. */
 int fbx__record_find(const struct fbx__records *rs, const char *name)
 {
-	uint32_t n = atomic_load(rs->hwm);
-	if (n > rs->cap)
-		n = rs->cap; /* the mark is in the segment: never trust it past cap */
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < rs->cap; i++) {
 		struct fbx__rec_head *r = fbx__record(rs, i);
 		if (atomic_load_explicit(&r->live, memory_order_acquire) == FBX__REC_LIVE &&
 		    strncmp(r->name, name, FBX_NAME_MAX) == 0)
@@ -190,6 +190,20 @@ int fbx__registry_lock(fbx_box *box)
 	wipe_unfinished(&b);
 	wipe_unfinished(&l);
 	return fd;
+}
+
+/* Whether someone holds the registry lock now (readers: an INIT record is
+ * then being created, not left over).  Asks without locking, so it works
+ * on a read-only descriptor; "cannot tell" counts as busy. */
+bool fbx__registry_busy(const fbx_box *box)
+{
+	struct flock fl = {.l_type = F_WRLCK,
+			   .l_whence = SEEK_SET,
+			   .l_start = (off_t)offsetof(struct fbx__header, registry),
+			   .l_len = 1};
+	if (fcntl(box->fd, F_OFD_GETLK, &fl) != 0)
+		return true;
+	return fl.l_type != F_UNLCK;
 }
 
 /* Closing the descriptor releases the lock. */

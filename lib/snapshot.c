@@ -67,6 +67,42 @@ static bool copy_name(char dst[FBX_NAME_MAX], const char *src)
 	return terminated && fbx_name_check_record(dst) == 0;
 }
 
+/* Whether a record with life word `live` is damaged rather than free or
+ * being created: a life word that is none of the three; a FREE slot with a
+ * name (a free slot is all zeros); an INIT slot while nobody holds the
+ * registry lock (a registrar that died leaves one, wiped at the next
+ * registration; so may a scribble).  Shown as damaged, not skipped. */
+static bool damaged_life(const fbx_box *box, uint32_t live, const char *name, bool *asked,
+			 bool *locked)
+{
+	if (live == FBX__REC_FREE)
+		return name[0] != '\0';
+	if (live != FBX__REC_INIT)
+		return true;
+	if (!*asked) {
+		*asked = true;
+		*locked = fbx__registry_busy(box);
+	}
+	return !*locked;
+}
+
+
+static void damaged_breaker(fbx_box *box, uint32_t i, fbx_breaker_info *bi)
+{
+	memset(bi, 0, sizeof(*bi));
+	bi->corrupt = 1;
+	if (!copy_name(bi->name, box->breakers[i].head.name))
+		snprintf(bi->name, sizeof(bi->name), "corrupt-breaker-%u", i);
+}
+
+static void damaged_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
+{
+	memset(li, 0, sizeof(*li));
+	li->corrupt = 1;
+	if (!copy_name(li->name, box->limiters[i].head.name))
+		snprintf(li->name, sizeof(li->name), "corrupt-limiter-%u", i);
+}
+
 static uint32_t shard_count(const fbx_box *box)
 {
 	uint32_t n = atomic_load(&box->hdr->shards_hwm);
@@ -89,6 +125,13 @@ static void breaker_counts(fbx_box *box, uint32_t index, fbx_breaker_info *bi)
 	bi->rejected = sum[FBX__C_REJ];
 }
 
+/* The longest a breaker may stay OPEN: its open period at the longest
+ * streak, and a second of slack for readings taken apart. */
+static uint64_t open_max_ms(const fbx_breaker_config *c)
+{
+	return fbx__open_period_ns(c, 15) / 1000000u + 1000;
+}
+
 static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_info *bi)
 {
 	struct fbx__breaker_rec *r = &box->breakers[i];
@@ -96,8 +139,13 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	bool ok = copy_name(bi->name, r->head.name);
 	bi->config = r->cfg;
 	ok = ok && fbx_breaker_config_check(&bi->config, NULL) == 0;
-	uint64_t w = atomic_load(&r->state);
+	uint64_t w = atomic_load(&r->state), now_ms = fbx__ms_since(box, now);
 	ok = ok && FBX__ST_STATE(w) < FBX_BREAKER_STATE_COUNT;
+	/* an open deadline, or a half-open start, no transition could write */
+	if (ok && FBX__ST_STATE(w) == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
+		ok = FBX__ST_DEADLINE(w) - now_ms <= open_max_ms(&bi->config);
+	if (ok && FBX__ST_STATE(w) == FBX_HALF_OPEN)
+		ok = FBX__ST_DEADLINE(w) <= now_ms + 1000;
 	if (!ok) {
 		bi->corrupt = 1;
 		memset(&bi->config, 0, sizeof(bi->config)); /* figures of a damaged record */
@@ -113,7 +161,6 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	uint64_t c = atomic_load(&r->consec);
 	if (bi->state == FBX_CLOSED && FBX__GC_GEN(c) == bi->generation)
 		bi->consecutive_failures = FBX__GC_COUNT(c);
-	uint64_t now_ms = fbx__ms_since(box, now);
 	if (bi->state == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
 		bi->open_remaining_ns = (FBX__ST_DEADLINE(w) - now_ms) * 1000000u;
 	if (bi->state == FBX_HALF_OPEN) {
@@ -183,24 +230,45 @@ enum { EV_SKIP = 0, EV_COPIED = 1, EV_NOT_YET = -1 };
  * turn of the ring, or nothing, not too far back; anything else is damage.
  * Its writer began no later than any event after it, as sequence numbers
  * are taken in order, so a later event older than the grace settles it. */
-static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head)
+/* The first claimed event after an unclaimed one, found once per read:
+ * every unclaimed event before it has the same evidence, so a read is
+ * linear in the ring even when a scribbled head leaves it all unclaimed
+ * (scanning afresh for each one took seconds on a large ring). */
+struct evidence {
+	uint64_t upto;  /* the scan covered (.., upto) */
+	uint64_t began; /* started of the claimed event at upto, 0: none */
+};
+
+static uint64_t later_claimed(fbx_box *box, uint64_t seq, uint64_t head, struct evidence *ev)
+{
+	if (ev->upto > seq)
+		return ev->began;
+	uint64_t cap = box->cap_events, k = seq + 1, end = seq + cap < head ? seq + cap : head;
+	ev->began = 0;
+	for (; k < end; k++) {
+		struct fbx__event_slot *o = &box->events[k % cap];
+		if ((atomic_load_explicit(&o->seq1, memory_order_acquire) & ~FBX__EV_BUSY) == k + 1) {
+			ev->began = atomic_load_explicit(&o->started, memory_order_relaxed);
+			break;
+		}
+	}
+	ev->upto = k;
+	return ev->began;
+}
+
+static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head,
+		      struct evidence *ev)
 {
 	uint64_t now = fbx__real_now(), began = 0, held = s1 & ~FBX__EV_BUSY;
 	uint64_t cap = box->cap_events, lag_max = LAG_TURNS * cap;
-	if (s1 == ((seq + 1) | FBX__EV_BUSY)) {
+	if (s1 == ((seq + 1) | FBX__EV_BUSY))
 		began = atomic_load_explicit(&box->events[seq % cap].started,
 					     memory_order_relaxed);
-	} else if (held == 0 ? seq >= lag_max
-			     : held % cap != (seq + 1) % cap || seq + 1 - held > lag_max) {
+	else if (held == 0 ? seq >= lag_max
+			   : held % cap != (seq + 1) % cap || seq + 1 - held > lag_max)
 		return true;
-	} else {
-		for (uint64_t k = seq + 1; k < head && k < seq + box->cap_events && began == 0; k++) {
-			struct fbx__event_slot *o = &box->events[k % box->cap_events];
-			if ((atomic_load_explicit(&o->seq1, memory_order_acquire) & ~FBX__EV_BUSY) ==
-			    k + 1)
-				began = atomic_load_explicit(&o->started, memory_order_relaxed);
-		}
-	}
+	else
+		began = later_claimed(box, seq, head, ev);
 	return began != 0 && now > began && now - began > FBX__EV_GRACE_NS;
 }
 
@@ -214,7 +282,8 @@ static void mark_corrupt(fbx_event *e, uint64_t seq)
 
 /* One event: EV_COPIED, EV_SKIP (overwritten by a newer one meanwhile) or
  * EV_NOT_YET (still being written: stop here and come back). */
-static int read_event(fbx_box *box, uint64_t seq, uint64_t head, fbx_event *e)
+static int read_event(fbx_box *box, uint64_t seq, uint64_t head, struct evidence *ev,
+		      fbx_event *e)
 {
 	struct fbx__event_slot *s = &box->events[seq % box->cap_events];
 	uint64_t w[FBX__EV_WORDS];
@@ -227,7 +296,7 @@ static int read_event(fbx_box *box, uint64_t seq, uint64_t head, fbx_event *e)
 	if ((s1 & ~FBX__EV_BUSY) > seq + 1 || (s2 & ~FBX__EV_BUSY) > seq + 1)
 		return EV_SKIP;
 	if (s1 != seq + 1 || s2 != s1) {
-		if (!abandoned(box, seq, s2, head))
+		if (!abandoned(box, seq, s2, head, ev))
 			return EV_NOT_YET;
 		mark_corrupt(e, seq); /* its writer died or stopped midway */
 		return EV_COPIED;
@@ -291,8 +360,9 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 	if (seq > head)
 		seq = head; /* asked for the future, or the box was recreated */
 	size_t got = 0;
+	struct evidence ev = {0, 0};
 	for (; seq < head && got < cap; seq++) {
-		int r = read_event(box, seq, head, &out[got]);
+		int r = read_event(box, seq, head, &ev, &out[got]);
 		if (r == EV_NOT_YET)
 			break;
 		got += (size_t)r;
@@ -314,20 +384,28 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	 * 0 ms left while it still rejects */
 	uint64_t now = fbx__now_coarse();
 	s->time = now;
-	uint32_t nb = atomic_load(&box->hdr->n_breakers);
-	nb = nb > box->cap_breakers ? box->cap_breakers : nb;
+	/* Every slot, not up to the high-water mark: the mark is in the
+	 * segment, and one scribbled low would hide live records. */
 	s->nb = 0;
-	for (uint32_t i = 0; i < nb; i++)
-		if (atomic_load_explicit(&box->breakers[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
+	bool asked = false, locked = false;
+	for (uint32_t i = 0; i < box->cap_breakers; i++) {
+		uint32_t live = atomic_load_explicit(&box->breakers[i].head.live,
+						     memory_order_acquire);
+		if (live == FBX__REC_LIVE)
 			read_breaker(box, i, now, &s->b[s->nb++]);
-	uint32_t nl = atomic_load(&box->hdr->n_limiters);
-	nl = nl > box->cap_limiters ? box->cap_limiters : nl;
+		else if (damaged_life(box, live, box->breakers[i].head.name, &asked, &locked))
+			damaged_breaker(box, i, &s->b[s->nb++]);
+	}
 	s->nl = 0;
-	if (nl > 0)
-		fbx__keys_count(box, s->keys, nl);
-	for (uint32_t i = 0; i < nl; i++)
-		if (atomic_load_explicit(&box->limiters[i].head.live, memory_order_acquire) == FBX__REC_LIVE)
+	fbx__keys_count(box, s->keys, box->cap_limiters);
+	for (uint32_t i = 0; i < box->cap_limiters; i++) {
+		uint32_t live = atomic_load_explicit(&box->limiters[i].head.live,
+						     memory_order_acquire);
+		if (live == FBX__REC_LIVE)
 			read_limiter(box, i, s->keys[i], &s->l[s->nl++]);
+		else if (damaged_life(box, live, box->limiters[i].head.name, &asked, &locked))
+			damaged_limiter(box, i, &s->l[s->nl++]);
+	}
 	uint64_t next;
 	rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
 	/* everything before the oldest event copied was overwritten */

@@ -86,6 +86,10 @@ struct chaos_opts {
 	uint64_t seed;
 	bool stall;
 	char box[40];
+	/* --scribble (chaos_scribble.h): no killer; a scribbler and a reader */
+	bool scribble;
+	unsigned scribbles_per_s;
+	char ctl[512];  /* fuseboxctl, which the reader runs */
 };
 
 enum chaos_end {
@@ -113,6 +117,7 @@ struct chaos_slot {
 };
 
 struct chaos_monitor;
+struct chaos_shared;
 
 struct chaos_run {
 	struct chaos_opts o;
@@ -128,12 +133,19 @@ struct chaos_run {
 	uint64_t kills, stops, spawns, settle_kills;
 	struct chaos_monitor *mon;
 	bool interrupted;
+	struct chaos_shared *shared; /* --scribble only */
+	pid_t scribbler, reader;
+	uint32_t reader_lives;
 };
 
 _Static_assert(CHAOS_BREAKERS <= CHAOS_LOG_BREAKERS && CHAOS_LIMITERS <= CHAOS_LOG_LIMITERS,
 	       "the log's counters cover every record");
 
 #define CHAOS_EXIT_SETUP 3 /* a worker's setup call failed and was logged */
+/* The emergency cleanup's list of processes to kill: workers by slot, then
+ * the --scribble mode's own (CHAOS_AUX_SCRIBBLER, CHAOS_AUX_READER). */
+enum { CHAOS_AUX_SCRIBBLER, CHAOS_AUX_READER, CHAOS_AUX_N };
+void chaos_emergency_aux(unsigned which, pid_t pid);
 #define CHAOS_LIVES_MAX 65000u
 
 void chaos_worker_main(struct chaos_run *run, unsigned slot, uint16_t life)

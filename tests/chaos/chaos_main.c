@@ -3,7 +3,7 @@
  *
  *   fusebox-chaos [--seconds N] [--workers N] [--kills-per-min N]
  *                 [--stops-per-min N] [--rate N] [--seed N] [--stall]
- *                 [--box NAME]
+ *                 [--scribble [--scribbles-per-s N] [--ctl PATH]] [--box NAME]
  *
  * The master creates the box and the shared log, forks the workers,
  * respawns those the killer takes, samples the box, and when the time is
@@ -14,6 +14,10 @@
  * whatever kills it (PR_SET_PDEATHSIG).  Exit status: 0 when no invariant
  * was violated, 1 when one was, 2 on a usage or setup error, 130 when
  * interrupted without a violation in what ran (not a pass).
+ *
+ * --scribble replaces the killer with a scribbler and a reader, and the
+ * checks with those of chaos_scribble.h: the master then also runs the
+ * watchdog, and stops the scribbler before the workers.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "chaos_scribble.h"
 #include "internal.h"
 
 #define TICK_NS (1 * CHAOS_MS)
@@ -32,16 +37,24 @@
 #define WORKERS_MAX 64
 #define SECONDS_MAX 300 /* keeps breaker generations far from their 16-bit wrap */
 #define SLACK_S 120     /* time bound: run + settle + validation */
+_Static_assert(WORKERS_MAX <= CHAOS_SLOTS_MAX, "--scribble counts every slot's return codes");
 
 /* ---- emergency cleanup, from signal handlers ------------------------------ */
 
 static volatile sig_atomic_t interrupted;
-static pid_t emergency_pids[WORKERS_MAX];
+/* workers by slot, then the --scribble mode's scribbler and reader */
+static pid_t emergency_pids[WORKERS_MAX + CHAOS_AUX_N];
 static char emergency_shm[80];
+
+void chaos_emergency_aux(unsigned which, pid_t pid)
+{
+	if (which < CHAOS_AUX_N)
+		emergency_pids[WORKERS_MAX + which] = pid;
+}
 
 static void emergency(const char *why)
 {
-	for (int i = 0; i < WORKERS_MAX; i++)
+	for (int i = 0; i < WORKERS_MAX + CHAOS_AUX_N; i++)
 		if (emergency_pids[i] > 0)
 			kill(emergency_pids[i], SIGKILL);
 	if (emergency_shm[0])
@@ -83,7 +96,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: fusebox-chaos [--seconds N] [--workers N] [--kills-per-min N]\n"
 		"                     [--stops-per-min N] [--rate N] [--seed N] [--stall]\n"
-		"                     [--box NAME]\n"
+		"                     [--scribble [--scribbles-per-s N] [--ctl PATH]] [--box NAME]\n"
 		"  --seconds N        run time (default 60, at most %d)\n"
 		"  --workers N        worker processes (default 6, at most %d)\n"
 		"  --kills-per-min N  SIGKILLs a minute (default 300; 0: none)\n"
@@ -91,6 +104,12 @@ static void usage(void)
 		"  --rate N           library calls a second per worker slot (default 100000)\n"
 		"  --seed N           random seed (default: from the clock; printed)\n"
 		"  --stall            workers' clock readings go stale by ~1.2 s once a life\n"
+		"  --scribble         no killer: a scribbler writes random bytes on the box while\n"
+		"                     a reader takes snapshots, renders the console and runs\n"
+		"                     fuseboxctl; checks that nothing crashes, hangs or shows\n"
+		"                     damage unflagged\n"
+		"  --scribbles-per-s N  scribbles a second (default 300)\n"
+		"  --ctl PATH         the fuseboxctl the reader runs (default: next to this program)\n"
 		"  --box NAME         box name (default chaos-PID); must not exist\n",
 		SECONDS_MAX, WORKERS_MAX);
 	exit(2);
@@ -108,6 +127,34 @@ static unsigned number(const char *opt, const char *v, unsigned lo, unsigned hi)
 	return (unsigned)n;
 }
 
+/* --scribble: every death must be the library's, so no killer; the tool
+ * the reader runs is the one built next to this program unless named. */
+static void scribble_opts(struct chaos_opts *o)
+{
+	if (o->stall) {
+		fprintf(stderr, "chaos: --scribble and --stall are separate runs\n");
+		exit(2);
+	}
+	o->kills_per_min = o->stops_per_min = 0;
+	if (o->scribbles_per_s == 0)
+		o->scribbles_per_s = 300;
+	if (o->ctl[0] == '\0') {
+		char self[sizeof(o->ctl)];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+		char *slash = n > 0 ? memrchr(self, '/', (size_t)n) : NULL;
+		if (slash == NULL) {
+			fprintf(stderr, "chaos: where is fuseboxctl? (--ctl PATH)\n");
+			exit(2);
+		}
+		snprintf(o->ctl, sizeof(o->ctl), "%.*s/fuseboxctl", (int)(slash - self), self);
+	}
+	if (access(o->ctl, X_OK) != 0) {
+		fprintf(stderr, "chaos: cannot run %s: %s (build it, or --ctl PATH)\n", o->ctl,
+			strerror(errno));
+		exit(2);
+	}
+}
+
 static void parse(int argc, char **argv, struct chaos_opts *o)
 {
 	bool stops_set = false;
@@ -121,6 +168,10 @@ static void parse(int argc, char **argv, struct chaos_opts *o)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--stall") == 0) {
 			o->stall = true;
+			continue;
+		}
+		if (strcmp(a, "--scribble") == 0) {
+			o->scribble = true;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -137,6 +188,12 @@ static void parse(int argc, char **argv, struct chaos_opts *o)
 			stops_set = true;
 		} else if (strcmp(a, "--rate") == 0) {
 			o->rate = number(a, v, 100, 1000000);
+		} else if (strcmp(a, "--scribbles-per-s") == 0) {
+			o->scribbles_per_s = number(a, v, 1, 10000);
+		} else if (strcmp(a, "--ctl") == 0) {
+			if (v == NULL || strlen(v) >= sizeof(o->ctl))
+				usage();
+			snprintf(o->ctl, sizeof(o->ctl), "%s", v);
 		} else if (strcmp(a, "--seed") == 0) {
 			char *end;
 			if (v == NULL || (o->seed = strtoull(v, &end, 0), *end != '\0'))
@@ -154,6 +211,8 @@ static void parse(int argc, char **argv, struct chaos_opts *o)
 	}
 	if (!stops_set)
 		o->stops_per_min = o->kills_per_min / 2;
+	if (o->scribble)
+		scribble_opts(o);
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -236,8 +295,10 @@ static unsigned reap(struct chaos_run *run, bool respawn, bool block)
 		if (pid <= 0)
 			break;
 		int i = slot_of(run, pid);
-		if (i < 0)
+		if (i < 0) {
+			chaos_aux_reaped(run, pid, status, respawn);
 			continue;
+		}
 		reaped(run, (unsigned)i, status);
 		n++;
 		if (respawn)
@@ -261,9 +322,14 @@ static void settle(struct chaos_run *run)
 {
 	atomic_store(&run->log->ctl->stop, 1);
 	chaos_killer_release(run);
-	uint64_t until = chaos_now() + SETTLE_WAIT_NS;
+	/* --scribble: long enough for the watchdog to catch (and trace) a
+	 * worker whose last call does not return, before the kill below */
+	uint64_t until = chaos_now() + SETTLE_WAIT_NS + (run->o.scribble ? 2 * CHAOS_SEC : 0);
 	while (running(run) > 0 && chaos_now() < until) {
 		reap(run, false, false);
+		/* a worker that does not come back from its last call is hung */
+		if (run->o.scribble)
+			chaos_watchdog_tick(run, chaos_now());
 		chaos_sleep_ns(2 * CHAOS_MS);
 	}
 	for (unsigned i = 0; i < run->o.workers; i++) {
@@ -291,6 +357,10 @@ static int make_box(struct chaos_run *run)
 	 * every new key reuses a spent entry (chaos_spec.c) */
 	bc.keys = 16384;
 	bc.events = 16384;
+	/* --scribble: a ring as large as services configure, so that work a
+	 * damaged ring costs readers per event shows at the watchdog's scale */
+	if (run->o.scribble)
+		bc.events = 65536;
 	/* few spare slots, so that dead workers' slots are taken over all the
 	 * time, and now and then the shared overflow shard is used */
 	bc.workers = run->o.workers + 2;
@@ -330,6 +400,14 @@ static uint64_t total_ops(const struct chaos_run *run)
 
 static void progress(const struct chaos_run *run, uint64_t now)
 {
+	if (run->o.scribble) {
+		printf("chaos: +%.0f s: %llu operations, %llu scribbles, %llu violations so far\n",
+		       chaos_rel(run, now),
+		       (unsigned long long)(total_ops(run) + chaos_aux_reader_ops(run)),
+		       (unsigned long long)chaos_aux_scribbles(run),
+		       (unsigned long long)chaos_total_violations());
+		return;
+	}
 	printf("chaos: +%.0f s: %llu operations, %llu kills, %llu stops, %llu stalls, "
 	       "%llu violations so far\n", chaos_rel(run, now),
 	       (unsigned long long)total_ops(run), (unsigned long long)run->kills,
@@ -348,12 +426,80 @@ static void cleanup(struct chaos_run *run)
 		fbx_box_unlink(run->o.box);
 	}
 	emergency_shm[0] = '\0';
+	if (run->scribbler > 0)
+		kill(run->scribbler, SIGKILL);
+	if (run->reader > 0)
+		kill(run->reader, SIGKILL);
+	chaos_shared_destroy(run->shared);
 	chaos_monitor_free(run->mon);
 	chaos_log_destroy(run->log);
 	if (run->slots)
 		for (unsigned i = 0; i < run->o.workers; i++)
 			free(run->slots[i].lives);
 	free(run->slots);
+}
+
+/* --scribble: workers, a scribbler and a reader; the watchdog instead of
+ * the killer and the monitor (whose checks assume an undamaged box). */
+static int scribble_run(struct chaos_run *run)
+{
+	printf("chaos: box %s: %d breakers, %d limiters; %u workers, %u s, no killer, "
+	       "%u scribbles/s, %u calls/s per worker, seed %llu; reader runs %s\n", run->o.box,
+	       CHAOS_BREAKERS, CHAOS_LIMITERS, run->o.workers, run->o.seconds,
+	       run->o.scribbles_per_s, run->o.rate, (unsigned long long)run->o.seed, run->o.ctl);
+	/* before the workers: they count their calls' codes in it */
+	run->shared = chaos_shared_create((uint64_t)run->o.scribbles_per_s *
+					  (run->o.seconds + 10) + 1024);
+	if (run->shared == NULL) {
+		fprintf(stderr, "chaos: out of memory for the scribble log\n");
+		cleanup(run);
+		return 2;
+	}
+	run->t0 = chaos_now();
+	run->log->ctl->t0 = run->t0;
+	run->log->ctl->t_end = run->t0 + run->o.seconds * CHAOS_SEC;
+	for (unsigned i = 0; i < run->o.workers; i++)
+		spawn(run, i);
+	if (chaos_aux_start(run) != 0) {
+		fprintf(stderr, "chaos: cannot start the scribbler and the reader\n");
+		cleanup(run);
+		return 2;
+	}
+	uint64_t next_progress = run->t0 + 10 * CHAOS_SEC;
+	for (uint64_t tick = 0; tick < (run->o.seconds + 5) * 1000ull; tick++) {
+		uint64_t now = chaos_now();
+		if (now >= run->log->ctl->t_end || interrupted)
+			break;
+		reap(run, true, false);
+		chaos_watchdog_tick(run, now);
+		if (now >= next_progress) {
+			progress(run, now);
+			next_progress += 10 * CHAOS_SEC;
+		}
+		chaos_sleep_ns(TICK_NS);
+	}
+	uint64_t ran = chaos_now() - run->t0;
+	if (interrupted)
+		printf("chaos: interrupted after %.1f s: stopping and checking what ran\n",
+		       (double)ran / 1e9);
+	/* the box holds still from here: the workers' last calls and the
+	 * checks see what the scribbler left */
+	chaos_aux_stop_scribbler(run);
+	settle(run);
+	chaos_aux_stop_reader(run);
+	printf("chaos: ran %.1f s; %llu worker operations, %llu reader operations, %llu "
+	       "scribbles, %llu worker lives, %u reader lives; %llu workers killed at the end\n",
+	       (double)ran / 1e9, (unsigned long long)total_ops(run),
+	       (unsigned long long)chaos_aux_reader_ops(run),
+	       (unsigned long long)chaos_aux_scribbles(run), (unsigned long long)run->spawns,
+	       run->reader_lives, (unsigned long long)run->settle_kills);
+	chaos_scribble_validate(run);
+	uint64_t ops = total_ops(run) + chaos_aux_reader_ops(run), bad = chaos_total_violations();
+	printf("chaos: %llu operations, %llu scribbles, %llu invariants checked, %llu violations\n",
+	       (unsigned long long)ops, (unsigned long long)chaos_aux_scribbles(run),
+	       (unsigned long long)chaos_total_checked(), (unsigned long long)bad);
+	cleanup(run);
+	return bad ? 1 : interrupted ? 130 : 0;
 }
 
 int main(int argc, char **argv)
@@ -381,6 +527,8 @@ int main(int argc, char **argv)
 		cleanup(&run);
 		return 2;
 	}
+	if (run.o.scribble)
+		return scribble_run(&run);
 	printf("chaos: box %s: %d breakers, %d limiters; %u workers, %u s, %u kills/min, "
 	       "%u stops/min, %u calls/s per worker, stall %s, seed %llu\n", run.o.box,
 	       CHAOS_BREAKERS, CHAOS_LIMITERS, run.o.workers, run.o.seconds, run.o.kills_per_min,

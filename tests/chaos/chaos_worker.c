@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "chaos_scribble.h"
 #include "internal.h"
 
 struct pending {
@@ -69,6 +70,13 @@ static struct chaos_rec *rec_open(struct worker *w, uint8_t op, uint8_t obj)
 static void rec_done2(struct worker *w, struct chaos_rec *r, _Atomic uint64_t *fold,
 		      _Atomic uint64_t *also)
 {
+	if (w->run->o.scribble) { /* only counted: chaos_scribble.h, struct chaos_codes */
+		chaos_scribble_code(&w->run->shared->codes, w->slot, r->op, r->rc);
+		chaos_agg_add(&w->reg->agg.calls);
+		chaos_rec_aggregated(r);
+		w->ops++;
+		return;
+	}
 	bool stalled = w->stall.fired != w->stalls_seen;
 	if (stalled) {
 		w->stalls_seen = w->stall.fired;
@@ -112,6 +120,14 @@ static _Noreturn void setup_fail(void)
 	_exit(CHAOS_EXIT_SETUP);
 }
 
+/* --scribble: a scribbled box may refuse this life's own open, register
+ * or find (a damaged header, name or configuration); the life goes on
+ * with the handle it inherited, as a service holding its handles would. */
+static bool fall_back(struct worker *w, int rc)
+{
+	return rc != 0 && w->run->o.scribble;
+}
+
 static void setup(struct worker *w)
 {
 	const struct chaos_run *run = w->run;
@@ -128,6 +144,13 @@ static void setup(struct worker *w)
 	int rc = fbx_box_open(run->o.box, 0, NULL, &w->box);
 	chaos_rec_finish(r, rc);
 	rec_done(w, r, NULL);
+	if (fall_back(w, rc)) {
+		w->own_box = false;
+		w->box = run->box;
+		memcpy(w->br, run->br, sizeof(w->br));
+		memcpy(w->lim, run->lim, sizeof(w->lim));
+		return;
+	}
 	if (rc != 0)
 		setup_fail();
 	/* half by register (same settings: attach), half by find */
@@ -141,7 +164,9 @@ static void setup(struct worker *w)
 						  &chaos_breakers[i].cfg, &w->br[i]);
 		chaos_rec_finish(r, rc);
 		rec_done(w, r, NULL);
-		if (rc != 0)
+		if (fall_back(w, rc))
+			w->br[i] = run->br[i];
+		else if (rc != 0)
 			setup_fail();
 	}
 	for (unsigned i = 0; i < CHAOS_LIMITERS; i++) {
@@ -154,7 +179,9 @@ static void setup(struct worker *w)
 			   : fbx_limiter_register(w->box, chaos_limiters[i].name, &c, &w->lim[i]);
 		chaos_rec_finish(r, rc);
 		rec_done(w, r, NULL);
-		if (rc != 0)
+		if (fall_back(w, rc))
+			w->lim[i] = run->lim[i];
+		else if (rc != 0)
 			setup_fail();
 	}
 }
@@ -558,6 +585,8 @@ void chaos_worker_main(struct chaos_run *run, unsigned slot, uint16_t life)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
+	if (run->o.scribble)
+		chaos_trace_install("worker", &run->shared->traces); /* a crash or the watchdog's abort: a backtrace */
 
 	static struct worker w; /* static: the stalled clock keeps a pointer into it */
 	w.run = run;
