@@ -393,7 +393,6 @@ void fbx__record_publish(const struct fbx__records *rs, uint32_t i);
 void fbx__registry_atfork_prepare(void);
 void fbx__registry_atfork_parent(void);
 void fbx__registry_atfork_child(void);
-bool fbx__registry_busy(const fbx_box *box);
 /* Returns a token (>= 0) for fbx__registry_unlock, or an FBX_E code. */
 int fbx__registry_lock(fbx_box *box);
 void fbx__registry_unlock(int token);

@@ -192,20 +192,6 @@ int fbx__registry_lock(fbx_box *box)
 	return fd;
 }
 
-/* Whether someone holds the registry lock now (readers: an INIT record is
- * then being created, not left over).  Asks without locking, so it works
- * on a read-only descriptor; "cannot tell" counts as busy. */
-bool fbx__registry_busy(const fbx_box *box)
-{
-	struct flock fl = {.l_type = F_WRLCK,
-			   .l_whence = SEEK_SET,
-			   .l_start = (off_t)offsetof(struct fbx__header, registry),
-			   .l_len = 1};
-	if (fcntl(box->fd, F_OFD_GETLK, &fl) != 0)
-		return true;
-	return fl.l_type != F_UNLCK;
-}
-
 /* Closing the descriptor releases the lock. */
 void fbx__registry_unlock(int token)
 {

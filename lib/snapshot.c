@@ -68,24 +68,17 @@ static bool copy_name(char dst[FBX_NAME_MAX], const char *src)
 }
 
 /* Whether a record with life word `live` is damaged rather than free or
- * being created: a life word that is none of the three; a FREE slot with a
- * name (a free slot is all zeros); an INIT slot while nobody holds the
- * registry lock (a registrar that died leaves one, wiped at the next
- * registration; so may a scribble).  Shown as damaged, not skipped. */
-static bool damaged_life(const fbx_box *box, uint32_t live, const char *name, bool *asked,
-			 bool *locked)
+ * being created: a life word that is none of the three, or a FREE slot
+ * with a name (a free slot is all zeros).  Shown as damaged, not skipped.
+ * An INIT slot is skipped: it is being created, or was left by a
+ * registrar that died (the next registration wipes it) — or scribbled,
+ * which a reader cannot tell from that. */
+static bool damaged_life(uint32_t live, const char *name)
 {
 	if (live == FBX__REC_FREE)
 		return name[0] != '\0';
-	if (live != FBX__REC_INIT)
-		return true;
-	if (!*asked) {
-		*asked = true;
-		*locked = fbx__registry_busy(box);
-	}
-	return !*locked;
+	return live != FBX__REC_INIT;
 }
-
 
 static void damaged_breaker(fbx_box *box, uint32_t i, fbx_breaker_info *bi)
 {
@@ -132,6 +125,15 @@ static uint64_t open_max_ms(const fbx_breaker_config *c)
 	return fbx__open_period_ns(c, 15) / 1000000u + 1000;
 }
 
+static bool times_plausible(uint64_t w, uint64_t now_ms, const fbx_breaker_config *c)
+{
+	if (FBX__ST_STATE(w) == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
+		return FBX__ST_DEADLINE(w) - now_ms <= open_max_ms(c);
+	if (FBX__ST_STATE(w) == FBX_HALF_OPEN)
+		return FBX__ST_DEADLINE(w) <= now_ms + 1000;
+	return true;
+}
+
 static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_info *bi)
 {
 	struct fbx__breaker_rec *r = &box->breakers[i];
@@ -141,11 +143,11 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	ok = ok && fbx_breaker_config_check(&bi->config, NULL) == 0;
 	uint64_t w = atomic_load(&r->state), now_ms = fbx__ms_since(box, now);
 	ok = ok && FBX__ST_STATE(w) < FBX_BREAKER_STATE_COUNT;
-	/* an open deadline, or a half-open start, no transition could write */
-	if (ok && FBX__ST_STATE(w) == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
-		ok = FBX__ST_DEADLINE(w) - now_ms <= open_max_ms(&bi->config);
-	if (ok && FBX__ST_STATE(w) == FBX_HALF_OPEN)
-		ok = FBX__ST_DEADLINE(w) <= now_ms + 1000;
+	/* An open deadline, or a half-open start, no transition could write.
+	 * Judged again on a fresh reading before it is called damage: the
+	 * snapshot's own reading may predate a stall. */
+	if (ok && !times_plausible(w, now_ms, &bi->config))
+		ok = times_plausible(w, fbx__ms_since(box, fbx__now_coarse()), &bi->config);
 	if (!ok) {
 		bi->corrupt = 1;
 		memset(&bi->config, 0, sizeof(bi->config)); /* figures of a damaged record */
@@ -224,12 +226,6 @@ enum { EV_SKIP = 0, EV_COPIED = 1, EV_NOT_YET = -1 };
  * writer still on its way holds back its slot by a turn at most. */
 #define LAG_TURNS 64
 
-/* Whether event seq, in progress, has been so for longer than a writer
- * ever takes.  A claimed slot says when its writer began.  An unclaimed one
- * (the writer took seq but not the slot yet) holds an event of an earlier
- * turn of the ring, or nothing, not too far back; anything else is damage.
- * Its writer began no later than any event after it, as sequence numbers
- * are taken in order, so a later event older than the grace settles it. */
 /* The first claimed event after an unclaimed one, found once per read:
  * every unclaimed event before it has the same evidence, so a read is
  * linear in the ring even when a scribbled head leaves it all unclaimed
@@ -256,6 +252,12 @@ static uint64_t later_claimed(fbx_box *box, uint64_t seq, uint64_t head, struct 
 	return ev->began;
 }
 
+/* Whether event seq, in progress, has been so for longer than a writer
+ * ever takes.  A claimed slot says when its writer began.  An unclaimed one
+ * (the writer took seq but not the slot yet) holds an event of an earlier
+ * turn of the ring, or nothing, not too far back; anything else is damage.
+ * Its writer began no later than any event after it, as sequence numbers
+ * are taken in order, so a later event older than the grace settles it. */
 static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head,
 		      struct evidence *ev)
 {
@@ -387,13 +389,12 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	/* Every slot, not up to the high-water mark: the mark is in the
 	 * segment, and one scribbled low would hide live records. */
 	s->nb = 0;
-	bool asked = false, locked = false;
 	for (uint32_t i = 0; i < box->cap_breakers; i++) {
 		uint32_t live = atomic_load_explicit(&box->breakers[i].head.live,
 						     memory_order_acquire);
 		if (live == FBX__REC_LIVE)
 			read_breaker(box, i, now, &s->b[s->nb++]);
-		else if (damaged_life(box, live, box->breakers[i].head.name, &asked, &locked))
+		else if (damaged_life(live, box->breakers[i].head.name))
 			damaged_breaker(box, i, &s->b[s->nb++]);
 	}
 	s->nl = 0;
@@ -403,7 +404,7 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 						     memory_order_acquire);
 		if (live == FBX__REC_LIVE)
 			read_limiter(box, i, s->keys[i], &s->l[s->nl++]);
-		else if (damaged_life(box, live, box->limiters[i].head.name, &asked, &locked))
+		else if (damaged_life(live, box->limiters[i].head.name))
 			damaged_limiter(box, i, &s->l[s->nl++]);
 	}
 	uint64_t next;

@@ -50,16 +50,17 @@ static void find_touched(const struct chaos_run *run, struct touched *t)
 static long listed_at(const struct chaos_run *run, bool breakers, uint32_t i, bool *above)
 {
 	fbx_box *box = run->box;
-	/* Snapshots list every slot that is not plainly free, in order (the
-	 * header's high-water mark is not trusted), damaged ones flagged: a
-	 * slot is plainly free when its life word is FREE and it has no name.
-	 * After the run nobody holds the registry lock, so INIT is listed. */
+	/* Snapshots list every slot that is LIVE or damaged, in order (the
+	 * header's high-water mark is not trusted): damaged is a life word
+	 * that is none of FREE, INIT and LIVE, or FREE with a name.  INIT
+	 * (being created, or left by a dead registrar) is not listed. */
 	*above = false;
 	long pos = 0;
 	for (uint32_t k = 0; k <= i; k++) {
 		const struct fbx__rec_head *h = breakers ? &box->breakers[k].head
 							 : &box->limiters[k].head;
-		bool shown = atomic_load(&h->live) != FBX__REC_FREE || h->name[0] != '\0';
+		uint32_t life = atomic_load(&h->live);
+		bool shown = life == FBX__REC_FREE ? h->name[0] != '\0' : life != FBX__REC_INIT;
 		if (k == i)
 			return shown ? pos : -1;
 		pos += shown;
