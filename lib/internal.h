@@ -65,7 +65,9 @@ struct fbx__header {
 	/* Never written: the registry lock is an OFD lock on this range of the
 	 * object (registry.c), so no scribble can wedge or abort a locker. */
 	alignas(FBX__CACHELINE) uint8_t registry[40];
-	_Atomic uint32_t n_breakers;  /* high-water mark of used records */
+	/* unused since layout 2: readers and finders go through every slot,
+	 * so a scribbled count can hide nothing */
+	_Atomic uint32_t n_breakers;
 	_Atomic uint32_t n_limiters;
 	_Atomic uint32_t shards_hwm;  /* highest shard index ever claimed + 1 */
 	alignas(FBX__CACHELINE) _Atomic uint64_t event_head;
@@ -375,7 +377,6 @@ struct fbx__records {
 	uint8_t *base;
 	size_t stride;
 	uint32_t cap;
-	_Atomic uint32_t *hwm;  /* header's high-water mark of used slots */
 };
 struct fbx__records fbx__breaker_records(fbx_box *box);
 struct fbx__records fbx__limiter_records(fbx_box *box);

@@ -323,47 +323,25 @@ int fbx_limiter_set_dry_run(fbx_limiter *l, int on)
 
 /* ---- take -------------------------------------------------------------- */
 
-/* Every figure of a config copied out of the segment that the hot path
- * divides by, loops on or indexes with: a scribbled config must make take()
- * fail with FBX_ECORRUPT, never hang or fault (docs/DESIGN.md R10). */
-static bool gcra_sane(const struct fbx__limit *k, uint32_t burst, bool coarse)
-{
-	if (k->gcra_t == 0 || k->inv_t != UINT64_MAX / k->gcra_t ||
-	    k->gcra_t > GCRA_SPAN_MAX / burst || k->gcra_tau != k->gcra_t * (burst - 1))
-		return false;
-	if (!coarse)
-		return true;
-	return k->pad_t > k->gcra_t && k->pad_t <= GCRA_SPAN_MAX / burst &&
-	       k->pad_inv_t == UINT64_MAX / k->pad_t && k->pad_tau == k->pad_t * (burst - 1);
-}
-
+/*
+ * Every figure of a config copied out of the segment that the hot path
+ * divides by, loops on or indexes with must be one the build would give:
+ * a scribbled config makes take() fail with FBX_ECORRUPT, never hang or
+ * fault, and a config whose text says one thing while its figures enforce
+ * another is not shown to an operator as whole (docs/DESIGN.md R10).  So
+ * the config is built again from its own rule text and burst (a refresh or
+ * a snapshot, not a hot path) and compared.  fast_add is not compared: a
+ * rule change may have cleared it on purpose.
+ */
 bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 {
-	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX || c->coarse_clock > 1 ||
-	    c->fast_add > 1 || c->burst == 0)
+	if (c->parsed.n == 0 || c->parsed.n > FBX_RULE_LIMITS_MAX || c->fast_add > 1 ||
+	    memchr(c->rule, '\0', sizeof(c->rule)) == NULL)
 		return false;
-	uint64_t min_count = UINT64_MAX;
-	for (uint32_t i = 0; i < c->parsed.n; i++) {
-		const struct fbx__limit *k = &c->lim[i];
-		if (k->count == 0 || k->period_ns < 1000000000u ||
-		    k->inv_period != UINT64_MAX / k->period_ns)
-			return false;
-		if (algorithm == FBX_ALGO_GCRA &&
-		    (c->burst > k->count || !gcra_sane(k, c->burst, c->coarse_clock != 0)))
-			return false;
-		if (algorithm == FBX_ALGO_WINDOW && k->count > FBX_WINDOW_COUNT_MAX)
-			return false;
-		if (k->count < min_count)
-			min_count = k->count;
-	}
-	if (c->min_count != min_count || memchr(c->rule, '\0', sizeof(c->rule)) == NULL)
-		return false;
-	/* The figures must be the ones the rule's text gives: a config whose
-	 * text says one thing while its figures enforce another would show an
-	 * operator the wrong limit.  Not a hot path: a refresh or a snapshot. */
 	struct fbx__limiter_cfg again;
 	if (fbx__limiter_cfg_build(algorithm, c->burst, c->rule, &again) != 0 ||
-	    again.parsed.n != c->parsed.n || again.coarse_clock != c->coarse_clock)
+	    again.burst != c->burst || again.parsed.n != c->parsed.n ||
+	    again.coarse_clock != c->coarse_clock || again.min_count != c->min_count)
 		return false;
 	for (uint32_t i = 0; i < c->parsed.n; i++)
 		if (memcmp(&again.lim[i], &c->lim[i], sizeof(again.lim[i])) != 0 ||
@@ -373,7 +351,6 @@ bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 	return true;
 }
 
-/* Slow path: the rule changed since this handle last looked. */
 /* A local copy that no take uses: not the current one, and (threads
  * sharing the handle) pinned by none.  -1 if every one is in use. */
 static int spare_copy(fbx_limiter *l)

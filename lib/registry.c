@@ -76,13 +76,13 @@ static void unhold(int fd)
 struct fbx__records fbx__breaker_records(fbx_box *box)
 {
 	return (struct fbx__records){(uint8_t *)box->breakers, sizeof(struct fbx__breaker_rec),
-				     box->cap_breakers, &box->hdr->n_breakers};
+				     box->cap_breakers};
 }
 
 struct fbx__records fbx__limiter_records(fbx_box *box)
 {
 	return (struct fbx__records){(uint8_t *)box->limiters, sizeof(struct fbx__limiter_rec),
-				     box->cap_limiters, &box->hdr->n_limiters};
+				     box->cap_limiters};
 }
 
 /* Every slot up to the capacity: the high-water mark is in the segment, and
@@ -112,13 +112,11 @@ int fbx__record_claim(const struct fbx__records *rs, const char *name)
 	return FBX_EFULL;
 }
 
-/* The mark goes up before the record goes LIVE: a registrar killed in
- * between leaves an INIT record under the mark, which repair wipes — never
- * a LIVE one above it that finders would miss and register twice. */
+/* A registrar killed before this leaves an INIT record, which the next
+ * registration wipes; finders and readers go through every slot, so no
+ * count in the header has to be kept in step. */
 void fbx__record_publish(const struct fbx__records *rs, uint32_t i)
 {
-	if (atomic_load(rs->hwm) < i + 1)
-		atomic_store(rs->hwm, i + 1);
 	atomic_store_explicit(&fbx__record(rs, i)->live, FBX__REC_LIVE, memory_order_release);
 }
 

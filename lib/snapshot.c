@@ -80,20 +80,28 @@ static bool damaged_life(uint32_t live, const char *name)
 	return live != FBX__REC_INIT;
 }
 
+/* A damaged record's name: its own when that is still a valid name, else
+ * one that says which slot it is. */
+static void damaged_name(char name[FBX_NAME_MAX], const char *kind, uint32_t i)
+{
+	if (fbx_name_check_record(name) != 0)
+		snprintf(name, FBX_NAME_MAX, "corrupt-%s-%u", kind, i);
+}
+
 static void damaged_breaker(fbx_box *box, uint32_t i, fbx_breaker_info *bi)
 {
 	memset(bi, 0, sizeof(*bi));
 	bi->corrupt = 1;
-	if (!copy_name(bi->name, box->breakers[i].head.name))
-		snprintf(bi->name, sizeof(bi->name), "corrupt-breaker-%u", i);
+	copy_name(bi->name, box->breakers[i].head.name);
+	damaged_name(bi->name, "breaker", i);
 }
 
 static void damaged_limiter(fbx_box *box, uint32_t i, fbx_limiter_info *li)
 {
 	memset(li, 0, sizeof(*li));
 	li->corrupt = 1;
-	if (!copy_name(li->name, box->limiters[i].head.name))
-		snprintf(li->name, sizeof(li->name), "corrupt-limiter-%u", i);
+	copy_name(li->name, box->limiters[i].head.name);
+	damaged_name(li->name, "limiter", i);
 }
 
 static uint32_t shard_count(const fbx_box *box)
@@ -151,8 +159,7 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	if (!ok) {
 		bi->corrupt = 1;
 		memset(&bi->config, 0, sizeof(bi->config)); /* figures of a damaged record */
-		if (fbx_name_check_record(bi->name) != 0)
-			snprintf(bi->name, sizeof(bi->name), "corrupt-breaker-%u", i);
+		damaged_name(bi->name, "breaker", i);
 		return;
 	}
 	bi->state = (fbx_breaker_state)FBX__ST_STATE(w);
@@ -198,8 +205,7 @@ static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_in
 	     fbx__limiter_cfg_sane(c, r->algorithm);
 	if (!ok) {
 		li->corrupt = 1;
-		if (fbx_name_check_record(li->name) != 0)
-			snprintf(li->name, sizeof(li->name), "corrupt-limiter-%u", i);
+		damaged_name(li->name, "limiter", i);
 		li->rule[0] = '\0';
 		return;
 	}

@@ -279,6 +279,10 @@ START_TEST(follower_survives_truncation)
 	const char *name = tname(PREFIX);
 	fbx_box *box;
 	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_register(box, "before", &bc, &b), 0);
 	fbx_box_close(box);
 	int out[2];
 	ck_assert_int_eq(pipe(out), 0);
@@ -295,7 +299,8 @@ START_TEST(follower_survives_truncation)
 	close(out[1]);
 	char buf[4096] = "";
 	size_t len = 0;
-	usleep(300000); /* let it attach */
+	/* attached once it has printed the box's first event */
+	ck_assert_msg(wait_for(out[0], buf, sizeof(buf), &len, "before"), "%s", buf);
 	char path[80];
 	snprintf(path, sizeof(path), "/fusebox.%s", name);
 	int fd = shm_open(path, O_RDWR, 0);
@@ -305,9 +310,6 @@ START_TEST(follower_survives_truncation)
 	ck_assert_msg(wait_for(out[0], buf, sizeof(buf), &len, "truncated"), "%s", buf);
 	fbx_box_unlink(name);
 	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, NULL, &box), 0);
-	fbx_breaker_config bc;
-	fbx_breaker_config_init(&bc);
-	fbx_breaker *b;
 	ck_assert_int_eq(fbx_breaker_register(box, "back", &bc, &b), 0);
 	ck_assert_msg(wait_for(out[0], buf, sizeof(buf), &len, "back"), "%s", buf);
 	kill(pid, SIGTERM);

@@ -44,17 +44,15 @@ static void find_touched(const struct chaos_run *run, struct touched *t)
 	}
 }
 
-/* The snapshot lists the LIVE records below the header's mark, in index
- * order: the position of record i in it, or -1 when it is not listed
- * (then *above tells whether the mark is why). */
-static long listed_at(const struct chaos_run *run, bool breakers, uint32_t i, bool *above)
+/* The position of record i in the final snapshot, or -1 when it is not
+ * listed. */
+static long listed_at(const struct chaos_run *run, bool breakers, uint32_t i)
 {
 	fbx_box *box = run->box;
 	/* Snapshots list every slot that is LIVE or damaged, in order (the
 	 * header's high-water mark is not trusted): damaged is a life word
 	 * that is none of FREE, INIT and LIVE, or FREE with a name.  INIT
 	 * (being created, or left by a dead registrar) is not listed. */
-	*above = false;
 	long pos = 0;
 	for (uint32_t k = 0; k <= i; k++) {
 		const struct fbx__rec_head *h = breakers ? &box->breakers[k].head
@@ -97,8 +95,8 @@ static bool ever_used(const struct fbx__rec_head *h)
 
 struct tally {
 	uint64_t touched, flagged, whole, freed, untouched, lying;
-	unsigned garbage, above;        /* records hidden, unflagged: how many */
-	char garbage_at[400], above_at[400]; /* and which */
+	unsigned garbage, missing;        /* records hidden, unflagged: how many */
+	char garbage_at[400], missing_at[400]; /* and which */
 };
 
 /* Appends "i" (with the live word, when it says something) to list. */
@@ -115,20 +113,20 @@ static void add_index(char *list, size_t len, uint32_t i, uint32_t live, bool wi
 
 /* A record the final snapshot does not list.  Freed (live word FREE or
  * INIT) a reader cannot tell from a slot never used or a registrar that
- * died; but a live word that is none of the three, or a LIVE record above
- * the header's record count, is damage a reader could see and does not
- * flag: the record is gone from every snapshot, its figures with it. */
+ * died; but a LIVE record, or a live word that is none of the three, is a
+ * record a reader could see and does not show: gone from every snapshot,
+ * its figures with it. */
 static void unlisted(const struct chaos_run *run, bool breaker, uint32_t i, bool touched,
-		     bool above, struct tally *t)
+		     struct tally *t)
 {
 	const struct fbx__rec_head *h = breaker ? &run->box->breakers[i].head
 						: &run->box->limiters[i].head;
 	uint32_t live = atomic_load(&h->live);
 	if (!ever_used(h))
 		return;
-	if (live == FBX__REC_LIVE && above) {
-		t->above++;
-		add_index(t->above_at, sizeof(t->above_at), i, live, false);
+	if (live == FBX__REC_LIVE) {
+		t->missing++;
+		add_index(t->missing_at, sizeof(t->missing_at), i, live, false);
 	} else if (!touched) {
 		return;
 	} else if (live != FBX__REC_FREE && live != FBX__REC_INIT && live != FBX__REC_LIVE) {
@@ -139,17 +137,16 @@ static void unlisted(const struct chaos_run *run, bool breaker, uint32_t i, bool
 	}
 }
 
-static void report_unlisted(const char *kind, const struct tally *t, uint32_t mark)
+static void report_unlisted(const char *kind, const struct tally *t)
 {
 	chaos_checked("damage-flagged", 2);
 	if (t->garbage)
 		chaos_violation("damage-flagged", "after the run, %u touched %s records (%s) are in no "
 				"snapshot and flagged nowhere: their live word holds none of FREE, "
 				"INIT and LIVE", t->garbage, kind, t->garbage_at);
-	if (t->above)
+	if (t->missing)
 		chaos_violation("damage-flagged", "after the run, %u LIVE %s records (%s) are in no "
-				"snapshot and flagged nowhere: the header's count of %s records was "
-				"scribbled to %u, below them", t->above, kind, t->above_at, kind, mark);
+				"snapshot", t->missing, kind, t->missing_at);
 }
 
 static void judge(const struct chaos_run *run, bool breaker, uint32_t i, bool touched,
@@ -190,10 +187,9 @@ static void check_records(const struct chaos_run *run, const fbx_snapshot *s,
 	memset(&tl, 0, sizeof(tl));
 	char buf[400];
 	for (uint32_t i = 0; i < run->box->cap_breakers; i++) {
-		bool above;
-		long at = listed_at(run, true, i, &above);
+		long at = listed_at(run, true, i);
 		if (at < 0 || (size_t)at >= nb) {
-			unlisted(run, true, i, tc->b[i], above, &tb);
+			unlisted(run, true, i, tc->b[i], &tb);
 			continue;
 		}
 		judge(run, true, i, tc->b[i], &b[at], chaos_breaker_problem(&b[at], buf, sizeof(buf)),
@@ -201,10 +197,9 @@ static void check_records(const struct chaos_run *run, const fbx_snapshot *s,
 	}
 	unsigned lies = 0;
 	for (uint32_t i = 0; i < run->box->cap_limiters; i++) {
-		bool above;
-		long at = listed_at(run, false, i, &above);
+		long at = listed_at(run, false, i);
 		if (at < 0 || (size_t)at >= nl) {
-			unlisted(run, false, i, tc->l[i], above, &tl);
+			unlisted(run, false, i, tc->l[i], &tl);
 			continue;
 		}
 		const char *why = chaos_limiter_problem(&l[at], key_slots, buf, sizeof(buf));
@@ -217,17 +212,17 @@ static void check_records(const struct chaos_run *run, const fbx_snapshot *s,
 					   "were scribbled, not its text)", i, l[at].name, l[at].rule);
 		}
 	}
-	report_unlisted("breaker", &tb, atomic_load(&run->box->hdr->n_breakers));
-	report_unlisted("limiter", &tl, atomic_load(&run->box->hdr->n_limiters));
+	report_unlisted("breaker", &tb);
+	report_unlisted("limiter", &tl);
 	chaos_result("damage-flagged", "in every snapshot the reader took (%llu sightings of a "
 		     "record damaged and unflagged), and after the run for the %llu listed records the "
 		     "scribbler touched: %llu flagged corrupt, %llu whole and in range; %llu touched "
-		     "records freed (live word FREE or INIT), %u hidden by their live word, %u by the "
-		     "header's record counts", (unsigned long long)run->shared->rep.damage_sightings,
+		     "records freed (live word FREE or INIT), %u hidden by their live word, %u LIVE "
+		     "ones missing", (unsigned long long)run->shared->rep.damage_sightings,
 		     (unsigned long long)(tb.touched + tl.touched),
 		     (unsigned long long)(tb.flagged + tl.flagged),
 		     (unsigned long long)(tb.whole + tl.whole), (unsigned long long)(tb.freed + tl.freed),
-		     tb.garbage + tl.garbage, tb.above + tl.above);
+		     tb.garbage + tl.garbage, tb.missing + tl.missing);
 	chaos_result("untouched-readable", "%llu records no scribble touched read whole",
 		     (unsigned long long)(tb.untouched + tl.untouched));
 	if (tl.lying)
