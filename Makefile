@@ -21,6 +21,12 @@ TEST_SRC  := $(wildcard tests/*.c)
 TEST_HDR  := $(wildcard tests/*.h)
 CHECK_FLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+# Well-kept Debian libraries the tools, tests and bench use (never the
+# library): tools/install-deps.sh installs them for the targets that need them.
+JANSSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+INIH_LIBS    = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 
 STATIC    := $(B)/libfusebox.a
 SHARED    := $(B)/libfusebox.so.$(VERSION)
@@ -60,7 +66,7 @@ $(B)/fusebox.pc: lib/fusebox.pc.in
 CTL_SRC := $(wildcard tools/ctl_*.c)
 tools: $(B)/fuseboxctl
 $(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
-	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(CTL_SRC) $(STATIC) $(LDLIBS)
+	$(CC) $(BASEFLAGS) $(OPT) $(CFLAGS) -o $@ $(CTL_SRC) $(STATIC) $(INIH_LIBS) $(LDLIBS)
 
 # ---- console -----------------------------------------------------------
 
@@ -80,7 +86,7 @@ deps:
 TUI_MODEL := $(filter-out tui/main.c,$(wildcard tui/*.c))
 $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(STATIC)
 	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(TUI_MODEL) \
-		$(STATIC) $(CHECK_LIBS) $(LDLIBS) -lm
+		$(STATIC) $(CHECK_LIBS) $(JANSSON_LIBS) $(LDLIBS) -lm
 
 # A short chaos run and a few seconds of each fuzz target come first, so
 # that check's counts are the last lines printed.
@@ -92,7 +98,9 @@ test: deps
 		$(B)/fusebox-tests
 
 # The same suite, library and tests built with ASan+UBSan.
-ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# FBX_DEBUG compiles the library's invariant assertions in (lib/debug.h).
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	      -DFBX_DEBUG
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
 		build/asan/fuseboxctl build/asan/fusebox-top examples
@@ -116,7 +124,8 @@ demo:
 
 BENCH_SRC := $(wildcard bench/*.c)
 $(B)/fusebox-bench: $(BENCH_SRC) $(wildcard bench/*.h) $(STATIC)
-	$(CC) $(BASEFLAGS) -O2 -g $(CFLAGS) -o $@ $(BENCH_SRC) $(STATIC) $(LDLIBS) -lm
+	$(CC) $(BASEFLAGS) $(HIREDIS_CFLAGS) -O2 -g $(CFLAGS) -o $@ $(BENCH_SRC) $(STATIC) \
+		$(HIREDIS_LIBS) $(LDLIBS) -lm
 
 bench: $(B)/fusebox-bench
 	@sh tools/install-deps.sh bench

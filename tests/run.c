@@ -2,11 +2,11 @@
  * one closing "N passed, N failed" line, so a run that ran nothing shows. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "suites.h"
 
 #ifdef FBX_TEST_SKIP_WRAP
-#include <string.h>
 
 /* check selects suites and test cases, never a single test.  A binary
  * linked with -Wl,--wrap=_tcase_add_test (tests/sanitize.mk) leaves out
@@ -36,22 +36,40 @@ void __wrap__tcase_add_test(TCase *tc, const TTest *tt, int sig, int exit_value,
 }
 #endif
 
+/* Filled before main by each file's FBX_TEST_SUITE constructor. */
+static struct {
+	const char *name;
+	fbx_test_suite_fn make;
+} registered[64];
+static int nregistered;
+
+void fbx_test_register(const char *name, fbx_test_suite_fn make)
+{
+	if (nregistered == (int)(sizeof(registered) / sizeof(registered[0]))) {
+		fprintf(stderr, "run: more than %d suites; raise the limit in tests/run.c\n",
+			nregistered);
+		exit(EXIT_FAILURE);
+	}
+	registered[nregistered].name = name;
+	registered[nregistered++].make = make;
+}
+
+/* By name, so the order of a run does not depend on the order of linking. */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int main(void)
 {
-	SRunner *sr = srunner_create(fbx_test_rule_suite());
-	srunner_add_suite(sr, fbx_test_box_suite());
-	srunner_add_suite(sr, fbx_test_breaker_suite());
-	srunner_add_suite(sr, fbx_test_limiter_suite());
-	srunner_add_suite(sr, fbx_test_multiproc_suite());
-	srunner_add_suite(sr, fbx_test_snapshot_suite());
-	srunner_add_suite(sr, fbx_test_ctl_suite());
-	srunner_add_suite(sr, fbx_test_review_suite());
-	srunner_add_suite(sr, fbx_test_faults_suite());
-	srunner_add_suite(sr, fbx_test_security_suite());
-	srunner_add_suite(sr, fbx_test_tui_suite());
-	srunner_add_suite(sr, fbx_test_console_suite());
-	srunner_add_suite(sr, fbx_test_threads_suite());
-	srunner_add_suite(sr, fbx_test_catalogue_suite());
+	if (nregistered == 0) {
+		fprintf(stderr, "run: no suite registered\n");
+		return EXIT_FAILURE;
+	}
+	qsort(registered, (size_t)nregistered, sizeof(registered[0]), by_name);
+	SRunner *sr = srunner_create(registered[0].make());
+	for (int i = 1; i < nregistered; i++)
+		srunner_add_suite(sr, registered[i].make());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);

@@ -19,9 +19,8 @@
 
 #include "fusebox.h"
 #include "helpers.h"
+#include "suites.h"
 #include "../lib/internal.h" /* the segment layout, for hostile tests */
-
-Suite *fbx_test_box_suite(void);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NOBODY 65534
@@ -1509,7 +1508,7 @@ START_TEST(fork_inherited_handles)
 }
 END_TEST
 
-Suite *fbx_test_box_suite(void)
+FBX_TEST_SUITE(box)
 {
 	Suite *s = suite_create("box");
 	TCase *tc;

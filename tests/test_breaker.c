@@ -588,7 +588,7 @@ START_TEST(state_names)
 }
 END_TEST
 
-Suite *fbx_test_breaker_suite(void)
+FBX_TEST_SUITE(breaker)
 {
 	Suite *s = suite_create("breaker");
 	TCase *tc = tcase_create("transitions");

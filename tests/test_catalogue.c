@@ -1389,7 +1389,7 @@ static void sweep(void)
 		closedir(d);
 }
 
-Suite *fbx_test_catalogue_suite(void)
+FBX_TEST_SUITE(catalogue)
 {
 	doc_load();
 	Suite *s = suite_create("catalogue");

@@ -530,7 +530,7 @@ static void sweep(void)
 	tsweep(PREFIX);
 }
 
-Suite *fbx_test_console_suite(void)
+FBX_TEST_SUITE(console)
 {
 	Suite *s = suite_create("console");
 	TCase *tc = tcase_create("tmux");

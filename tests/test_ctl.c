@@ -3211,7 +3211,7 @@ END_TEST
 
 /* ====================================================================== */
 
-Suite *fbx_test_ctl_suite(void)
+FBX_TEST_SUITE(ctl)
 {
 	Suite *s = suite_create("ctl");
 	TCase *tc;

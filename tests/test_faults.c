@@ -786,7 +786,7 @@ START_TEST(registry_lock_excludes_a_forked_child)
 }
 END_TEST
 
-Suite *fbx_test_faults_suite(void)
+FBX_TEST_SUITE(faults)
 {
 	Suite *s = suite_create("faults");
 	TCase *t = tcase_create("stalls");

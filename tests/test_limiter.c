@@ -2141,7 +2141,7 @@ START_TEST(top_denied_keys)
 }
 END_TEST
 
-Suite *fbx_test_limiter_suite(void)
+FBX_TEST_SUITE(limiter)
 {
 	Suite *s = suite_create("limiter");
 	TCase *tc;

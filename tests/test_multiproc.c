@@ -548,7 +548,7 @@ START_TEST(dead_inserters_reservation_is_cancelled)
 }
 END_TEST
 
-Suite *fbx_test_multiproc_suite(void)
+FBX_TEST_SUITE(multiproc)
 {
 	Suite *s = suite_create("multiproc");
 	TCase *tc = tcase_create("processes");

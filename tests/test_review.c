@@ -195,7 +195,7 @@ START_TEST(one_record_per_name_after_a_kill_in_publish)
 }
 END_TEST
 
-Suite *fbx_test_review_suite(void)
+FBX_TEST_SUITE(review)
 {
 	Suite *s = suite_create("review");
 	TCase *tc = tcase_create("regressions");

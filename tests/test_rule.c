@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "fusebox.h"
-
-Suite *fbx_test_rule_suite(void);
+#include "suites.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 #define MIN(x) S((uint64_t)(x) * 60)
@@ -498,7 +497,7 @@ START_TEST(format_longest_fits)
 }
 END_TEST
 
-Suite *fbx_test_rule_suite(void)
+FBX_TEST_SUITE(rule)
 {
 	Suite *s = suite_create("rule");
 	TCase *tc;

@@ -405,7 +405,7 @@ START_TEST(owner_get_arguments)
 }
 END_TEST
 
-Suite *fbx_test_security_suite(void)
+FBX_TEST_SUITE(security)
 {
 	Suite *s = suite_create("security");
 	TCase *t = tcase_create("adoption");

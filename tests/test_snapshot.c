@@ -12,9 +12,8 @@
 
 #include "fusebox.h"
 #include "helpers.h"
+#include "suites.h"
 #include "../lib/internal.h" /* the segment layout, for hostile tests */
-
-Suite *fbx_test_snapshot_suite(void);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull
@@ -1322,7 +1321,7 @@ START_TEST(empty_box)
 }
 END_TEST
 
-Suite *fbx_test_snapshot_suite(void)
+FBX_TEST_SUITE(snapshot)
 {
 	Suite *s = suite_create("snapshot");
 	TCase *tc;

@@ -1308,7 +1308,7 @@ START_TEST(same_names_at_once)
 }
 END_TEST
 
-Suite *fbx_test_threads_suite(void)
+FBX_TEST_SUITE(threads)
 {
 	Suite *s = suite_create("threads");
 	TCase *tc = tcase_create("shared_handle");

@@ -228,7 +228,7 @@ START_TEST(detail_views)
 }
 END_TEST
 
-Suite *fbx_test_tui_suite(void)
+FBX_TEST_SUITE(tui)
 {
 	Suite *s = suite_create("tui");
 	TCase *tc = tcase_create("screen");

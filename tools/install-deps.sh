@@ -6,11 +6,11 @@ set -eu
 
 what=${1:-test}
 case "$what" in
-test)  pkgs="gcc make pkg-config check libncurses-dev tmux clang libclang-rt-14-dev" ;;
-demo)  pkgs="gcc make libncurses-dev" ;;
+test)  pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev tmux clang libclang-rt-14-dev" ;;
+demo)  pkgs="gcc make pkg-config libncurses-dev libinih-dev" ;;
 bench) pkgs="redis-server" ;;   # optional: the bench says so when Redis is missing
-sanitize) pkgs="gcc make pkg-config check valgrind" ;;   # make tsan, make valgrind (gcc brings libtsan)
-all)   pkgs="gcc make pkg-config check libncurses-dev clang libclang-rt-14-dev redis-server tmux valgrind" ;;
+sanitize) pkgs="gcc make pkg-config check libjansson-dev libinih-dev valgrind" ;;   # make tsan, make valgrind (gcc brings libtsan)
+all)   pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev libhiredis-dev clang libclang-rt-14-dev redis-server tmux valgrind" ;;
 *) echo "install-deps.sh: unknown set '$what' (test, demo, bench, sanitize or all)" >&2; exit 2 ;;
 esac
 
