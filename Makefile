@@ -127,8 +127,10 @@ $(B)/fusebox-bench: $(BENCH_SRC) $(wildcard bench/*.h) $(STATIC)
 	$(CC) $(BASEFLAGS) $(HIREDIS_CFLAGS) -O2 -g $(CFLAGS) -o $@ $(BENCH_SRC) $(STATIC) \
 		$(HIREDIS_LIBS) $(LDLIBS) -lm
 
-bench: $(B)/fusebox-bench
+# The packages first: the bench links hiredis.
+bench:
 	@sh tools/install-deps.sh bench
+	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-bench
 	$(B)/fusebox-bench
 
 # ---- proof: fuzzing, chaos, more sanitizers ----------------------------

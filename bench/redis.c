@@ -2,6 +2,8 @@
  * redis.c — the usual shared limiter: a sliding-window-counter Lua script
  * in Redis on loopback, one EVALSHA round trip per decision, timed with 1
  * client and with 2 clients (2 processes, each with its own connection).
+ * The client is hiredis; the request is formatted once, so that a round
+ * trip costs what a server's pre-built call would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,6 @@
 
 #include "bench.h"
 #include "redis.h"
-#include "resp.h"
 
 #define OPS_PER_CLIENT 20000
 #define HOT_KEY "rl:user:0000000042"
@@ -34,20 +35,27 @@ const char redis_window_script[] =
 
 struct redis_ctx {
 	int port;
-	char req[512];      /* the EVALSHA request, encoded once */
+	char *req;          /* the EVALSHA request, formatted once */
 	size_t req_len;
-	resp_conn *conn;
-	resp_reply *reply;
+	redisContext *conn;
 };
 
 static int redis_setup(void *arg, int proc)
 {
 	(void)proc;
 	struct redis_ctx *c = arg;
-	c->reply = malloc(sizeof(*c->reply));
-	if (c->reply == NULL || resp_connect("127.0.0.1", c->port, &c->conn) != 0)
-		return -1;
-	return 0;
+	c->conn = redis_connect(c->port);
+	return c->conn != NULL ? 0 : -1;
+}
+
+/* One decision: the formatted request out, one reply back. */
+static redisReply *decide(redisContext *conn, const struct redis_ctx *c)
+{
+	void *reply = NULL;
+	if (redisAppendFormattedCommand(conn, c->req, c->req_len) != REDIS_OK ||
+	    redisGetReply(conn, &reply) != REDIS_OK)
+		return NULL;
+	return reply;
 }
 
 static uint64_t redis_loop(void *arg, uint64_t n)
@@ -55,16 +63,19 @@ static uint64_t redis_loop(void *arg, uint64_t n)
 	struct redis_ctx *c = arg;
 	uint64_t admitted = 0;
 	for (uint64_t i = 0; i < n; i++) {
-		if (resp_roundtrip(c->conn, c->req, c->req_len, c->reply) != 0) {
-			fprintf(stderr, "bench: redis connection failed\n");
+		redisReply *r = decide(c->conn, c);
+		if (r == NULL) {
+			fprintf(stderr, "bench: redis connection failed: %s\n", c->conn->errstr);
 			break;
 		}
-		if (c->reply->type == ':' && c->reply->integer == 1) {
+		int stop = r->type == REDIS_REPLY_ERROR;
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
 			admitted++;
-		} else if (c->reply->type == '-') {
-			fprintf(stderr, "bench: redis: %s\n", c->reply->text);
+		else if (stop)
+			fprintf(stderr, "bench: redis: %s\n", r->str);
+		freeReplyObject(r);
+		if (stop)
 			break;
-		}
 	}
 	return admitted;
 }
@@ -73,45 +84,50 @@ static void redis_finish(void *arg, int forked)
 {
 	(void)forked;
 	struct redis_ctx *c = arg;
-	resp_close(c->conn);
+	if (c->conn != NULL)
+		redisFree(c->conn);
 	c->conn = NULL;
-	free(c->reply);
-	c->reply = NULL;
 }
 
 /* Loads the script and reads the version with a connection of our own. */
 static int prepare(struct redis_ctx *c, struct bench_redis *out)
 {
-	resp_conn *conn = NULL;
-	resp_reply *r = malloc(sizeof(*r));
+	redisContext *conn = redis_connect(c->port);
+	redisReply *r = NULL;
 	int rc = -1;
-	if (r == NULL || resp_connect("127.0.0.1", c->port, &conn) != 0)
+	if (conn == NULL)
 		goto out;
-	const char *info[] = {"INFO", "server"};
-	if (resp_command(conn, 2, info, r) == 0 && r->type == '$') {
-		const char *v = strstr(r->text, "redis_version:");
+	r = redisCommand(conn, "INFO server");
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		const char *v = strstr(r->str, "redis_version:");
 		if (v != NULL)
 			sscanf(v + 14, "%31[^\r\n]", out->version);
 	}
-	const char *load[] = {"SCRIPT", "LOAD", redis_window_script};
-	if (resp_command(conn, 3, load, r) != 0 || r->type != '$' || strlen(r->text) != 40) {
-		fprintf(stderr, "bench: redis SCRIPT LOAD failed: %s\n", r->text);
+	freeReplyObject(r);
+	r = redisCommand(conn, "SCRIPT LOAD %s", redis_window_script);
+	if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40) {
+		fprintf(stderr, "bench: redis SCRIPT LOAD failed: %s\n",
+			r == NULL ? conn->errstr : r->str ? r->str : "(no text)");
 		goto out;
 	}
-	const char *eval[] = {"EVALSHA", r->text, "1", HOT_KEY, NEVER_LIMIT, "1"};
-	c->req_len = resp_encode(c->req, sizeof(c->req), 6, eval);
-	if (c->req_len == 0)
+	const char *eval[] = {"EVALSHA", r->str, "1", HOT_KEY, NEVER_LIMIT, "1"};
+	int len = redisFormatCommandArgv(&c->req, 6, eval, NULL);
+	if (len < 0)
 		goto out;
+	c->req_len = (size_t)len;
+	freeReplyObject(r);
 	/* one decision by hand: the script must run and admit */
-	if (resp_roundtrip(conn, c->req, c->req_len, r) != 0 || r->type != ':' ||
-	    r->integer != 1) {
-		fprintf(stderr, "bench: redis EVALSHA failed: %c%s\n", r->type, r->text);
+	r = decide(conn, c);
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
+		fprintf(stderr, "bench: redis EVALSHA failed: %s\n",
+			r == NULL ? conn->errstr : r->str ? r->str : "not 1");
 		goto out;
 	}
 	rc = 0;
 out:
-	resp_close(conn);
-	free(r);
+	freeReplyObject(r);
+	if (conn != NULL)
+		redisFree(conn);
 	return rc;
 }
 
@@ -139,5 +155,6 @@ int bench_redis_run(struct bench_redis *out)
 			rc = -1;
 	}
 	redis_server_stop();
+	redisFreeCommand(ctx.req);
 	return rc;
 }

@@ -14,7 +14,6 @@
 
 #include "bench.h"
 #include "redis.h"
-#include "resp.h"
 
 #define START_TIMEOUT_NS (10ull * 1000000000u)
 
@@ -86,17 +85,26 @@ static pid_t spawn(const char *path, int port)
 	_exit(127);
 }
 
+redisContext *redis_connect(int port)
+{
+	const struct timeval connect_tv = {2, 0}, io_tv = {10, 0};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, connect_tv);
+	if (c != NULL && (c->err || redisSetTimeout(c, io_tv) != REDIS_OK)) {
+		redisFree(c);
+		c = NULL;
+	}
+	return c;
+}
+
 static int answers_ping(int port)
 {
-	resp_conn *c = NULL;
-	if (resp_connect("127.0.0.1", port, &c) != 0)
+	redisContext *c = redis_connect(port);
+	if (c == NULL)
 		return 0;
-	resp_reply *r = malloc(sizeof(*r));
-	const char *argv[] = {"PING"};
-	int ok = r != NULL && resp_command(c, 1, argv, r) == 0 && r->type == '+' &&
-		 strcmp(r->text, "PONG") == 0;
-	free(r);
-	resp_close(c);
+	redisReply *r = redisCommand(c, "PING");
+	int ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+	freeReplyObject(r);
+	redisFree(c);
 	return ok;
 }
 

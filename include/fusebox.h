@@ -11,7 +11,8 @@
  *   5. rules             the rule grammar, exposed for tools that validate
  *   6. snapshots         a consistent copy of everything, for consoles/tools
  *   7. events            the ring of transitions and operator actions
- *   8. clock             CLOCK_MONOTONIC, substitutable by tests
+ *   8. clock             CLOCK_MONOTONIC nanoseconds
+ *   9. test hooks        for tests and the bench only, not for production
  *
  * Ownership: every handle returned by the library (fbx_box, fbx_breaker,
  * fbx_limiter, fbx_snapshot) is owned by the caller's process.  Breaker and
@@ -525,15 +526,27 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
 		    size_t cap, size_t *n, uint64_t *next);
 
 /* ------------------------------------------------------------------------
- * 8. Clock — CLOCK_MONOTONIC nanoseconds.  Tests may substitute a clock for
- * the whole process; pass NULL to restore the real one.  Breaker deadlines
- * count from the box's creation, so substitute the clock before creating
- * the box, and never let it run behind that moment.
+ * 8. Clock — CLOCK_MONOTONIC nanoseconds, the clock every decision reads
+ * (the one to time calls with for fbx_breaker_done's duration).
  * ---------------------------------------------------------------------- */
 
+uint64_t fbx_clock_now(void);
+
+/* ------------------------------------------------------------------------
+ * 9. Test hooks — FOR TESTS AND THE BENCH ONLY, NOT FOR PRODUCTION.
+ *
+ * Exported so that the test suite and the benchmark can drive the library
+ * through time; a service has no reason to call anything here, and doing so
+ * changes every decision of every box the process has open.
+ * ---------------------------------------------------------------------- */
+
+/* Substitutes fn(arg) for the clock of the whole process; NULL restores
+ * the real one.  Not thread-safe against calls in progress.  Breaker
+ * deadlines count from the box's creation, so substitute the clock before
+ * creating the box, and never let it run behind that moment.  The grace
+ * periods after which a record counts as abandoned keep the real clock. */
 typedef uint64_t (*fbx_clock_fn)(void *arg);
 void fbx_clock_set(fbx_clock_fn fn, void *arg);
-uint64_t fbx_clock_now(void);
 
 #ifdef __cplusplus
 }

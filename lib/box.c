@@ -6,7 +6,7 @@
  * creator that died half-way is replaced by the next FBX_OPEN_CREATE and
  * never by two at once.  Nobody maps more than fstat() says the object
  * holds, and the creator preallocates, so a full /dev/shm is FBX_ENOSPC at
- * creation instead of a SIGBUS later.
+ * creation instead of a SIGBUS later (docs/DESIGN.md R2).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -118,12 +118,9 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 	h->header_size = sizeof(*h);
 	h->fingerprint = fbx__fingerprint();
 	h->total_size = lay.total;
-	h->cap_breakers = cfg->breakers;
-	h->cap_limiters = cfg->limiters;
-	h->cap_keys = cfg->keys;
-	h->cap_events = cfg->events;
-	h->cap_workers = cfg->workers;
-	h->cap_checks = cfg->checks;
+#define CAP_WRITE(name, lo, hi) h->cap_##name = cfg->name;
+	FBX__CAPACITIES(CAP_WRITE)
+#undef CAP_WRITE
 	h->key_buckets = lay.key_buckets;
 	h->mode = cfg->mode & 07777;
 	h->group = cfg->group_set ? (uint32_t)cfg->group : (uint32_t)-1;
@@ -132,14 +129,9 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 	h->creator_start = FBX__OWNER_START(me);
 	h->created_ns = fbx__now();
 	fill_secret(h->secret);
-	h->off_breakers = lay.off_breakers;
-	h->off_rings = lay.off_rings;
-	h->off_limiters = lay.off_limiters;
-	h->off_keys = lay.off_keys;
-	h->off_events = lay.off_events;
-	h->off_workers = lay.off_workers;
-	h->off_shards = lay.off_shards;
-	h->off_checks = lay.off_checks;
+#define OFF_WRITE(r) h->off_##r = lay.off_##r;
+	FBX__REGIONS(OFF_WRITE)
+#undef OFF_WRITE
 	h->shard_stride = lay.shard_stride;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	struct fbx__breaker_rec *br = (void *)(base + lay.off_breakers);
@@ -154,8 +146,11 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 }
 
 /* The header is untrusted until every figure in it agrees with the layout
- * this build would compute from its capacities, and with the object size. */
-static int validate(const struct fbx__header *h, uint64_t object_size)
+ * this build would compute from its capacities, and with the object size.
+ * Each figure is read once: *caps and *lay are what was checked, whatever
+ * the header says a moment later, and what the handle is bound to. */
+static int validate(const struct fbx__header *h, uint64_t object_size, fbx_box_config *caps,
+		    struct fbx__layout *lay)
 {
 	if (h->magic != FBX__MAGIC)
 		return FBX_ECORRUPT;
@@ -163,25 +158,20 @@ static int validate(const struct fbx__header *h, uint64_t object_size)
 		return FBX_EVERSION;
 	if (h->fingerprint != fbx__fingerprint() || h->header_size != sizeof(*h))
 		return FBX_EVERSION;
-	fbx_box_config c;
-	fbx_box_config_init(&c);
-	c.breakers = h->cap_breakers;
-	c.limiters = h->cap_limiters;
-	c.keys = h->cap_keys;
-	c.events = h->cap_events;
-	c.workers = h->cap_workers;
-	c.checks = h->cap_checks;
-	struct fbx__layout lay;
-	if (fbx__layout_compute(&c, &lay) != 0)
+	fbx_box_config_init(caps);
+#define CAP_READ(name, lo, hi) caps->name = h->cap_##name;
+	FBX__CAPACITIES(CAP_READ)
+#undef CAP_READ
+	if (fbx__layout_compute(caps, lay) != 0)
 		return FBX_ECORRUPT;
-	if (lay.total != h->total_size || lay.key_buckets != h->key_buckets ||
-	    lay.off_breakers != h->off_breakers || lay.off_rings != h->off_rings ||
-	    lay.off_limiters != h->off_limiters || lay.off_keys != h->off_keys ||
-	    lay.off_events != h->off_events || lay.off_workers != h->off_workers ||
-	    lay.off_shards != h->off_shards || lay.off_checks != h->off_checks ||
-	    lay.shard_stride != h->shard_stride)
+	bool same = lay->total == h->total_size && lay->key_buckets == h->key_buckets &&
+		    lay->shard_stride == h->shard_stride;
+#define OFF_SAME(r) same = same && lay->off_##r == h->off_##r;
+	FBX__REGIONS(OFF_SAME)
+#undef OFF_SAME
+	if (!same)
 		return FBX_ECORRUPT;
-	if (object_size < h->total_size)
+	if (object_size < lay->total)
 		return FBX_ECORRUPT; /* truncated: mapping it all would SIGBUS */
 	return 0;
 }
@@ -278,11 +268,13 @@ static int map_box(int fd, bool rdonly, uint64_t object_size, fbx_box *box)
 	const struct fbx__header *peek = mmap(NULL, sizeof(*peek), PROT_READ, MAP_SHARED, fd, 0);
 	if (peek == MAP_FAILED)
 		return errno_to_fbx(errno);
-	int rc = validate(peek, object_size);
-	uint64_t total = peek->total_size;
+	fbx_box_config caps;
+	struct fbx__layout lay;
+	int rc = validate(peek, object_size, &caps, &lay);
 	munmap((void *)peek, sizeof(*peek));
 	if (rc)
 		return rc;
+	uint64_t total = lay.total;
 	int prot = rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
 	void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
@@ -290,14 +282,18 @@ static int map_box(int fd, bool rdonly, uint64_t object_size, fbx_box *box)
 	box->base = base;
 	box->size = total;
 	box->hdr = base;
-	/* Re-check on the mapping we keep: the object may have been replaced. */
-	rc = validate(box->hdr, object_size);
+	/* Re-check on the mapping we keep: the object may have been replaced.
+	 * A layout of another size than the one mapped is a header rewritten
+	 * in between; binding to it would reach past the mapping. */
+	rc = validate(box->hdr, object_size, &caps, &lay);
+	if (rc == 0 && lay.total != total)
+		rc = FBX_ECORRUPT;
 	if (rc) {
 		munmap(base, total);
 		box->base = NULL;
 		return rc;
 	}
-	fbx__box_bind(box);
+	fbx__box_bind(box, &caps, &lay);
 	return 0;
 }
 
@@ -523,12 +519,9 @@ int fbx_box_info_get(const fbx_box *box, fbx_box_info *info)
 	info->layout_version = h->layout_version;
 	info->total_size = box->size;
 	fbx_box_config_init(&info->capacity);
-	info->capacity.breakers = box->cap_breakers;
-	info->capacity.limiters = box->cap_limiters;
-	info->capacity.keys = box->cap_keys;
-	info->capacity.events = box->cap_events;
-	info->capacity.workers = box->cap_workers;
-	info->capacity.checks = box->cap_checks;
+#define CAP_INFO(name, lo, hi) info->capacity.name = box->cap_##name;
+	FBX__CAPACITIES(CAP_INFO)
+#undef CAP_INFO
 	info->capacity.mode = h->mode & 07777;
 	info->capacity.group_set = h->group != (uint32_t)-1;
 	info->capacity.group = info->capacity.group_set ? (gid_t)h->group : 0;

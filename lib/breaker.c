@@ -2,8 +2,9 @@
  * breaker.c — registering breakers, and the allow/done hot path.
  *
  * CLOSED costs one load in allow() and one shard increment in done(); all
- * state changes are single CAS transitions of the state word (internal.h),
- * so a process killed anywhere leaves either the old state or the new one.
+ * state changes are single CAS transitions of the state word (segment.h),
+ * so a process killed anywhere leaves either the old state or the new one
+ * (docs/DESIGN.md R5).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ static fbx_breaker *handle_for(fbx_box *box, uint32_t index)
 	fbx_breaker *b = box->breaker_list;
 	while (b != NULL && b->index != index)
 		b = b->next;
+	/* R1: an index found or claimed below the validated capacity: the
+	 * record and its ring lie inside their regions */
+	FBX_ASSERT(index < box->cap_breakers);
 	if (b == NULL && (b = calloc(1, sizeof(*b))) != NULL) {
 		struct fbx__breaker_rec *rec = &box->breakers[index];
 		b->box = box;
@@ -174,6 +178,12 @@ bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 		deadline = FBX__DEADLINE_MAX;
 	uint32_t gen = (FBX__ST_GEN(from) + 1) & 0xffff;
 	uint64_t next = FBX__ST_MAKE(to, streak, gen, deadline);
+	/* R9: every transition moves the generation forward, so no permit or
+	 * count of the state it leaves can act on the new one */
+	FBX_ASSERT(fbx__gen_newer(gen, FBX__ST_GEN(from)));
+	/* the state word installed holds exactly the fields decided on */
+	FBX_ASSERT(FBX__ST_STATE(next) == to && FBX__ST_STREAK(next) == streak &&
+		   FBX__ST_GEN(next) == gen && FBX__ST_DEADLINE(next) == deadline);
 	/* The window restarts before the breaker closes: a kill between the
 	 * two must not leave the window that tripped it in force.  Moving it
 	 * early is harmless, as OPEN and HALF_OPEN record no window data; a
@@ -221,6 +231,16 @@ static int reject(fbx_breaker *b, fbx_permit *p, fbx_reject_reason why, uint64_t
 
 enum trial { TRIAL_ADMITTED, TRIAL_FULL, TRIAL_MOVED };
 
+static uint64_t lease_make(uint32_t gen, uint64_t deadline_ms)
+{
+	uint64_t l = FBX__LEASE_MAKE(gen, deadline_ms);
+	/* R5: a taken lease is never 0, which means free, and reads back as
+	 * the generation and deadline lease_of() judges it by */
+	FBX_ASSERT(l != 0 && FBX__LEASE_GEN(l) == (gen & 0xffff) &&
+		   FBX__LEASE_DEADLINE(l) == deadline_ms);
+	return l;
+}
+
 /* Whether lease word l is a trial of the half-open period w: its
  * generation, and not older than the period's start (a lease is never
  * granted before its period begins, so an older one is a leftover from
@@ -267,7 +287,7 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 		}
 		if (l != 0 && atomic_load(&b->rec->state) != w)
 			return TRIAL_MOVED; /* our view is old: look again */
-		uint64_t mine = FBX__LEASE_MAKE(gen, now_ms + lease_ms);
+		uint64_t mine = lease_make(gen, now_ms + lease_ms);
 		if (!atomic_compare_exchange_strong(slot, &l, mine))
 			continue;
 		/* The state may have moved on while we claimed: give it back. */
@@ -277,7 +297,7 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 		}
 		uint64_t fresh = fbx__now_coarse(), fresh_ms = fbx__ms_since(b->box, fresh);
 		if (fresh_ms > now_ms) {
-			uint64_t later = FBX__LEASE_MAKE(gen, fresh_ms + lease_ms);
+			uint64_t later = lease_make(gen, fresh_ms + lease_ms);
 			*now = fresh; /* a retry must not claim on the old reading */
 			/* lost: a current caller took it as not of this period */
 			if (!atomic_compare_exchange_strong(slot, &mine, later))

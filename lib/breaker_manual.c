@@ -29,6 +29,10 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		}
 		next = FBX__ST_MAKE(to, 0, FBX__ST_GEN(w) + 1, 0);
 	} while (!atomic_compare_exchange_weak(&b->rec->state, &w, next));
+	/* R9, R12: an override moves the generation forward like any
+	 * transition, so permits and counts of the state it replaces are void */
+	FBX_ASSERT(next == w || (FBX__ST_STATE(next) == to &&
+				 fbx__gen_newer(FBX__ST_GEN(next), FBX__ST_GEN(w))));
 	if (next != w) {
 		fbx__gen_retag(&b->rec->consec, FBX__ST_GEN(next));
 		fbx__gen_retag(&b->rec->ho_succ, FBX__ST_GEN(next));

@@ -14,11 +14,10 @@
  * windows keep done() free of shared writes.
  *
  * Every transition into CLOSED sets win_floor: data at or below it (bucket
- * index or sequence number) belongs to an earlier period and is ignored.
+ * index or sequence number) belongs to an earlier period and is ignored;
+ * the floor only moves forward (docs/DESIGN.md R9).
  */
 #include "internal.h"
-
-#define SEQ_MASK 0x3fffffffu
 
 /* A bucket word holding an older bucket is restarted; one holding a newer
  * bucket means this call's clock reading predates a stall, and the call is
@@ -60,7 +59,12 @@ void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
 {
 	if (b->cfg.window_calls != 0) {
 		uint64_t seq = atomic_fetch_add(&b->rec->ring_seq, 1);
-		uint32_t v = (uint32_t)(seq & SEQ_MASK) << 2 | (uint32_t)slow << 1 | failure;
+		uint32_t v = (uint32_t)(seq & FBX__RING_SEQ_MASK) << 2 | (uint32_t)slow << 1 | failure;
+		/* R1: the handle's config was checked, so the entry lies in this
+		 * breaker's own ring; and it reads back as the call it records */
+		FBX_ASSERT(b->cfg.window_calls <= FBX_WINDOW_CALLS_MAX);
+		FBX_ASSERT((v >> 2) == (seq & FBX__RING_SEQ_MASK) && (v & 1) == failure &&
+			   ((v >> 1) & 1) == slow);
 		atomic_store_explicit(&b->ring[seq % b->cfg.window_calls], v,
 				      memory_order_release);
 		return;
@@ -84,7 +88,7 @@ static void ring_figures(const struct fbx__breaker_rec *rec, const fbx__ring_slo
 		start = floor;
 	for (uint64_t s = start; s < end; s++) {
 		uint32_t v = atomic_load_explicit(&ring[s % n], memory_order_acquire);
-		if ((v >> 2) != (uint32_t)(s & SEQ_MASK))
+		if ((v >> 2) != (uint32_t)(s & FBX__RING_SEQ_MASK))
 			continue; /* not written yet, or overwritten */
 		(*calls)++;
 		*fails += v & 1;

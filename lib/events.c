@@ -14,7 +14,8 @@
  * writer stalled mid-record while a newer one took the slot over), or a
  * record in progress for longer than FBX__EV_GRACE_NS (its writer died or
  * is stopped).  A writer killed midway thus costs its own event and
- * nothing else, and no reader ever takes a torn record for a whole one.
+ * nothing else, and no reader ever takes a torn record for a whole one
+ * (docs/DESIGN.md R5).
  */
 #include <string.h>
 #include <time.h>
@@ -88,6 +89,10 @@ void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
 	w[1] = (uint64_t)kind | (uint64_t)cause << 8 | (uint64_t)rtype << 16 |
 	       (uint64_t)record << 32;
 	w[2] = (uint64_t)(uint32_t)from | (uint64_t)(uint32_t)to << 32;
+	/* the record reads back as written (snapshot.c unpacks the same
+	 * fields), or readers would call a whole event corrupt */
+	FBX_ASSERT((w[1] & 0xff) == (uint64_t)kind && ((w[1] >> 8) & 0xff) == (uint64_t)cause &&
+		   ((w[1] >> 16) & 0xff) == (uint64_t)rtype && (w[1] >> 32) == record);
 	w[3] = manual ? ((uint64_t)(uint32_t)getpid() | (uint64_t)getuid() << 32) : 0;
 	for (size_t i = 0; i < 8; i++)
 		w[4 + i] = pack_text(text, i);

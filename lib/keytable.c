@@ -13,7 +13,7 @@
  * look, so at least one sees the other; the one that does not is stopped
  * by its publishing CAS failing.  Exactly one entry per key gets published,
  * and a reservation left by a killed process is cancelled by the next
- * process that wants that key or that entry.
+ * process that wants that key or that entry (docs/DESIGN.md R5).
  *
  * When both buckets are full, an entry whose budget has run out (expired)
  * is reused first, else the least recently used of the 16 is evicted and

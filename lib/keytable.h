@@ -14,13 +14,23 @@ static inline void fbx__key_buckets(const fbx_box *box, uint64_t h, struct fbx__
 	uint64_t b0 = ((h >> 32) * n) >> 32, b1 = ((h & 0xffffffffu) * n) >> 32;
 	if (b1 == b0)
 		b1 = b0 + 1 < n ? b0 + 1 : 0;
+	/* R1: both candidates lie inside the table, whose validated size is
+	 * at least 2, and differ */
+	FBX_ASSERT(b0 < n && b1 < n && b0 != b1);
 	bk[0] = &box->keys[b0];
 	bk[1] = &box->keys[b1];
 }
 
 static inline uint64_t fbx__key_tag(const fbx_limiter *l, uint64_t h)
 {
-	return ((uint64_t)(l->index + 1) << FBX__TAG_LIM_SHIFT) | (h & FBX__TAG_HASH_MASK);
+	uint64_t tag = ((uint64_t)(l->index + 1) << FBX__TAG_LIM_SHIFT) | (h & FBX__TAG_HASH_MASK);
+	/* a published tag names its limiter (index + 1 fits the field, as
+	 * the capacity is at most FBX__LIMITERS_MAX), is never 0 (empty) and
+	 * never reserved (lookups would not match it) */
+	FBX_ASSERT(l->index < FBX__LIMITERS_MAX &&
+		   tag >> FBX__TAG_LIM_SHIFT == (uint64_t)l->index + 1 &&
+		   !(tag & FBX__TAG_RESERVED));
+	return tag;
 }
 
 _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbucket *bk[2],

@@ -4,14 +4,28 @@
 
 #include "internal.h"
 
-#define CAP_MAX_RECORDS 65536u
-#define CAP_MAX_KEYS (64u << 20)
-#define CAP_MAX_EVENTS (1u << 20)
-#define CAP_MAX_WORKERS 4096u
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
+}
+
+static bool within(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* Whether the regions follow one another in the order of FBX__REGIONS,
+ * page-aligned, after the header and within the total. */
+static inline bool regions_in_order(const struct fbx__layout *lay, uint64_t page)
+{
+	uint64_t at = sizeof(struct fbx__header);
+	bool ok = true;
+#define FOLLOWS(r)                                                  \
+	ok = ok && lay->off_##r >= at && lay->off_##r % page == 0; \
+	at = lay->off_##r;
+	FBX__REGIONS(FOLLOWS)
+#undef FOLLOWS
+	return ok && at <= lay->total && lay->total % page == 0;
 }
 
 /*
@@ -21,12 +35,10 @@ static uint64_t align_up(uint64_t v, uint64_t a)
  */
 int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 {
-	if (cfg->breakers == 0 || cfg->breakers > CAP_MAX_RECORDS ||
-	    cfg->limiters == 0 || cfg->limiters > FBX__LIMITERS_MAX ||
-	    cfg->keys == 0 || cfg->keys > CAP_MAX_KEYS || cfg->events < 16 ||
-	    cfg->events > CAP_MAX_EVENTS || cfg->workers == 0 ||
-	    cfg->workers > CAP_MAX_WORKERS || cfg->checks > CAP_MAX_RECORDS)
+#define CAP_OK(name, lo, hi) && within(cfg->name, lo, hi)
+	if (!(true FBX__CAPACITIES(CAP_OK)))
 		return FBX_EINVAL;
+#undef CAP_OK
 
 	/* With 25% headroom and two 8-way buckets per key, inserting into the
 	 * emptier one evicts about 2 live keys in 10,000 at full capacity. */
@@ -55,6 +67,9 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 	lay->off_checks = off;
 	off = align_up(off + (uint64_t)cfg->checks * FBX__CHECK_SIZE, page);
 	lay->total = off;
+	/* R1: offsets computed from capacities within their bounds place the
+	 * regions one after another, none overlapping another or the header */
+	FBX_ASSERT(regions_in_order(lay, page));
 	return 0;
 }
 
@@ -81,31 +96,38 @@ uint64_t fbx__fingerprint(void)
 	return h;
 }
 
-void fbx__box_bind(fbx_box *box)
+/* Binds the handle to the figures validate() checked, never to the header
+ * read again: another process may rewrite the header at any moment, and
+ * every bound of every loop and every region pointer comes from here.  The
+ * secret and the creation time are read from the header: a scribble there
+ * changes hashing and deadlines, never which memory is touched. */
+void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__layout *lay)
 {
-	struct fbx__header *h = box->hdr;
-	box->cap_breakers = h->cap_breakers;
-	box->cap_limiters = h->cap_limiters;
-	box->cap_keys = h->cap_keys;
-	box->cap_events = h->cap_events;
-	box->cap_workers = h->cap_workers;
-	box->cap_checks = h->cap_checks;
-	box->key_buckets = h->key_buckets;
-	box->shard_stride = h->shard_stride;
+	const struct fbx__header *h = box->hdr;
+#define CAP_BIND(name, lo, hi) box->cap_##name = caps->name;
+	FBX__CAPACITIES(CAP_BIND)
+#undef CAP_BIND
+	box->key_buckets = lay->key_buckets;
+	box->shard_stride = lay->shard_stride;
 	box->secret[0] = h->secret[0];
 	box->secret[1] = h->secret[1];
 	box->created_ns = h->created_ns;
-	box->breakers = (void *)(box->base + h->off_breakers);
-	box->rings = (void *)(box->base + h->off_rings);
-	box->limiters = (void *)(box->base + h->off_limiters);
-	box->keys = (void *)(box->base + h->off_keys);
-	box->events = (void *)(box->base + h->off_events);
-	box->workers = (void *)(box->base + h->off_workers);
-	box->shards = box->base + h->off_shards;
+	/* R1: every region bound lies inside the mapping */
+	FBX_ASSERT(lay->total <= box->size);
+	box->breakers = (void *)(box->base + lay->off_breakers);
+	box->rings = (void *)(box->base + lay->off_rings);
+	box->limiters = (void *)(box->base + lay->off_limiters);
+	box->keys = (void *)(box->base + lay->off_keys);
+	box->events = (void *)(box->base + lay->off_events);
+	box->workers = (void *)(box->base + lay->off_workers);
+	box->shards = box->base + lay->off_shards;
 }
 
 struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i)
 {
+	/* R1: callers index limiters below the validated capacity, so the
+	 * counters lie inside the shard */
+	FBX_ASSERT(i < box->cap_limiters);
 	return (struct fbx__limiter_shard *)(void *)(shard + (uint64_t)box->cap_breakers *
 							sizeof(struct fbx__breaker_shard)) + i;
 }

@@ -165,6 +165,10 @@ static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
 		l->hash_salt = (uint64_t)index * 0x9e3779b97f4a7c15ull;
 		l->shard_off = (uint64_t)box->cap_breakers * sizeof(struct fbx__breaker_shard) +
 			       (uint64_t)index * sizeof(struct fbx__limiter_shard);
+		/* R1: an index below the validated capacity: the limiter's
+		 * counters lie inside every shard */
+		FBX_ASSERT(index < box->cap_limiters &&
+			   l->shard_off + sizeof(struct fbx__limiter_shard) <= box->shard_stride);
 		atomic_store(&l->cfg_seen, UINT64_MAX); /* load the config on first use */
 		l->next = box->limiter_list;
 		box->limiter_list = l;
@@ -300,9 +304,11 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	active = atomic_load(&l->rec->cfg_active);
 	/* under the lock nobody rewrites the copy in force: read it whole */
 	built.fast_add &= __atomic_load_n(&l->rec->cfg[active & 1].fast_add, __ATOMIC_RELAXED);
-	cfg_store(&l->rec->cfg[(active & 1) ^ 1], &built);
-	atomic_store_explicit(&l->rec->cfg_active, ((active >> 1) + 1) << 1 | ((active & 1) ^ 1),
-			      memory_order_release);
+	uint64_t written = (active & 1) ^ 1, next = ((active >> 1) + 1) << 1 | written;
+	cfg_store(&l->rec->cfg[written], &built);
+	/* R5: the flip names the copy just written, never the one in force */
+	FBX_ASSERT((next & 1) == written && (next & 1) != (active & 1));
+	atomic_store_explicit(&l->rec->cfg_active, next, memory_order_release);
 	fbx__registry_unlock(lock);
 	fbx__event_emit(l->box, FBX_EV_CONFIG, FBX_CAUSE_RULE, FBX_REC_LIMITER, l->index, -1, -1,
 			built.rule);
@@ -386,6 +392,9 @@ static int refresh_cfg(fbx_limiter *l)
 		rc = FBX_ETIMEDOUT;
 		goto out;
 	}
+	/* a refresh never rewrites the copy takes use: `cur` moves only
+	 * under the lock held here */
+	FBX_ASSERT((uint32_t)spare != atomic_load(&l->cur));
 	struct fbx__limiter_cfg *c = &l->cfgs[spare];
 	rc = fbx__limiter_cfg_copy(l->rec, c, &active);
 	if (rc == 0 && !fbx__limiter_cfg_sane(c, l->algorithm))

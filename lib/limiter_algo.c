@@ -54,6 +54,10 @@ void fbx__window_unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost)
 		else
 			return; /* older than that: the cost no longer counts */
 		next = FBX__W_MAKE(widx, prev, cur);
+		/* a refund gives back within the word's own window, never
+		 * moving its index */
+		FBX_ASSERT(FBX__W_IDX(next) == widx && FBX__W_PREV(next) == prev &&
+			   FBX__W_CUR(next) == cur);
 	} while (!atomic_compare_exchange_weak(word, &w, next));
 }
 
@@ -62,5 +66,8 @@ uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat,
 {
 	uint64_t back = cost * (padded ? k->pad_t : k->gcra_t);
 	/* never move TAT below now: that would grant more than was taken */
-	return tat > now + back ? tat - back : (tat > now ? now : tat);
+	uint64_t to = tat > now + back ? tat - back : (tat > now ? now : tat);
+	/* R9: a refund only gives back: the TAT never moves later */
+	FBX_ASSERT(to <= tat);
+	return to;
 }

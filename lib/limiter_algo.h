@@ -40,18 +40,7 @@ static inline uint64_t fbx__div(uint64_t n, uint64_t d, uint64_t inv)
 	return q;
 }
 
-/* window word: window index:16 | previous count:24 | current count:24.
- * The index only tells "this window", "the one before" or "older"; when it
- * wraps (a key idle for 65,536 windows exactly), old counts read as recent
- * ones — an early denial at worst, never an extra admission. */
-#define FBX__CNT_BITS 24
-#define FBX__CNT_MASK ((1ull << FBX__CNT_BITS) - 1)
-#define FBX__IDX_MASK 0xffffull
-#define FBX__W_IDX(w) ((w) >> (2 * FBX__CNT_BITS))
-#define FBX__W_PREV(w) (((w) >> FBX__CNT_BITS) & FBX__CNT_MASK)
-#define FBX__W_CUR(w) ((w) & FBX__CNT_MASK)
-#define FBX__W_MAKE(idx, prev, cur) \
-	((idx) << (2 * FBX__CNT_BITS) | (prev) << FBX__CNT_BITS | (cur))
+/* The window word's layout (FBX__W_*) is in segment.h. */
 #define FBX__FP 16 /* fixed-point bits of the window weight */
 
 uint64_t fbx__window_retry(const struct fbx__limit *k, uint64_t prev, uint64_t cur,
@@ -103,6 +92,11 @@ FBX__HOT enum fbx__decision fbx__window_decide(const struct fbx__limit *k, uint6
 		v->remaining = ((limit << FBX__FP) - need) >> FBX__FP;
 		v->retry_ns = 0;
 		*next = FBX__W_MAKE(mine, prev, cur + cost);
+		/* the admitted word holds the counts decided on: cur + cost is
+		 * within the limit, at most FBX_WINDOW_COUNT_MAX for a checked
+		 * config, so nothing carries into prev or the index */
+		FBX_ASSERT(FBX__W_IDX(*next) == mine && FBX__W_PREV(*next) == prev &&
+			   FBX__W_CUR(*next) == cur + cost);
 		return FBX__ADMIT;
 	}
 	v->remaining = est >= limit << FBX__FP ? 0 : ((limit << FBX__FP) - est) >> FBX__FP;

@@ -5,10 +5,10 @@
  * A process is named by (pid, start time), never a bare pid: a recycled
  * pid has another start time (docs/DESIGN.md R7).  Each process claims a worker
  * slot and writes its counters only into that slot's shard, so two workers
- * never fight over a cache line.  A dead owner's slot is taken over
+ * never fight over a cache line (R6).  A dead owner's slot is taken over
  * with its counts intact: readers add up all shards, so nothing is lost.
  *
- * "Cannot tell" never means dead: a slot is taken over only when its owner
+ * "Cannot tell" never means dead (R8): a slot is taken over only when its owner
  * is known to be gone.  When /proc cannot be read (EMFILE, hidepid, a
  * chroot without it) an owner counts as alive, and a process that finds no
  * free slot writes the shared overflow shard with locked adds instead.
@@ -109,7 +109,12 @@ uint64_t fbx__self_identity(void)
 {
 	pid_t pid = getpid();
 	uint64_t start = start_time_of(pid);
-	return FBX__OWNER_MAKE(pid, start == START_UNKNOWN ? 0 : start);
+	start = start == START_UNKNOWN ? 0 : start;
+	uint64_t me = FBX__OWNER_MAKE(pid, start);
+	/* R7: the owner word names this process by pid and start time (pids
+	 * are below 2^22), and is never 0, which means a free slot */
+	FBX_ASSERT(me != 0 && FBX__OWNER_PID(me) == pid && FBX__OWNER_START(me) == start);
+	return me;
 }
 
 /* 1 alive or cannot tell, 0 known to be gone.  kill(pid, 0) delivers no
@@ -132,7 +137,12 @@ int fbx__owner_alive(uint64_t owner)
 
 static uint8_t *shard_at(fbx_box *box, int32_t worker)
 {
-	return box->shards + box->shard_stride * (uint64_t)(worker + 1);
+	uint8_t *s = box->shards + box->shard_stride * (uint64_t)(worker + 1);
+	/* R1, R6: a slot claimed below the validated capacity, or the
+	 * overflow shard: its shard lies inside the mapping */
+	FBX_ASSERT(worker >= -1 && worker < (int32_t)box->cap_workers &&
+		   s + box->shard_stride <= box->base + box->size);
+	return s;
 }
 
 static void raise_hwm(fbx_box *box, uint32_t v)
@@ -169,6 +179,8 @@ uint8_t *fbx__shard_acquire(fbx_box *box)
 			uint64_t me = fbx__self_identity();
 			int32_t w = claim_slot(box, me);
 			box->my_owner = w >= 0 ? me : 0;
+			/* R6: a slot of our own is named by us, never by 0 (free) */
+			FBX_ASSERT(w < 0 || box->my_owner != 0);
 			atomic_store(&box->my_worker, w);
 			raise_hwm(box, (uint32_t)(w + 2));
 			shard = shard_at(box, w); /* w == -1: shared overflow shard */
@@ -191,5 +203,7 @@ void fbx__shard_release(fbx_box *box)
 	if (FBX__OWNER_PID(box->my_owner) != (getpid() & 0x3fffff))
 		return;
 	uint64_t me = box->my_owner;
+	/* R6: only the slot this handle claimed is given back */
+	FBX_ASSERT(w < (int32_t)box->cap_workers);
 	atomic_compare_exchange_strong(&box->workers[w].owner, &me, 0);
 }

@@ -9,7 +9,7 @@
  * state lives in the segment, so a scribble can neither wedge the lock nor
  * make a locker abort (a process-shared mutex in the segment could do
  * both).  A registrar that died holding it can only have left records in
- * INIT, so whoever takes the lock wipes those first.
+ * INIT, so whoever takes the lock wipes those first (docs/DESIGN.md R5).
  *
  * Breaker and limiter records share their head (state, index, name), so
  * finding, claiming and publishing them is written once, here.

@@ -16,7 +16,10 @@
 static uint64_t top_tag(const fbx_limiter *l, const void *key, size_t keylen)
 {
 	const uint64_t seed[2] = {l->box->secret[1] ^ l->hash_salt, l->box->secret[0]};
-	return (fbx__keyhash(seed, key, keylen) >> 1) | 1u; /* never 0, never busy */
+	uint64_t tag = (fbx__keyhash(seed, key, keylen) >> 1) | 1u;
+	/* 0 is an empty entry, the busy bit one being rewritten */
+	FBX_ASSERT(tag != 0 && !(tag & FBX__TOP_BUSY));
+	return tag;
 }
 
 void fbx__top_note(fbx_limiter *l, const void *key, size_t keylen)

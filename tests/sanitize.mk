@@ -3,9 +3,9 @@
 # test sources and flags used here).
 #
 #   make tsan       the library and the test binary built with ThreadSanitizer
-#                   (build/tsan), running the `threads` suite: one box handle
+#                   (build/tsan), running the threads tests (tag `threads`): one box handle
 #                   shared by threads.  Any report fails the target.
-#   make valgrind   the `ctl` suite with every fuseboxctl run under memcheck
+#   make valgrind   the ctl tests (tag `ctl`) with every fuseboxctl run under memcheck
 #                   (tests/valgrind-ctl.sh); any memcheck error fails a test.
 
 .PHONY: tsan valgrind sanitize-deps
@@ -34,7 +34,7 @@ TSAN_RUN_OPTIONS := halt_on_error=1 exitcode=66 history_size=7 second_deadlock_s
 tsan: sanitize-deps
 	$(MAKE) --no-print-directory B=build/tsan CC="$(TSAN_CC)" OPT="$(TSAN_FLAGS)" \
 		build/tsan/fusebox-tests
-	CK_RUN_SUITE=threads TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" build/tsan/fusebox-tests
+	CK_INCLUDE_TAGS=threads TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" build/tsan/fusebox-tests
 
 # ---- valgrind ------------------------------------------------------------
 
@@ -65,5 +65,5 @@ $(VG_TESTS): $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(STATIC)
 valgrind: sanitize-deps
 	$(MAKE) --no-print-directory B=$(B) $(VG_TESTS) $(B)/fuseboxctl
 	FUSEBOX_CTL=tests/valgrind-ctl.sh FUSEBOX_CTL_BIN=$(CURDIR)/$(B)/fuseboxctl \
-		FBX_TEST_SKIP="$(VALGRIND_SKIP)" CK_RUN_SUITE=ctl \
+		FBX_TEST_SKIP="$(VALGRIND_SKIP)" CK_INCLUDE_TAGS=ctl \
 		CK_TIMEOUT_MULTIPLIER=$(VALGRIND_SLOWDOWN) $(VG_TESTS)

@@ -26,45 +26,12 @@ static void teardown(void)
 
 static fbx_breaker *make(const char *name, const fbx_breaker_config *cfg)
 {
-	fbx_breaker_config def;
-	if (cfg == NULL) {
-		fbx_breaker_config_init(&def);
-		cfg = &def;
-	}
-	fbx_breaker *b = NULL;
-	int rc = fbx_breaker_register(box, name, cfg, &b);
-	ck_assert_msg(rc == 0, "register %s: %s", name, fbx_strerror(rc));
-	return b;
-}
-
-static const fbx_breaker_info *info_of(fbx_snapshot *snap, const char *name)
-{
-	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
-	size_t n;
-	const fbx_breaker_info *bi = fbx_snapshot_breakers(snap, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(bi[i].name, name) == 0)
-			return &bi[i];
-	ck_abort_msg("breaker %s not in snapshot", name);
-	return NULL;
+	return tbreaker_reg(box, name, cfg);
 }
 
 static fbx_breaker_state state_of(const char *name)
 {
-	fbx_snapshot *snap;
-	ck_assert_int_eq(fbx_snapshot_new(box, &snap), 0);
-	fbx_breaker_state st = info_of(snap, name)->state;
-	fbx_snapshot_free(snap);
-	return st;
-}
-
-/* One admitted call with the given outcome; asserts it was admitted. */
-static void call(fbx_breaker *b, fbx_outcome o, uint64_t dur)
-{
-	fbx_permit p;
-	int rc = fbx_breaker_allow(b, &p);
-	ck_assert_msg(rc == 0, "allow: %s", fbx_strerror(rc));
-	ck_assert_int_eq(fbx_breaker_done(b, &p, o, dur), 0);
+	return tbreaker_now(box, name).state;
 }
 
 static void rejected(fbx_breaker *b, fbx_reject_reason why)
@@ -90,13 +57,13 @@ START_TEST(consecutive_failures_trip)
 {
 	fbx_breaker *b = make("up", NULL);
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("up"), FBX_CLOSED);
-	call(b, FBX_SUCCESS, 0); /* a success breaks the run */
+	tbreaker_call(b, FBX_SUCCESS, 0); /* a success breaks the run */
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("up"), FBX_CLOSED);
-	call(b, FBX_FAILURE, 0);
+	tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("up"), FBX_OPEN);
 	fbx_permit p;
 	ck_assert_int_eq(fbx_breaker_allow(b, &p), FBX_EOPEN);
@@ -112,15 +79,15 @@ START_TEST(ignored_counts_apart)
 {
 	fbx_breaker *b = make("ign", NULL);
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	for (int i = 0; i < 10; i++)
-		call(b, FBX_IGNORED, 0); /* neither breaks nor extends the run */
+		tbreaker_call(b, FBX_IGNORED, 0); /* neither breaks nor extends the run */
 	ck_assert_int_eq(state_of("ign"), FBX_CLOSED);
-	call(b, FBX_FAILURE, 0);
+	tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("ign"), FBX_OPEN);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_breaker_info *bi = info_of(snap, "ign");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "ign");
 	ck_assert_uint_eq(bi->ignored, 10);
 	ck_assert_uint_eq(bi->failures, 5);
 	ck_assert_uint_eq(bi->successes, 0);
@@ -135,7 +102,7 @@ static fbx_breaker *tripped(const char *name, const fbx_breaker_config *cfg)
 	fbx_breaker_config c;
 	fbx_breaker_config_get(b, &c);
 	for (uint32_t i = 0; i < c.fail_max; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of(name), FBX_OPEN);
 	return b;
 }
@@ -154,7 +121,7 @@ START_TEST(half_open_trial_success_closes)
 	ck_assert_int_eq(state_of("ho"), FBX_CLOSED);
 	/* the closed breaker starts a fresh run of failures */
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("ho"), FBX_CLOSED);
 }
 END_TEST
@@ -180,10 +147,10 @@ START_TEST(half_open_trial_failure_reopens_with_backoff)
 	}
 	/* a successful close starts the period over */
 	tclock_advance_ms(35000);
-	call(b, FBX_SUCCESS, 0);
+	tbreaker_call(b, FBX_SUCCESS, 0);
 	ck_assert_int_eq(state_of("bo"), FBX_CLOSED);
 	for (int i = 0; i < 5; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	fbx_permit p;
 	ck_assert_int_eq(fbx_breaker_allow(b, &p), FBX_EOPEN);
 	ck_assert_uint_eq(p.retry_after_ns, 10 * SEC);
@@ -210,7 +177,7 @@ START_TEST(half_open_k_trials_s_successes)
 	ck_assert_int_eq(fbx_breaker_allow(b, &p[0]), 0);
 	ck_assert_int_eq(fbx_breaker_done(b, &p[0], FBX_IGNORED, 0), 0);
 	ck_assert_int_eq(state_of("ks"), FBX_HALF_OPEN);
-	call(b, FBX_SUCCESS, 0);
+	tbreaker_call(b, FBX_SUCCESS, 0);
 	ck_assert_int_eq(state_of("ks"), FBX_CLOSED);
 }
 END_TEST
@@ -262,18 +229,18 @@ START_TEST(stale_generation_dropped)
 	fbx_permit old;
 	ck_assert_int_eq(fbx_breaker_allow(b, &old), 0);
 	for (int i = 0; i < 5; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	tclock_advance_ms(60000);
-	call(b, FBX_SUCCESS, 0); /* half-open trial closes it: new generation */
+	tbreaker_call(b, FBX_SUCCESS, 0); /* half-open trial closes it: new generation */
 	ck_assert_int_eq(state_of("stale"), FBX_CLOSED);
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	/* a failure from the first closed period must not be the fifth */
 	ck_assert_int_eq(fbx_breaker_done(b, &old, FBX_FAILURE, 0), 0);
 	ck_assert_int_eq(state_of("stale"), FBX_CLOSED);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_breaker_info *bi = info_of(snap, "stale");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "stale");
 	ck_assert_uint_eq(bi->failures, 10); /* but it is counted */
 	ck_assert_uint_eq(bi->consecutive_failures, 4);
 	fbx_snapshot_free(snap);
@@ -313,13 +280,13 @@ START_TEST(failure_rate_policy)
 	if (strcmp(rc->name, "c-old-calls-drop") == 0) {
 		/* 10 failures then 10 successes: the failures leave the window */
 		for (int i = 0; i < 9; i++)
-			call(b, FBX_FAILURE, 0);
+			tbreaker_call(b, FBX_FAILURE, 0);
 		for (int i = 0; i < 10; i++)
-			call(b, FBX_SUCCESS, 0);
-		call(b, FBX_FAILURE, 0); /* 1 of the last 10 */
+			tbreaker_call(b, FBX_SUCCESS, 0);
+		tbreaker_call(b, FBX_FAILURE, 0); /* 1 of the last 10 */
 	} else {
 		for (int i = 0; i < rc->successes + rc->failures; i++) {
-			call(b, i < rc->successes ? FBX_SUCCESS : FBX_FAILURE, 0);
+			tbreaker_call(b, i < rc->successes ? FBX_SUCCESS : FBX_FAILURE, 0);
 			tclock_advance_ms(100);
 		}
 	}
@@ -337,21 +304,21 @@ START_TEST(time_window_forgets)
 	c.window_ns = 10 * SEC;
 	fbx_breaker *b = make("forget", &c);
 	for (int i = 0; i < 3; i++)
-		call(b, FBX_FAILURE, 0); /* 3 calls: below min_calls */
+		tbreaker_call(b, FBX_FAILURE, 0); /* 3 calls: below min_calls */
 	tclock_advance_ms(11000);      /* they leave the window */
 	for (int i = 0; i < 3; i++)
-		call(b, FBX_SUCCESS, 0);
-	call(b, FBX_FAILURE, 0); /* 1 of 4: 25% */
+		tbreaker_call(b, FBX_SUCCESS, 0);
+	tbreaker_call(b, FBX_FAILURE, 0); /* 1 of 4: 25% */
 	ck_assert_int_eq(state_of("forget"), FBX_CLOSED);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_breaker_info *bi = info_of(snap, "forget");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "forget");
 	ck_assert_uint_eq(bi->window_calls, 4);
 	ck_assert_uint_eq(bi->window_failures, 1);
 	fbx_snapshot_free(snap);
-	call(b, FBX_FAILURE, 0); /* 2 of 5: 40% */
+	tbreaker_call(b, FBX_FAILURE, 0); /* 2 of 5: 40% */
 	ck_assert_int_eq(state_of("forget"), FBX_CLOSED);
-	call(b, FBX_FAILURE, 0); /* 3 of 6: 50% */
+	tbreaker_call(b, FBX_FAILURE, 0); /* 3 of 6: 50% */
 	ck_assert_int_eq(state_of("forget"), FBX_OPEN);
 }
 END_TEST
@@ -366,27 +333,27 @@ START_TEST(slow_call_rate_policy)
 	c.min_calls = 5;
 	c.window_calls = 10;
 	fbx_breaker *b = make("slow", &c);
-	call(b, FBX_SUCCESS, 100 * MS);
-	call(b, FBX_SUCCESS, 100 * MS);
-	call(b, FBX_SUCCESS, 499 * MS);
-	call(b, FBX_SUCCESS, 500 * MS); /* slow: >= threshold */
-	call(b, FBX_SUCCESS, 900 * MS);
-	call(b, FBX_FAILURE, 900 * MS); /* 3 of 6 = 50% */
+	tbreaker_call(b, FBX_SUCCESS, 100 * MS);
+	tbreaker_call(b, FBX_SUCCESS, 100 * MS);
+	tbreaker_call(b, FBX_SUCCESS, 499 * MS);
+	tbreaker_call(b, FBX_SUCCESS, 500 * MS); /* slow: >= threshold */
+	tbreaker_call(b, FBX_SUCCESS, 900 * MS);
+	tbreaker_call(b, FBX_FAILURE, 900 * MS); /* 3 of 6 = 50% */
 	ck_assert_int_eq(state_of("slow"), FBX_CLOSED);
-	call(b, FBX_SUCCESS, 2000 * MS); /* 4 of 7 = 57% */
+	tbreaker_call(b, FBX_SUCCESS, 2000 * MS); /* 4 of 7 = 57% */
 	ck_assert_int_eq(state_of("slow"), FBX_CLOSED);
-	call(b, FBX_SUCCESS, 2000 * MS); /* 5 of 8 = 62.5% */
+	tbreaker_call(b, FBX_SUCCESS, 2000 * MS); /* 5 of 8 = 62.5% */
 	ck_assert_int_eq(state_of("slow"), FBX_OPEN);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	ck_assert_uint_eq(info_of(snap, "slow")->slow, 5);
+	ck_assert_uint_eq(tbreaker_info(box, snap, "slow")->slow, 5);
 	fbx_snapshot_free(snap);
 	/* in half-open, a slow trial counts as a failed one */
 	tclock_advance_ms(60000);
-	call(b, FBX_SUCCESS, 2000 * MS);
+	tbreaker_call(b, FBX_SUCCESS, 2000 * MS);
 	ck_assert_int_eq(state_of("slow"), FBX_OPEN);
 	tclock_advance_ms(120000);
-	call(b, FBX_SUCCESS, 1 * MS);
+	tbreaker_call(b, FBX_SUCCESS, 1 * MS);
 	ck_assert_int_eq(state_of("slow"), FBX_CLOSED);
 }
 END_TEST
@@ -402,15 +369,15 @@ START_TEST(manual_overrides_beat_automation)
 
 	ck_assert_int_eq(fbx_breaker_hold(b, NULL), 0);
 	for (int i = 0; i < 50; i++)
-		call(b, FBX_FAILURE, 0); /* counted, never trips */
+		tbreaker_call(b, FBX_FAILURE, 0); /* counted, never trips */
 	ck_assert_int_eq(state_of("man"), FBX_FORCED_CLOSED);
 
 	ck_assert_int_eq(fbx_breaker_release(b, "done"), 0);
 	ck_assert_int_eq(state_of("man"), FBX_CLOSED);
 	for (int i = 0; i < 4; i++)
-		call(b, FBX_FAILURE, 0);
+		tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("man"), FBX_CLOSED);
-	call(b, FBX_FAILURE, 0);
+	tbreaker_call(b, FBX_FAILURE, 0);
 	ck_assert_int_eq(state_of("man"), FBX_OPEN);
 	/* release leaves an automatic state alone; reset closes it */
 	ck_assert_int_eq(fbx_breaker_release(b, NULL), 0);
@@ -419,7 +386,7 @@ START_TEST(manual_overrides_beat_automation)
 	ck_assert_int_eq(state_of("man"), FBX_CLOSED);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_breaker_info *bi = info_of(snap, "man");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "man");
 	ck_assert_uint_eq(bi->consecutive_failures, 0);
 	ck_assert_uint_eq(bi->failures, 55); /* lifetime totals stay */
 	fbx_snapshot_free(snap);
@@ -588,6 +555,45 @@ START_TEST(state_names)
 }
 END_TEST
 
+/* A slow success still ends a run of consecutive failures. */
+START_TEST(slow_success_ends_failure_run)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.slow_call_ns = 100 * MS;
+	c.slow_rate_pct = 100;
+	c.min_calls = 50;
+	fbx_breaker *b = make("slowok", &c);
+	for (int i = 0; i < 4; i++)
+		tbreaker_call(b, FBX_FAILURE, 0);
+	tbreaker_call(b, FBX_SUCCESS, 500 * MS);
+	tbreaker_call(b, FBX_FAILURE, 0);
+	fbx_permit p;
+	ck_assert_int_eq(fbx_breaker_allow(b, &p), 0); /* 1 in a row, not 5 */
+}
+END_TEST
+
+/* Buckets of a time window are recognised on any uptime: with 10 ms
+ * buckets, 250 days is past 2^31 buckets. */
+START_TEST(time_window_works_after_long_uptime)
+{
+	tbox_unlink(box);
+	fbx_box_close(box);
+	tclock_set_ns(250ull * 86400 * SEC);
+	box = tbox_create(NULL);
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 0;
+	c.failure_rate_pct = 50;
+	c.min_calls = 10;
+	c.window_ns = 100 * MS;
+	fbx_breaker *b = make("uptime", &c);
+	for (int i = 0; i < 10; i++)
+		tbreaker_call(b, FBX_FAILURE, 0);
+	rejected(b, FBX_REJECT_OPEN);
+}
+END_TEST
+
 FBX_TEST_SUITE(breaker)
 {
 	Suite *s = suite_create("breaker");
@@ -605,7 +611,9 @@ FBX_TEST_SUITE(breaker)
 	tcase_add_loop_test(tc, failure_rate_policy, 0,
 			    sizeof(rate_cases) / sizeof(rate_cases[0]));
 	tcase_add_test(tc, time_window_forgets);
+	tcase_add_test(tc, time_window_works_after_long_uptime);
 	tcase_add_test(tc, slow_call_rate_policy);
+	tcase_add_test(tc, slow_success_ends_failure_run);
 	tcase_add_test(tc, manual_overrides_beat_automation);
 	tcase_add_test(tc, trial_in_flight_then_operator_trips);
 	tcase_add_test(tc, register_existing_keeps_state);

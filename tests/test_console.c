@@ -4,7 +4,7 @@
  * examples/demo.ini, the console runs in a detached tmux session, keys are
  * sent with send-keys and the screen is read with capture-pane, polled in
  * a bounded loop (never a fixed long sleep).  What the console did is
- * checked against `fuseboxctl status --json` and `fuseboxctl events`.
+ * checked against `fuseboxctl breaker show --json` and `fuseboxctl events`.
  *
  * Binaries: FUSEBOX_CTL (else build/fuseboxctl), FUSEBOX_TOP (else
  * build/fusebox-top), build/examples/fleet.  Without tmux every test
@@ -17,7 +17,6 @@
  * when the test process ends, however it ends.
  */
 #include <check.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,11 +27,13 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ctl_harness.h"
+#include "ctl_json.h"
 #include "fusebox.h"
 #include "helpers.h"
+#include "spawn.h"
 #include "suites.h"
 
 #define PREFIX "cs"
@@ -40,54 +41,21 @@
 #define STEP_MS 50
 
 /* ======================================================================
- * Processes: fork/execvp, stdout through a pipe, no shell
+ * Processes
  * ==================================================================== */
 
-/* Runs argv to completion; stdout (up to cap - 1 bytes) into out when out
- * is not NULL; stderr to /dev/null.  Returns the exit status, or -1. */
+/* Runs argv (a name on PATH, or a path) to its end; stdout (up to cap - 1
+ * bytes) into out when out is not NULL.  Returns the exit status, or -1. */
 static int run(const char *const *argv, char *out, size_t cap)
 {
-	int fd[2];
-	if (pipe(fd) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(fd[1], 1);
-		dup2(devnull, 2);
-		dup2(devnull, 0);
-		close(fd[0]);
-		close(fd[1]);
-		unsetenv("TMUX"); /* the tests may themselves run inside tmux */
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	size_t n = 0;
-	char sink[4096];
-	for (;;) {
-		ssize_t k;
-		if (out != NULL && n + 1 < cap)
-			k = read(fd[0], out + n, cap - 1 - n);
-		else
-			k = read(fd[0], sink, sizeof(sink));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (out != NULL && n + 1 < cap)
-			n += (size_t)k;
-	}
-	close(fd[0]);
+	static const char *const env[] = {"TMUX", NULL}; /* the tests may run inside tmux */
+	const struct spawn_opts o = {.env = env};
+	struct spawn_result r;
+	int rc = spawn_run(&o, argv, &r) == 0 && !r.signaled ? r.code : -1;
 	if (out != NULL)
-		out[n] = '\0';
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		snprintf(out, cap, "%s", r.out != NULL ? r.out : "");
+	spawn_result_free(&r);
+	return rc;
 }
 
 static bool have_tmux(void)
@@ -102,36 +70,17 @@ static bool have_tmux(void)
 	return have;
 }
 
-static const char *bin(const char *env, const char *fallback, char *path)
-{
-	const char *p = env ? getenv(env) : NULL;
-	if (p == NULL || *p == '\0')
-		p = fallback;
-	ck_assert_msg(realpath(p, path) != NULL && access(path, X_OK) == 0,
-		      "%s not found (build it with `make all`%s%s)", p, env ? ", or set " : "",
-		      env ? env : "");
-	return path;
-}
-
-static char ctl[PATH_MAX], top[PATH_MAX], fleet[PATH_MAX], ini[PATH_MAX];
+static char top[PATH_MAX], fleet[PATH_MAX], ini[PATH_MAX];
 static char sock[64], sess[64];
-static char screen[64 * 1024], text[256 * 1024];
+static char screen[64 * 1024];
 
 static void paths(void)
 {
-	bin("FUSEBOX_CTL", "build/fuseboxctl", ctl);
-	bin("FUSEBOX_TOP", "build/fusebox-top", top);
-	bin("FUSEBOX_FLEET", "build/examples/fleet", fleet);
+	built_tool("FUSEBOX_TOP", "build/fusebox-top", top);
+	built_tool("FUSEBOX_FLEET", "build/examples/fleet", fleet);
 	ck_assert_msg(realpath("examples/demo.ini", ini) != NULL, "examples/demo.ini not found");
 	snprintf(sock, sizeof(sock), "fbx%s%d", PREFIX, (int)getppid());
 	snprintf(sess, sizeof(sess), "%s%d", PREFIX, (int)getpid());
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* A box made from examples/demo.ini. */
@@ -139,8 +88,7 @@ static const char *demo_box(void)
 {
 	static char box[64];
 	snprintf(box, sizeof(box), "%s", tname(PREFIX));
-	const char *argv[] = {ctl, "-b", box, "create", "--config", ini, NULL};
-	ck_assert_msg(run(argv, NULL, 0) == 0, "fuseboxctl create --config %s failed", ini);
+	OK(box, "create", "--config", ini);
 	return box;
 }
 
@@ -208,7 +156,7 @@ static void wait_for(const char *needle)
 	for (int waited = 0; waited <= POLL_MS; waited += STEP_MS) {
 		if (strstr(capture(), needle) != NULL)
 			return;
-		sleep_ms(STEP_MS);
+		tsleep_ms(STEP_MS);
 	}
 	ck_abort_msg("the console never showed \"%s\"; the screen was:\n%s", needle, screen);
 }
@@ -227,26 +175,6 @@ static void key(const char *name) /* "Enter", "Escape" */
  * fuseboxctl
  * ==================================================================== */
 
-/* The "state" of breaker name in `status --json`, into state. */
-static void breaker_state(const char *box, const char *name, char *state, size_t len)
-{
-	const char *argv[] = {ctl, "-b", box, "status", "--json", NULL};
-	ck_assert_int_eq(run(argv, text, sizeof(text)), 0);
-	char pat[96];
-	snprintf(pat, sizeof(pat), "\"name\":\"%s\"", name);
-	const char *p = strstr(text, pat);
-	ck_assert_msg(p != NULL, "no breaker %s in: %s", name, text);
-	/* the object's end: its "config" object follows the state */
-	const char *s = strstr(p, "\"state\":\"");
-	const char *next = strstr(p + 1, "\"name\":\"");
-	ck_assert_msg(s != NULL && (next == NULL || s < next), "no state for %s in: %s", name, text);
-	s += strlen("\"state\":\"");
-	size_t n = strcspn(s, "\"");
-	ck_assert_uint_lt(n, len);
-	memcpy(state, s, n);
-	state[n] = '\0';
-}
-
 static bool forced(const char *state)
 {
 	return strncmp(state, "forced_", 7) == 0;
@@ -254,9 +182,16 @@ static bool forced(const char *state)
 
 static const char *events(const char *box)
 {
-	const char *argv[] = {ctl, "-b", box, "events", NULL};
-	ck_assert_int_eq(run(argv, text, sizeof(text)), 0);
-	return text;
+	OK(box, "events");
+	return R.out;
+}
+
+/* A new box under the old name, with a breaker the old box did not have:
+ * a console showing it has attached to the new box. */
+static void recreate_with_newcomer(const char *box)
+{
+	OK(box, "create");
+	OK(box, "breaker", "add", "newcomer");
 }
 
 /* Every line of the screen fits in cols columns. */
@@ -271,6 +206,21 @@ static void fits(int cols)
 	}
 }
 
+/* A console on a new demo box, showing it, with the fleet running when
+ * fleet_pid is not NULL; NULL, the test skipped, without tmux. */
+static const char *demo_console(const char *extra, pid_t *fleet_pid)
+{
+	if (!have_tmux())
+		return NULL;
+	paths();
+	const char *box = demo_box();
+	if (fleet_pid != NULL)
+		*fleet_pid = start_fleet(box);
+	console(box, "", extra);
+	wait_for("payments");
+	return box;
+}
+
 /* ======================================================================
  * Tests
  * ==================================================================== */
@@ -279,13 +229,10 @@ static void fits(int cols)
  * Enter releases to automatic. */
 START_TEST(test_trip_confirm_release)
 {
-	if (!have_tmux())
+	pid_t fl;
+	const char *box = demo_console("", &fl);
+	if (box == NULL)
 		return;
-	paths();
-	const char *box = demo_box();
-	pid_t fl = start_fleet(box);
-	console(box, "", "");
-	wait_for("payments");
 	/* filter so payments is the only row, and so selected */
 	keys("/");
 	wait_for("Filter:");
@@ -297,14 +244,14 @@ START_TEST(test_trip_confirm_release)
 	ck_assert_msg(other == NULL || (end != NULL && other > end),
 		      "the filter left catalog in the breakers pane:\n%s", screen);
 
-	char st[32];
-	breaker_state(box, "payments", st, sizeof(st));
+	const char *st;
+	st = breaker_state(box, "payments");
 	ck_assert_msg(!forced(st), "payments starts %s", st);
 	keys("t");
 	wait_for("Trip payments? [y/N]");
 	keys("n");
 	wait_for("cancelled");
-	breaker_state(box, "payments", st, sizeof(st));
+	st = breaker_state(box, "payments");
 	ck_assert_msg(!forced(st), "n at the confirm left payments %s", st);
 
 	keys("t");
@@ -314,9 +261,9 @@ START_TEST(test_trip_confirm_release)
 	keys("cs drill 42");
 	key("Enter");
 	wait_for("FORCED-OPEN");
-	breaker_state(box, "payments", st, sizeof(st));
+	st = breaker_state(box, "payments");
 	ck_assert_str_eq(st, "forced_open");
-	ck_assert_msg(strstr(events(box), "cs drill 42") != NULL, "no reason in events:\n%s", text);
+	ck_assert_msg(strstr(events(box), "cs drill 42") != NULL, "no reason in events:\n%s", R.out);
 
 	keys("a");
 	wait_for("payments? [y/N]");
@@ -324,11 +271,11 @@ START_TEST(test_trip_confirm_release)
 	wait_for("Reason");
 	key("Enter");
 	for (int waited = 0;; waited += STEP_MS) {
-		breaker_state(box, "payments", st, sizeof(st));
+		st = breaker_state(box, "payments");
 		if (!forced(st))
 			break;
 		ck_assert_msg(waited < POLL_MS, "payments still %s after release", st);
-		sleep_ms(STEP_MS);
+		tsleep_ms(STEP_MS);
 	}
 	keys("q");
 	stop_fleet(fl);
@@ -339,13 +286,10 @@ END_TEST
  * the window. */
 START_TEST(test_resize)
 {
-	if (!have_tmux())
+	pid_t fl;
+	const char *box = demo_console("", &fl);
+	if (box == NULL)
 		return;
-	paths();
-	const char *box = demo_box();
-	pid_t fl = start_fleet(box);
-	console(box, "", "");
-	wait_for("payments");
 	wait_for("EVENTS");
 	fits(80);
 	ck_assert_int_eq(tmux("resize-window", "-t", sess, "-x", "132", "-y", "40"), 0);
@@ -362,7 +306,7 @@ START_TEST(test_resize)
 		    strstr(screen, "EVENTS") && strstr(screen, "RECENT"))
 			break;
 		ck_assert_msg(waited < POLL_MS, "no 132x40 layout; the screen was:\n%s", screen);
-		sleep_ms(STEP_MS);
+		tsleep_ms(STEP_MS);
 	}
 	fits(132);
 	keys("q");
@@ -373,28 +317,22 @@ END_TEST
 /* --readonly says so, and t changes nothing. */
 START_TEST(test_readonly)
 {
-	if (!have_tmux())
+	const char *box = demo_console("--readonly", NULL);
+	if (box == NULL)
 		return;
-	paths();
-	const char *box = demo_box();
-	console(box, "", "--readonly");
-	wait_for("payments");
 	wait_for("READ-ONLY");
-	size_t before = 0;
-	for (const char *p = events(box); *p; p++)
-		before += *p == '\n';
+	size_t before = count_char(events(box), '\n');
 	keys("t");
 	wait_for("read-only");
-	char st[32];
+	const char *st;
 	const char *names[] = {"catalog", "payments", "search"};
 	for (int i = 0; i < 3; i++) {
-		breaker_state(box, names[i], st, sizeof(st));
+		st = breaker_state(box, names[i]);
 		ck_assert_msg(!forced(st), "%s is %s after t in --readonly", names[i], st);
 	}
-	size_t after = 0; /* no fleet runs: only an action could add an event */
-	for (const char *p = events(box); *p; p++)
-		after += *p == '\n';
-	ck_assert_msg(after == before, "t in --readonly added events:\n%s", text);
+	/* no fleet runs: only an action could add an event */
+	size_t after = count_char(events(box), '\n');
+	ck_assert_msg(after == before, "t in --readonly added events:\n%s", R.out);
 	keys("q");
 }
 END_TEST
@@ -430,7 +368,7 @@ START_TEST(test_no_color)
 	keys("q");
 	for (int waited = 0; tmux("has-session", "-t", sess, NULL, NULL, NULL, NULL) == 0; waited += STEP_MS) {
 		ck_assert_msg(waited < POLL_MS, "the console did not quit");
-		sleep_ms(STEP_MS);
+		tsleep_ms(STEP_MS);
 	}
 	/* NO_COLOR: the words and glyphs, not a colour */
 	console(box, "TERM=xterm-256color NO_COLOR=1", "");
@@ -444,19 +382,12 @@ END_TEST
 /* The box vanishing and coming back: the console says so and reattaches. */
 START_TEST(test_box_vanishes_and_returns)
 {
-	if (!have_tmux())
+	const char *box = demo_console("-d 0.2", NULL);
+	if (box == NULL)
 		return;
-	paths();
-	const char *box = demo_box();
-	console(box, "", "-d 0.2");
-	wait_for("payments");
-	const char *destroy[] = {ctl, "-b", box, "destroy", NULL};
-	ck_assert_int_eq(run(destroy, NULL, 0), 0);
+	OK(box, "destroy");
 	wait_for("vanished");
-	const char *create[] = {ctl, "-b", box, "create", NULL};
-	ck_assert_int_eq(run(create, NULL, 0), 0);
-	const char *add[] = {ctl, "-b", box, "breaker", "add", "newcomer", NULL};
-	ck_assert_int_eq(run(add, NULL, 0), 0);
+	recreate_with_newcomer(box);
 	wait_for("newcomer");
 	ck_assert_ptr_null(strstr(capture(), "payments  ")); /* the old box is gone */
 	keys("q");
@@ -467,22 +398,15 @@ END_TEST
  * running, and attaches to the box recreated under the name. */
 START_TEST(test_box_truncated_under_console)
 {
-	if (!have_tmux())
+	const char *box = demo_console("-d 0.2", NULL);
+	if (box == NULL)
 		return;
-	paths();
-	const char *box = demo_box();
-	console(box, "", "-d 0.2");
-	wait_for("payments");
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/dev/shm/fusebox.%s", box);
+	char path[128];
+	tshm_path(path, box);
 	ck_assert_int_eq(truncate(path, 4096), 0);
 	wait_for("truncated");
-	const char *destroy[] = {ctl, "-b", box, "destroy", NULL};
-	ck_assert_int_eq(run(destroy, NULL, 0), 0);
-	const char *create[] = {ctl, "-b", box, "create", NULL};
-	ck_assert_int_eq(run(create, NULL, 0), 0);
-	const char *add[] = {ctl, "-b", box, "breaker", "add", "newcomer", NULL};
-	ck_assert_int_eq(run(add, NULL, 0), 0);
+	OK(box, "destroy");
+	recreate_with_newcomer(box);
 	wait_for("newcomer");
 	keys("q");
 }

@@ -65,46 +65,6 @@ static void teardown(void)
 	fbx_clock_set(NULL, NULL);
 }
 
-static fbx_breaker *breaker_on(fbx_box *b, const char *name, const fbx_breaker_config *cfg)
-{
-	fbx_breaker *br;
-	int rc = fbx_breaker_register(b, name, cfg, &br);
-	ck_assert_msg(rc == 0, "register %s: %s", name, fbx_strerror(rc));
-	return br;
-}
-
-static fbx_limiter *limiter_on(fbx_box *b, const char *name, const char *rule,
-			       fbx_algorithm algo, uint32_t burst)
-{
-	fbx_limiter_config c;
-	fbx_limiter_config_init(&c);
-	c.rule = rule;
-	c.algorithm = algo;
-	c.burst = burst;
-	c.keyed = 1;
-	fbx_limiter *l;
-	int rc = fbx_limiter_register(b, name, &c, &l);
-	ck_assert_msg(rc == 0, "register %s: %s", name, fbx_strerror(rc));
-	return l;
-}
-
-static fbx_breaker_info binfo(const char *name)
-{
-	fbx_snapshot *s;
-	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
-	ck_assert_int_eq(fbx_snapshot_take(box, s), 0);
-	size_t n;
-	const fbx_breaker_info *bi = fbx_snapshot_breakers(s, &n);
-	fbx_breaker_info out;
-	memset(&out, 0, sizeof(out));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(bi[i].name, name) == 0)
-			out = bi[i];
-	fbx_snapshot_free(s);
-	ck_assert_str_eq(out.name, name);
-	return out;
-}
-
 /* ---- 1. half-open trials under a stalled caller ------------------------- */
 
 static fbx_breaker *ours, *theirs;
@@ -147,20 +107,20 @@ static void next_period_trial(void)
 START_TEST(stalled_caller_takes_no_newer_trial)
 {
 	fbx_breaker_config c = trial_cfg(1, 1);
-	ours = breaker_on(box, "pay", &c);
-	theirs = breaker_on(other, "pay", &c);
+	ours = tbreaker_reg(box, "pay", &c);
+	theirs = tbreaker_reg(other, "pay", &c);
 	to_half_open(theirs, &their_trial);
-	ck_assert_int_eq(binfo("pay").state, FBX_HALF_OPEN);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_HALF_OPEN);
 
 	fbx_permit p;
 	meanwhile = next_period_trial;
 	/* our caller read HALF_OPEN of the first period, then stalled */
 	ck_assert_int_eq(fbx_breaker_allow(ours, &p), FBX_EOPEN);
 	ck_assert_int_eq(p.reason, FBX_REJECT_HALF_OPEN_FULL);
-	ck_assert_uint_eq(binfo("pay").half_open_in_flight, 1);
+	ck_assert_uint_eq(tbreaker_now(box, "pay").half_open_in_flight, 1);
 	/* the live trial still holds its lease: its failure re-opens */
 	ck_assert_int_eq(fbx_breaker_done(theirs, &their_trial, FBX_FAILURE, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_OPEN);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_OPEN);
 }
 END_TEST
 
@@ -179,15 +139,15 @@ static void another_trial_meanwhile(void)
 START_TEST(failed_trial_lets_no_trial_in)
 {
 	fbx_breaker_config c = trial_cfg(1, 1);
-	ours = breaker_on(box, "pay", &c);
-	theirs = breaker_on(other, "pay", &c);
+	ours = tbreaker_reg(box, "pay", &c);
+	theirs = tbreaker_reg(other, "pay", &c);
 	fbx_permit trial;
 	to_half_open(ours, &trial);
 	sneaked = -1;
 	meanwhile = another_trial_meanwhile;
 	ck_assert_int_eq(fbx_breaker_done(ours, &trial, FBX_FAILURE, 0), 0);
 	ck_assert_int_eq(sneaked, 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_OPEN);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_OPEN);
 }
 END_TEST
 
@@ -202,11 +162,11 @@ START_TEST(lease_from_stale_reading_runs_from_now)
 {
 	fbx_breaker_config c = trial_cfg(1, 2);
 	c.trial_lease_ns = 1 * SEC;
-	ours = breaker_on(box, "pay", &c);
-	theirs = breaker_on(other, "pay", &c);
+	ours = tbreaker_reg(box, "pay", &c);
+	theirs = tbreaker_reg(other, "pay", &c);
 	to_half_open(theirs, &their_trial);
 	ck_assert_int_eq(fbx_breaker_done(theirs, &their_trial, FBX_SUCCESS, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_HALF_OPEN); /* one of two successes */
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_HALF_OPEN); /* one of two successes */
 
 	fbx_permit mine, next;
 	meanwhile = time_passes_1500ms;
@@ -214,9 +174,9 @@ START_TEST(lease_from_stale_reading_runs_from_now)
 	ck_assert_int_ge(mine._slot, 0);
 	ck_assert_int_eq(fbx_breaker_allow(theirs, &next), FBX_EOPEN);
 	ck_assert_int_eq(next.reason, FBX_REJECT_HALF_OPEN_FULL);
-	ck_assert_int_eq(binfo("pay").state, FBX_HALF_OPEN);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_HALF_OPEN);
 	ck_assert_int_eq(fbx_breaker_done(ours, &mine, FBX_SUCCESS, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_CLOSED);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_CLOSED);
 }
 END_TEST
 
@@ -225,7 +185,7 @@ END_TEST
 START_TEST(generation_wrap_leaves_no_ghost_trial)
 {
 	fbx_breaker_config c = trial_cfg(3, 3);
-	ours = breaker_on(box, "pay", &c);
+	ours = tbreaker_reg(box, "pay", &c);
 	fbx_permit t[3];
 	to_half_open(ours, &t[0]);
 	ck_assert_int_eq(fbx_breaker_allow(ours, &t[1]), 0);
@@ -234,7 +194,7 @@ START_TEST(generation_wrap_leaves_no_ghost_trial)
 	ck_assert_int_eq(fbx_breaker_done(ours, &t[0], FBX_SUCCESS, 0), 0);
 	ck_assert_int_eq(fbx_breaker_done(ours, &t[1], FBX_SUCCESS, 0), 0);
 	/* t[2]'s holder "dies": its lease stays in slot 2 */
-	uint32_t gen = binfo("pay").generation;
+	uint32_t gen = tbreaker_now(box, "pay").generation;
 
 	ck_assert_int_eq(fbx_breaker_reset(ours, "wrap"), 0); /* CLOSED, gen + 1 */
 	/* failure -> OPEN and allow -> HALF_OPEN add 2: reach gen - 2 */
@@ -252,21 +212,21 @@ START_TEST(generation_wrap_leaves_no_ghost_trial)
 	now_ns += 60 * SEC; /* the old lease is long expired */
 	fbx_permit n[4];
 	to_half_open(ours, &n[0]);
-	ck_assert_uint_eq(binfo("pay").generation, gen);
+	ck_assert_uint_eq(tbreaker_now(box, "pay").generation, gen);
 	ck_assert_int_eq(fbx_breaker_allow(ours, &n[1]), 0);
 	ck_assert_int_eq(fbx_breaker_allow(ours, &n[2]), 0); /* takes slot 2 over */
-	ck_assert_int_eq(binfo("pay").state, FBX_HALF_OPEN);
-	ck_assert_uint_eq(binfo("pay").half_open_in_flight, 3);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_HALF_OPEN);
+	ck_assert_uint_eq(tbreaker_now(box, "pay").half_open_in_flight, 3);
 	ck_assert_int_eq(fbx_breaker_allow(ours, &n[3]), FBX_EOPEN);
 	/* the two successes of long ago do not count: three are needed */
 	ck_assert_int_eq(fbx_breaker_done(ours, &n[0], FBX_SUCCESS, 0), 0);
 	ck_assert_int_eq(fbx_breaker_done(ours, &n[1], FBX_SUCCESS, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_HALF_OPEN);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_HALF_OPEN);
 	ck_assert_int_eq(fbx_breaker_done(ours, &n[2], FBX_SUCCESS, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_CLOSED);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_CLOSED);
 	/* the ghost's late report changes nothing */
 	ck_assert_int_eq(fbx_breaker_done(ours, &t[2], FBX_FAILURE, 0), 0);
-	ck_assert_int_eq(binfo("pay").state, FBX_CLOSED);
+	ck_assert_int_eq(tbreaker_now(box, "pay").state, FBX_CLOSED);
 }
 END_TEST
 
@@ -309,13 +269,13 @@ START_TEST(stale_window_bucket_keeps_newer_calls)
 	c.failure_rate_pct = 50;
 	c.min_calls = 10;
 	c.window_ns = 1 * SEC;
-	ours = breaker_on(box, "rate", &c);
+	ours = tbreaker_reg(box, "rate", &c);
 	rate_theirs = ours;
 	fbx_permit p;
 	ck_assert_int_eq(fbx_breaker_allow(ours, &p), 0);
 	meanwhile = ten_successes_a_second_later;
 	ck_assert_int_eq(fbx_breaker_done(ours, &p, FBX_FAILURE, 0), 0);
-	fbx_breaker_info bi = binfo("rate");
+	fbx_breaker_info bi = tbreaker_now(box, "rate");
 	ck_assert_uint_eq(bi.window_calls, 10);
 	ck_assert_uint_eq(bi.window_failures, 0);
 	ck_assert_uint_eq(bi.failures, 1); /* still counted in the totals */
@@ -334,7 +294,7 @@ START_TEST(window_floor_never_moves_back)
 	c.failure_rate_pct = 50;
 	c.min_calls = 4;
 	c.window_ns = 1 * SEC;
-	ours = breaker_on(box, "rate", &c);
+	ours = tbreaker_reg(box, "rate", &c);
 	uint64_t floor_now = now_ns / (c.window_ns / FBX_WINDOW_BUCKETS);
 	fbx__window_floor_raise(ours, now_ns);
 	ck_assert_uint_eq(atomic_load(&ours->rec->win_floor), floor_now);
@@ -372,8 +332,8 @@ static int admits_now(fbx_limiter *l, int tries)
 
 START_TEST(stale_reading_gives_gcra_no_fresh_burst)
 {
-	fbx_limiter *l = limiter_on(box, "g", "10/second", FBX_ALGO_GCRA, 5);
-	lim_theirs = limiter_on(other, "g", "10/second", FBX_ALGO_GCRA, 5);
+	fbx_limiter *l = tlim_reg(box, "g", "10/second", FBX_ALGO_GCRA, 5, 1, 0);
+	lim_theirs = tlim_reg(other, "g", "10/second", FBX_ALGO_GCRA, 5, 1, 0);
 	their_admits = 0;
 	fbx_limit_result r;
 	meanwhile = stall_then_others_take;
@@ -386,8 +346,8 @@ END_TEST
 
 START_TEST(stale_reading_moves_no_window_back)
 {
-	fbx_limiter *l = limiter_on(box, "w", "10/second", FBX_ALGO_WINDOW, 1);
-	lim_theirs = limiter_on(other, "w", "10/second", FBX_ALGO_WINDOW, 1);
+	fbx_limiter *l = tlim_reg(box, "w", "10/second", FBX_ALGO_WINDOW, 1, 1, 0);
+	lim_theirs = tlim_reg(other, "w", "10/second", FBX_ALGO_WINDOW, 1, 1, 0);
 	/* our reading says 2000.9 s; the others take at 2002.4 s, two
 	 * windows on, and fill theirs */
 	now_ns = 2000 * SEC + 900 * MS;
@@ -405,7 +365,7 @@ END_TEST
  * the key's budget counts as spent — no fresh burst. */
 START_TEST(rule_change_gives_gcra_no_fresh_burst)
 {
-	fbx_limiter *l = limiter_on(box, "g", "10/minute", FBX_ALGO_GCRA, 10);
+	fbx_limiter *l = tlim_reg(box, "g", "10/minute", FBX_ALGO_GCRA, 10, 1, 0);
 	ck_assert_int_eq(admits_now(l, 20), 10);
 	ck_assert_int_eq(fbx_limiter_set_rule(l, "10/second"), 0);
 	fbx_limit_result r;
@@ -430,8 +390,7 @@ START_TEST(openers_adopt_an_orphaned_empty_object)
 	close(fd); /* the creator dies here, before sizing it */
 	pid_t kids[4];
 	for (int i = 0; i < 4; i++) {
-		kids[i] = fork();
-		ck_assert_int_ge(kids[i], 0);
+		kids[i] = tfork();
 		if (kids[i] == 0) {
 			fbx_box_config c;
 			fbx_box_config_init(&c);
@@ -466,11 +425,10 @@ static bool key_published(fbx_limiter *l, const char *key, size_t len, int *copi
 START_TEST(key_count_is_true_after_kills)
 {
 	fbx_clock_set(NULL, NULL);
-	fbx_limiter *l = limiter_on(box, "keys", "1000/second", FBX_ALGO_WINDOW, 1);
+	fbx_limiter *l = tlim_reg(box, "keys", "1000/second", FBX_ALGO_WINDOW, 1, 1, 0);
 	srand(7);
 	for (int round = 0; round < 40; round++) {
-		pid_t kid = fork();
-		ck_assert_int_ge(kid, 0);
+		pid_t kid = tfork();
 		if (kid == 0) {
 			char k[16];
 			for (unsigned i = 0;; i++) {
@@ -541,11 +499,10 @@ START_TEST(unreadable_proc_steals_no_slot)
 	box = tbox_create(&c);
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
-	fbx_breaker *b = breaker_on(box, "b", &bc);
+	fbx_breaker *b = tbreaker_reg(box, "b", &bc);
 	ck_assert_int_eq(atomic_load(&box->my_worker), 0); /* we own the only slot */
 	uint64_t owner = atomic_load(&box->workers[0].owner);
-	pid_t kid = fork();
-	ck_assert_int_ge(kid, 0);
+	pid_t kid = tfork();
 	if (kid == 0) {
 		struct rlimit none = {0, 0};
 		if (setrlimit(RLIMIT_NOFILE, &none) != 0)
@@ -558,7 +515,7 @@ START_TEST(unreadable_proc_steals_no_slot)
 		_exit(atomic_load(&box->my_worker) == -1 ? 0 : 2);
 	}
 	ck_assert_int_eq(twait(kid), 0);
-	ck_assert_uint_eq(binfo("b").successes, 1);
+	ck_assert_uint_eq(tbreaker_now(box, "b").successes, 1);
 }
 END_TEST
 
@@ -610,7 +567,7 @@ START_TEST(follower_waits_for_event_in_progress)
 {
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
-	fbx_breaker *b = breaker_on(box, "ev", &bc); /* event 0: registered */
+	fbx_breaker *b = tbreaker_reg(box, "ev", &bc); /* event 0: registered */
 	/* a writer took seq 1 and has not claimed its slot yet */
 	uint64_t seq = atomic_fetch_add(&box->hdr->event_head, 1);
 	ck_assert_uint_eq(seq, 1);
@@ -643,7 +600,7 @@ START_TEST(abandoned_event_is_skipped_as_corrupt)
 {
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
-	fbx_breaker *b = breaker_on(box, "ev", &bc);
+	fbx_breaker *b = tbreaker_reg(box, "ev", &bc);
 	uint64_t seq = atomic_fetch_add(&box->hdr->event_head, 1);
 	struct fbx__event_slot *s = &box->events[seq];
 	atomic_store(&s->started, fbx__real_now() - 3 * SEC); /* died 3 s ago */
@@ -664,7 +621,7 @@ START_TEST(stalled_writer_spares_newer_event)
 {
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
-	fbx_breaker *b = breaker_on(box, "ev", &bc); /* event 0 */
+	fbx_breaker *b = tbreaker_reg(box, "ev", &bc); /* event 0 */
 	uint64_t stalled = atomic_fetch_add(&box->hdr->event_head, 1); /* 1 */
 	uint64_t cap = box->cap_events;
 	for (uint64_t i = 0; i < cap; i++)
@@ -727,7 +684,7 @@ static void scribble(struct fbx__limiter_cfg *c, enum scribble what)
 START_TEST(scribbled_limiter_config_fails_take)
 {
 	fbx_clock_set(NULL, NULL);
-	fbx_limiter *l = limiter_on(box, "g", "10/minute", FBX_ALGO_GCRA, 2);
+	fbx_limiter *l = tlim_reg(box, "g", "10/minute", FBX_ALGO_GCRA, 2, 1, 0);
 	fbx_limit_result r;
 	ck_assert_int_eq(fbx_limiter_take(l, "k", 1, 1, &r), 0);
 	struct fbx__limiter_rec *rec = l->rec;
@@ -755,8 +712,8 @@ START_TEST(scribbled_registry_bytes_harm_nothing)
 	memset((void *)box->hdr->registry, 0xff, sizeof(box->hdr->registry));
 	fbx_breaker_config bc;
 	fbx_breaker_config_init(&bc);
-	breaker_on(box, "after", &bc);
-	fbx_limiter *l = limiter_on(other, "lim", "5/second", FBX_ALGO_WINDOW, 1);
+	tbreaker_reg(box, "after", &bc);
+	fbx_limiter *l = tlim_reg(other, "lim", "5/second", FBX_ALGO_WINDOW, 1, 1, 0);
 	ck_assert_int_eq(fbx_limiter_set_rule(l, "6/second"), 0);
 }
 END_TEST
@@ -769,15 +726,14 @@ START_TEST(registry_lock_excludes_a_forked_child)
 	fbx_clock_set(NULL, NULL);
 	int lock = fbx__registry_lock(box);
 	ck_assert_int_ge(lock, 0);
-	pid_t kid = fork();
-	ck_assert_int_ge(kid, 0);
+	pid_t kid = tfork();
 	if (kid == 0) {
 		fbx_breaker_config bc;
 		fbx_breaker_config_init(&bc);
 		fbx_breaker *b;
 		_exit(-fbx_breaker_register(box, "from-child", &bc, &b));
 	}
-	usleep(200000); /* time for the child to get past the lock, were it able to */
+	tsleep_ms(200); /* time for the child to get past the lock, were it able to */
 	fbx_breaker *b;
 	ck_assert_int_eq(fbx_breaker_find(box, "from-child", &b), FBX_ENOENT);
 	fbx__registry_unlock(lock);

@@ -67,30 +67,6 @@ static void wait_go(void)
 		;
 }
 
-static const fbx_breaker_info *breaker_info(fbx_snapshot *snap, const char *bname)
-{
-	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
-	size_t n;
-	const fbx_breaker_info *bi = fbx_snapshot_breakers(snap, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(bi[i].name, bname) == 0)
-			return &bi[i];
-	ck_abort_msg("no breaker %s", bname);
-	return NULL;
-}
-
-static const fbx_limiter_info *limiter_info(fbx_snapshot *snap, const char *lname)
-{
-	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
-	size_t n;
-	const fbx_limiter_info *li = fbx_snapshot_limiters(snap, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(li[i].name, lname) == 0)
-			return &li[i];
-	ck_abort_msg("no limiter %s", lname);
-	return NULL;
-}
-
 /* ---- breakers: N processes x M outcomes ----------------------------------- */
 
 #define OUTCOMES 30000
@@ -124,8 +100,7 @@ START_TEST(breaker_totals_exact)
 	start_line();
 	pid_t kids[NPROC];
 	for (int k = 0; k < NPROC; k++) {
-		kids[k] = fork();
-		ck_assert_int_ge(kids[k], 0);
+		kids[k] = tfork();
 		if (kids[k] == 0)
 			outcome_worker(k % 2); /* half inherit the box, half open it */
 	}
@@ -134,7 +109,7 @@ START_TEST(breaker_totals_exact)
 		ck_assert_int_eq(twait(kids[k]), 0);
 	fbx_snapshot *snap;
 	ck_assert_int_eq(fbx_snapshot_new(box, &snap), 0);
-	const fbx_breaker_info *bi = breaker_info(snap, "shared");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "shared");
 	ck_assert_uint_eq(bi->successes, NPROC * OUTCOMES / 3);
 	ck_assert_uint_eq(bi->failures, NPROC * OUTCOMES / 3);
 	ck_assert_uint_eq(bi->ignored, NPROC * OUTCOMES / 3);
@@ -152,8 +127,7 @@ START_TEST(breaker_trips_host_wide)
 	fbx_breaker *b;
 	ck_assert_int_eq(fbx_breaker_register(box, "hw", &c, &b), 0);
 	for (int k = 0; k < NPROC; k++) {
-		pid_t pid = fork();
-		ck_assert_int_ge(pid, 0);
+		pid_t pid = tfork();
 		if (pid == 0) {
 			for (int i = 0; i < 2; i++) { /* 2 each: 8 host-wide */
 				fbx_permit p;
@@ -167,7 +141,7 @@ START_TEST(breaker_trips_host_wide)
 	}
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_breaker_info *bi = breaker_info(snap, "hw");
+	const fbx_breaker_info *bi = tbreaker_info(box, snap, "hw");
 	ck_assert_int_eq(bi->state, FBX_OPEN);
 	ck_assert_uint_eq(bi->trips, 1);
 	fbx_snapshot_free(snap);
@@ -209,8 +183,7 @@ START_TEST(limiter_frozen_clock_exact)
 	ck_assert_int_eq(fbx_limiter_register(box, "lim", &c, &l), 0);
 	pid_t kids[NPROC];
 	for (int k = 0; k < NPROC; k++) {
-		kids[k] = fork();
-		ck_assert_int_ge(kids[k], 0);
+		kids[k] = tfork();
 		if (kids[k] == 0) {
 			wait_go();
 			for (int i = 0; i < TAKES; i++) {
@@ -230,7 +203,7 @@ START_TEST(limiter_frozen_clock_exact)
 		ck_assert_int_eq(twait(kids[k]), 0);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	const fbx_limiter_info *li = limiter_info(snap, "lim");
+	const fbx_limiter_info *li = tlimiter_info(box, snap, "lim");
 	uint64_t keys = lc->keyed ? KEYS : 1;
 	ck_assert_uint_eq(li->allowed, lc->expect_per_key * keys);
 	ck_assert_uint_eq(li->allowed + li->denied, (uint64_t)NPROC * TAKES);
@@ -264,7 +237,7 @@ START_TEST(limiter_moving_clock_bound)
 		start_line();
 		pid_t kids[2];
 		for (int k = 0; k < 2; k++) {
-			kids[k] = fork();
+			kids[k] = tfork();
 			if (kids[k] == 0) {
 				wait_go();
 				uint64_t got = 0;
@@ -311,7 +284,7 @@ START_TEST(killed_trial_holder_recovers_after_lease)
 	tclock_advance_ms(10000);
 	int pipefd[2];
 	ck_assert_int_eq(pipe(pipefd), 0);
-	pid_t pid = fork();
+	pid_t pid = tfork();
 	if (pid == 0) {
 		fbx_permit mine;
 		char ok = fbx_breaker_allow(b, &mine) == 0 ? 'y' : 'n';
@@ -335,7 +308,7 @@ START_TEST(killed_trial_holder_recovers_after_lease)
 	ck_assert_int_eq(fbx_breaker_done(b, &p, FBX_SUCCESS, 0), 0);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	ck_assert_int_eq(breaker_info(snap, "lease")->state, FBX_CLOSED);
+	ck_assert_int_eq(tbreaker_info(box, snap, "lease")->state, FBX_CLOSED);
 	fbx_snapshot_free(snap);
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -364,7 +337,7 @@ START_TEST(random_kills_leave_nothing_wedged)
 	for (int round = 0; round < 20; round++) {
 		pid_t kids[3];
 		for (int k = 0; k < 3; k++) {
-			kids[k] = fork();
+			kids[k] = tfork();
 			if (kids[k] == 0) {
 				for (unsigned i = 0;; i++) {
 					fbx_permit p;
@@ -377,8 +350,7 @@ START_TEST(random_kills_leave_nothing_wedged)
 				}
 			}
 		}
-		struct timespec ts = {0, (rand() % 20 + 1) * 1000000L};
-		nanosleep(&ts, NULL);
+		tsleep_ms(rand() % 20 + 1);
 		for (int k = 0; k < 3; k++) {
 			kill(kids[k], SIGKILL);
 			twait(kids[k]);
@@ -392,12 +364,11 @@ START_TEST(random_kills_leave_nothing_wedged)
 		fbx_permit p;
 		if (fbx_breaker_allow(b, &p) == 0)
 			ck_assert_int_eq(fbx_breaker_done(b, &p, FBX_SUCCESS, 0), 0);
-		closed = breaker_info(snap, "flap")->state == FBX_CLOSED;
-		struct timespec ts = {0, 1000000L};
-		nanosleep(&ts, NULL);
+		closed = tbreaker_info(box, snap, "flap")->state == FBX_CLOSED;
+		tsleep_ms(1);
 	}
 	ck_assert_msg(closed, "breaker never closed again");
-	const fbx_limiter_info *li = limiter_info(snap, "flapl");
+	const fbx_limiter_info *li = tlimiter_info(box, snap, "flapl");
 	ck_assert_int_eq(li->corrupt, 0);
 	ck_assert_uint_le(li->keys, 50);
 	fbx_limit_result r;
@@ -424,7 +395,7 @@ START_TEST(dead_worker_slot_reclaimed_counts_kept)
 	fbx_box_info_get(small, &info);
 	fbx_box_close(small); /* frees the slot this process had */
 	for (int k = 0; k < 6; k++) {
-		pid_t pid = fork();
+		pid_t pid = tfork();
 		if (pid == 0) {
 			fbx_box *mine;
 			fbx_breaker_config c;
@@ -446,10 +417,10 @@ START_TEST(dead_worker_slot_reclaimed_counts_kept)
 		twait(pid);
 	}
 	ck_assert_int_eq(fbx_box_open(info.name, 0, NULL, &small), 0);
-	box = small; /* breaker_info() reads the global */
+	box = small; /* tbreaker_info(box, ) reads the global */
 	fbx_snapshot *snap;
 	fbx_snapshot_new(small, &snap);
-	ck_assert_uint_eq(breaker_info(snap, "w")->successes, 600);
+	ck_assert_uint_eq(tbreaker_info(box, snap, "w")->successes, 600);
 	/* and every worker had a slot of its own: the dead ones' slots were
 	 * taken over, nothing went to the shared overflow shard */
 	ck_assert_uint_eq(atomic_load(&fbx__bshard(small->shards, 0)->ctr[FBX__C_SUCC]), 0);
@@ -480,7 +451,7 @@ START_TEST(racing_inserts_one_entry_per_key)
 	start_line();
 	pid_t kids[NPROC];
 	for (int k = 0; k < NPROC; k++) {
-		kids[k] = fork();
+		kids[k] = tfork();
 		if (kids[k] == 0) {
 			wait_go();
 			for (int r = 0; r < ROUNDS; r++) {
@@ -502,7 +473,7 @@ START_TEST(racing_inserts_one_entry_per_key)
 		ck_assert_int_eq(twait(kids[k]), 0);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(small, &snap);
-	const fbx_limiter_info *li = limiter_info(snap, "race");
+	const fbx_limiter_info *li = tlimiter_info(box, snap, "race");
 	ck_assert_uint_eq(li->evictions, 0);
 	ck_assert_uint_eq(li->keys, NKEYS);
 	ck_assert_uint_eq(li->allowed, NKEYS);
@@ -543,7 +514,7 @@ START_TEST(dead_inserters_reservation_is_cancelled)
 	ck_assert_uint_eq(atomic_load(&bk[1]->tag[3]), 0);
 	fbx_snapshot *snap;
 	fbx_snapshot_new(box, &snap);
-	ck_assert_uint_eq(limiter_info(snap, "resv")->keys, 1);
+	ck_assert_uint_eq(tlimiter_info(box, snap, "resv")->keys, 1);
 	fbx_snapshot_free(snap);
 }
 END_TEST

@@ -25,7 +25,6 @@
 #include "helpers.h"
 #include "suites.h"
 
-#define NOBODY 65534
 #define PREFIX "sq"
 
 static void sweep(void)
@@ -33,21 +32,14 @@ static void sweep(void)
 	tsweep(PREFIX);
 }
 
-static void become_nobody(void)
-{
-	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
-		_exit(100);
-}
-
 enum squat { SQ_BOX_0666, SQ_EMPTY_0666, SQ_ZEROS_0666, SQ_BOX_0600, SQ_GARBAGE_0644 };
 
 /* As nobody, makes what a squatter would leave under the box's name. */
 static void squat(const char *name, enum squat how)
 {
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = tfork();
 	if (pid == 0) {
-		become_nobody();
+		tbecome_nobody();
 		char path[80];
 		snprintf(path, sizeof(path), "/fusebox.%s", name);
 		if (how == SQ_BOX_0666 || how == SQ_BOX_0600) {
@@ -99,13 +91,13 @@ START_TEST(service_refuses_squatted_name)
 	squat(name, squats[_i].how);
 	fbx_box_owner before, after;
 	ck_assert_int_eq(fbx_box_owner_get(name, &before), 0);
-	ck_assert_uint_eq(before.uid, NOBODY);
+	ck_assert_uint_eq(before.uid, TNOBODY);
 	fbx_box *b = NULL;
 	int rc = fbx_box_open(name, FBX_OPEN_CREATE, NULL, &b);
 	ck_assert_msg(rc == FBX_EOWNER, "%s: %s", squats[_i].what, fbx_strerror(rc));
 	ck_assert_ptr_null(b);
 	ck_assert_int_eq(fbx_box_owner_get(name, &after), 0);
-	ck_assert_uint_eq(after.uid, NOBODY);
+	ck_assert_uint_eq(after.uid, TNOBODY);
 	ck_assert_uint_eq(after.size, before.size); /* not initialised over */
 	ck_assert_uint_eq(after.mode, before.mode); /* not chmod'ed */
 	if (squats[_i].how == SQ_BOX_0666) {
@@ -125,7 +117,7 @@ START_TEST(trusted_user_adopted)
 	squat(name, SQ_BOX_0600);
 	fbx_box_config c;
 	fbx_box_config_init(&c);
-	c.trusted_uid = NOBODY;
+	c.trusted_uid = TNOBODY;
 	c.trusted_set = 1;
 	fbx_box *b;
 	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE, &c, &b), 0);
@@ -148,10 +140,10 @@ static const struct {
 	{0644, -1, 0600, -1, 0},            /* readable, not writable, by others */
 	{0666, -1, 0600, -1, FBX_EOWNER},   /* anybody may write */
 	{0666, -1, 0666, -1, 0},            /* as asked */
-	{0660, NOBODY, 0660, NOBODY, 0},    /* the operators' group, as asked */
-	{0660, NOBODY, 0600, -1, FBX_EOWNER},
-	{0660, NOBODY, 0660, 0, FBX_EOWNER}, /* another group than asked */
-	{0640, NOBODY, 0600, -1, 0},        /* the group may only read */
+	{0660, TNOBODY, 0660, TNOBODY, 0},    /* the operators' group, as asked */
+	{0660, TNOBODY, 0600, -1, FBX_EOWNER},
+	{0660, TNOBODY, 0660, 0, FBX_EOWNER}, /* another group than asked */
+	{0640, TNOBODY, 0600, -1, 0},        /* the group may only read */
 };
 
 /* Our own box is adopted only when nobody we did not grant may write it. */
@@ -189,7 +181,7 @@ START_TEST(operator_in_group_trips)
 	fbx_box_config c;
 	fbx_box_config_init(&c);
 	c.mode = 0660;
-	c.group = NOBODY;
+	c.group = TNOBODY;
 	c.group_set = 1;
 	fbx_box *box;
 	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, &c, &box), 0);
@@ -197,10 +189,9 @@ START_TEST(operator_in_group_trips)
 	fbx_breaker_config_init(&bc);
 	fbx_breaker *br;
 	ck_assert_int_eq(fbx_breaker_register(box, "payments", &bc, &br), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = tfork();
 	if (pid == 0) {
-		become_nobody();
+		tbecome_nobody();
 		fbx_box *o;
 		fbx_breaker *ob;
 		if (fbx_box_open(name, 0, NULL, &o) != 0)
@@ -286,8 +277,7 @@ START_TEST(follower_survives_truncation)
 	fbx_box_close(box);
 	int out[2];
 	ck_assert_int_eq(pipe(out), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = tfork();
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(out[1], 2);

@@ -33,16 +33,12 @@ static fbx_breaker *breaker(const char *name)
 	fbx_breaker_config c;
 	fbx_breaker_config_init(&c);
 	c.fail_max = 1;
-	fbx_breaker *b;
-	ck_assert_int_eq(fbx_breaker_register(box, name, &c, &b), 0);
-	return b;
+	return tbreaker_reg(box, name, &c);
 }
 
 static void fail_once(fbx_breaker *b)
 {
-	fbx_permit p;
-	ck_assert_int_eq(fbx_breaker_allow(b, &p), 0);
-	ck_assert_int_eq(fbx_breaker_done(b, &p, FBX_FAILURE, 0), 0);
+	tbreaker_call(b, FBX_FAILURE, 0);
 }
 
 static void render(struct tui_view *v, int rows, int cols)

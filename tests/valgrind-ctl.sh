@@ -1,6 +1,6 @@
 #!/bin/sh
 # valgrind-ctl.sh ARG... — fuseboxctl under valgrind's memcheck.  `make
-# valgrind` points the ctl suite's FUSEBOX_CTL here, so every run of the
+# valgrind` points the ctl tests' FUSEBOX_CTL here, so every run of the
 # tool in that suite is checked; FUSEBOX_CTL_BIN names the tool (default:
 # build/fuseboxctl next to this script).
 #

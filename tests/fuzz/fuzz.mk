@@ -12,11 +12,12 @@
 FUZZ_CC            ?= clang
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
-FUZZ_TARGETS       := rule config options box
+FUZZ_TARGETS       := rule config options box json
 FUZZ_OUT           := $(B)/fuzz
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS        := $(BASEFLAGS) -Ilib -Itools -Itui -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
-FUZZ_LIBS          := -pthread -lrt -lm
+# fuseboxctl's objects read the config file with inih
+FUZZ_LIBS          := $(INIH_LIBS) -pthread -lrt -lm
 
 FUZZ_HDR      := include/fusebox.h $(wildcard lib/*.h tools/*.h tui/*.h tests/fuzz/*.h)
 FUZZ_LIB_OBJ  := $(LIB_SRC:lib/%.c=$(FUZZ_OUT)/lib/%.o)
@@ -62,6 +63,9 @@ $(FUZZ_OUT)/fuzz_config $(FUZZ_OUT)/fuzz_options: $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OB
 $(FUZZ_OUT)/fuzz_config: tests/fuzz/fuzz_config.c
 $(FUZZ_OUT)/fuzz_options: tests/fuzz/fuzz_options.c
 $(FUZZ_OUT)/fuzz_box: tests/fuzz/fuzz_box.c $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ) $(FUZZ_TUI_OBJ)
+# jansson is the independent parser the tool's JSON writer is held to
+$(FUZZ_OUT)/fuzz_json: tests/fuzz/fuzz_json.c $(FUZZ_LIB_OBJ) $(FUZZ_TOOL_OBJ)
+$(FUZZ_OUT)/fuzz_json: FUZZ_LIBS += $(JANSSON_LIBS)
 $(FUZZ_BINS): $(FUZZ_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(FUZZ_LIBS)

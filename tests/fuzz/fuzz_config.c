@@ -6,9 +6,12 @@
  * in a memfd and read back through /proc/self/fd/N.  Beyond not crashing:
  * a plan it accepts is one `create` can make (capacities the layout takes,
  * valid unique names, breaker configurations the library accepts, rules
- * that parse, records that fit), and a file it refuses gets exactly one
- * message line, naming the file.
+ * that parse, records that fit, each rule the whole value of a line of
+ * the file: inih alone would end a value at " ;", the separator of a
+ * rule's limits), and a file it refuses gets exactly one message line,
+ * naming the file.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +50,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Whether rule is all that follows a '=' on some line of the file. */
+UNCOVERED static bool whole_value(const uint8_t *data, size_t size, const char *rule)
+{
+	size_t n = strlen(rule);
+	for (size_t i = 0; n > 0 && i + n <= size; i++) {
+		if (memcmp(data + i, rule, n) != 0)
+			continue;
+		size_t a = i, z = i + n;
+		while (a > 0 && data[a - 1] != '\n' && isspace(data[a - 1]))
+			a--;
+		while (z < size && data[z] != '\n' && isspace(data[z]))
+			z++;
+		if (a > 0 && data[a - 1] == '=' && (z == size || data[z] == '\n'))
+			return true;
+	}
+	return false;
+}
+
 /* What create would do with an accepted plan, short of making the box. */
-static void check_plan(const struct plan *p)
+static void check_plan(const struct plan *p, const uint8_t *data, size_t size)
 {
 	struct fbx__layout lay;
 	CHECK(fbx__layout_compute(&p->box, &lay) == 0);
@@ -66,6 +87,7 @@ static void check_plan(const struct plan *p)
 		fbx_rule r;
 		CHECK(fbx_name_check_record(p->limiters[i].name) == 0);
 		CHECK(cfg.rule == s->rule && fbx_rule_parse(cfg.rule, &r, NULL) == 0);
+		CHECK(whole_value(data, size, s->rule));
 		CHECK(cfg.algorithm == FBX_ALGO_WINDOW || cfg.algorithm == FBX_ALGO_GCRA);
 		CHECK(cfg.burst >= 1 && (cfg.keyed == 0 || cfg.keyed == 1) &&
 		      (cfg.dry_run == 0 || cfg.dry_run == 1));
@@ -101,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		accepted++;
 		CHECK(msg_len == 0);
-		check_plan(&p);
+		check_plan(&p, data, size);
 	} else {
 		CHECK(rc == CTL_ERR);
 		char want[80];

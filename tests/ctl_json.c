@@ -1,0 +1,242 @@
+/* ctl_json.c — see ctl_json.h. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_harness.h"
+#include "ctl_json.h"
+
+/* Every value parsed stays reachable from here: the tests hold pointers
+ * into them for as long as they run, and LeakSanitizer does not report
+ * what is still reachable at exit. */
+static json_t **kept;
+static size_t nkept, capkept;
+
+json_t *json_strict(const char *text, json_error_t *err)
+{
+	/* any value at the top, so that a scalar fails on its shape, not on
+	 * its being a scalar */
+	return json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, err);
+}
+
+json_t *json_must(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_strict(text, &err);
+	ck_assert_msg(v != NULL, "%s: not JSON (%s at %d:%d): [%s]", R.cmd, err.text, err.line,
+		      err.column, text);
+	if (nkept == capkept) {
+		capkept = capkept ? capkept * 2 : 32;
+		kept = realloc(kept, capkept * sizeof(*kept));
+		ck_assert_ptr_nonnull(kept);
+	}
+	kept[nkept++] = v;
+	return v;
+}
+
+static const char *kind_of(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a real";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+const json_t *jget(const json_t *o, const char *key)
+{
+	return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
+
+/* Member key, which must be there and of kind want ("an object", ...). */
+static const json_t *jreq(const json_t *o, const char *key, const char *want)
+{
+	ck_assert_msg(json_is_object(o), "not an object (looking for '%s')", key);
+	const json_t *v = json_object_get(o, key);
+	ck_assert_msg(v != NULL, "field '%s' missing", key);
+	ck_assert_msg(strcmp(kind_of(v), want) == 0, "field '%s' is %s, expected %s", key, kind_of(v),
+		      want);
+	return v;
+}
+
+const json_t *jobj(const json_t *o, const char *key)
+{
+	return jreq(o, key, "an object");
+}
+
+const json_t *jarr(const json_t *o, const char *key)
+{
+	return jreq(o, key, "an array");
+}
+
+unsigned long long juint(const json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(jreq(o, key, "an integer"));
+	ck_assert_msg(v >= 0, "field '%s' is negative", key);
+	return (unsigned long long)v;
+}
+
+const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(jreq(o, key, "a string"));
+}
+
+bool jbool(const json_t *o, const char *key)
+{
+	return json_is_true(jreq(o, key, "a boolean"));
+}
+
+const json_t *jfind_named(const json_t *arr, const char *name)
+{
+	ck_assert_msg(json_is_array(arr), "not an array");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *nm = jget(json_array_get(arr, i), "name");
+		if (json_is_string(nm) && strcmp(json_string_value(nm), name) == 0)
+			return json_array_get(arr, i);
+	}
+	ck_abort_msg("no element named '%s'", name);
+	return NULL;
+}
+
+const json_t *jlast(const json_t *a)
+{
+	ck_assert_msg(json_array_size(a) > 0, "an empty array");
+	return json_array_get(a, json_array_size(a) - 1);
+}
+
+const char *const breaker_states[5] = {"closed", "open", "half_open", "forced_open",
+				       "forced_closed"};
+
+static bool one_of(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Each of names is a whole number >= 0 in o. */
+static void all_uint(const json_t *o, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		juint(o, names[i]);
+}
+
+void check_breaker_schema(const json_t *b)
+{
+	jstr(b, "name");
+	const char *st = jstr(b, "state");
+	ck_assert_msg(one_of(st, breaker_states, ARRAY_LEN(breaker_states)), "state '%s'", st);
+	static const char *const counts[] = {"successes", "failures", "ignored", "slow",
+					     "rejected", "trips", "consecutive_failures",
+					     "open_remaining_ms", "half_open_in_flight"};
+	all_uint(b, counts, ARRAY_LEN(counts));
+	const json_t *fr = jget(b, "failure_rate");
+	ck_assert_msg(fr != NULL, "field 'failure_rate' missing");
+	ck_assert_msg(json_is_null(fr) || (json_is_number(fr) && json_number_value(fr) >= 0 &&
+					   json_number_value(fr) <= 1),
+		      "failure_rate is neither null nor a number from 0 to 1");
+	static const char *const settings[] = {
+		"fail_max", "failure_rate_pct", "slow_rate_pct", "slow_call_ms", "window_calls",
+		"window_ms", "min_calls", "reset_timeout_ms", "reset_timeout_max_ms",
+		"half_open_max", "success_threshold", "trial_lease_ms"};
+	all_uint(jobj(b, "config"), settings, ARRAY_LEN(settings));
+}
+
+void check_limiter_schema(const json_t *l)
+{
+	jstr(l, "name");
+	jstr(l, "rule");
+	static const char *const algos[] = {"window", "gcra"};
+	const char *a = jstr(l, "algorithm");
+	ck_assert_msg(one_of(a, algos, 2), "algorithm '%s'", a);
+	jbool(l, "keyed");
+	jbool(l, "dry_run");
+	static const char *const counts[] = {"allowed", "denied", "keys", "evictions"};
+	all_uint(l, counts, ARRAY_LEN(counts));
+}
+
+void check_status_schema(const json_t *s, const char *box)
+{
+	ck_assert_str_eq(jstr(s, "box"), box);
+	ck_assert_uint_eq(juint(s, "version"), 1);
+	const json_t *b = jarr(s, "breakers"), *l = jarr(s, "limiters");
+	juint(s, "events_dropped");
+	for (size_t i = 0; i < json_array_size(b); i++)
+		check_breaker_schema(json_array_get(b, i));
+	for (size_t i = 0; i < json_array_size(l); i++)
+		check_limiter_schema(json_array_get(l, i));
+}
+
+const json_t *status_json(const char *box)
+{
+	OK(box, "status", "--json");
+	const json_t *s = json_must(R.out);
+	check_status_schema(s, box);
+	return s;
+}
+
+/* `KIND show NAME --json`, parsed and named name. */
+static const json_t *show_json(const char *box, const char *kind, const char *name)
+{
+	OK(box, kind, "show", name, "--json");
+	const json_t *v = json_must(R.out);
+	ck_assert_str_eq(jstr(v, "name"), name);
+	return v;
+}
+
+const json_t *breaker_json(const char *box, const char *name)
+{
+	const json_t *b = show_json(box, "breaker", name);
+	check_breaker_schema(b);
+	return b;
+}
+
+const json_t *limiter_json(const char *box, const char *name)
+{
+	const json_t *l = show_json(box, "limiter", name);
+	check_limiter_schema(l);
+	return l;
+}
+
+const char *breaker_state(const char *box, const char *name)
+{
+	return jstr(breaker_json(box, name), "state");
+}
+
+unsigned long long breaker_count(const char *box, const char *name, const char *field)
+{
+	return juint(breaker_json(box, name), field);
+}
+
+const json_t *events_json(const char *box)
+{
+	OK(box, "events", "--json");
+	const json_t *e = json_must(R.out);
+	ck_assert_uint_eq(juint(e, "version"), 1);
+	const json_t *ev = jarr(e, "events");
+	for (size_t i = 0; i < json_array_size(ev); i++) {
+		const json_t *x = json_array_get(ev, i);
+		juint(x, "seq");
+		if (i > 0)
+			ck_assert_msg(juint(x, "seq") > juint(json_array_get(ev, i - 1), "seq"),
+				      "events not oldest first");
+		jstr(x, "kind");
+		jstr(x, "cause");
+		jstr(x, "record");
+		jstr(x, "name");
+	}
+	return ev;
+}

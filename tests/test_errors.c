@@ -1,0 +1,44 @@
+/* test_errors.c — what the library says in words: a distinct sentence for
+ * every error code, one for codes it does not know, and the names of the
+ * algorithms. */
+#include <check.h>
+#include <string.h>
+
+#include "fusebox.h"
+#include "helpers.h"
+#include "suites.h"
+
+START_TEST(strerror_texts)
+{
+	const char *unknown = fbx_strerror(-9999);
+	const char *t[19];
+	int e, f;
+
+	ck_assert_ptr_nonnull(unknown);
+	ck_assert_uint_gt(strlen(unknown), 0);
+	for (e = 0; e >= FBX_ERANGE; e--) {
+		t[-e] = fbx_strerror(e);
+		ck_assert_ptr_nonnull(t[-e]);
+		ck_assert_msg(strlen(t[-e]) > 0, "fbx_strerror(%d) is empty", e);
+		ck_assert_msg(strcmp(t[-e], unknown) != 0, "fbx_strerror(%d) is the unknown text",
+			      e);
+		for (f = 0; f > e; f--)
+			ck_assert_msg(strcmp(t[-e], t[-f]) != 0, "codes %d and %d share a text", e, f);
+	}
+	ck_assert_uint_gt(strlen(fbx_strerror(1)), 0);
+	ck_assert_uint_gt(strlen(fbx_strerror(FBX_ERANGE - 1)), 0);
+	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_WINDOW), "window");
+	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_GCRA), "gcra");
+	ck_assert_str_eq(fbx_algorithm_name(2), "invalid");
+	ck_assert_str_eq(fbx_algorithm_name(-1), "invalid");
+}
+END_TEST
+
+FBX_TEST_SUITE(errors)
+{
+	Suite *s = suite_create("errors");
+	TCase *tc = tcase_create("texts");
+	tcase_add_test(tc, strerror_texts);
+	suite_add_tcase(s, tc);
+	return s;
+}
