@@ -84,8 +84,12 @@ deps:
 
 # The console's screen model is tested without a terminal.
 TUI_MODEL := $(filter-out tui/main.c,$(wildcard tui/*.c))
-$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(STATIC)
-	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) $(TUI_MODEL) \
+# The bench's traces (bench/trace.c) are replayed by the tests too, so the
+# exactness make test proves is the one make bench reports.
+$(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) bench/trace.c \
+		bench/trace.h $(STATIC)
+	$(CC) $(BASEFLAGS) -Ilib -Itui -Ibench $(OPT) $(CFLAGS) $(CHECK_FLAGS) -o $@ $(TEST_SRC) \
+		$(TUI_MODEL) bench/trace.c \
 		$(STATIC) $(CHECK_LIBS) $(JANSSON_LIBS) $(LDLIBS) -lm
 
 # A short chaos run and a few seconds of each fuzz target come first, so

@@ -101,6 +101,14 @@ typedef struct fbx_box_config {
 	uint32_t workers;     /* worker slots = counter shards (default 64) */
 	uint32_t checks;      /* health-check records       (default 64; reserved for
 				 the worker-health API of a later version) */
+	/* The exact sliding log (FBX_ALGO_LOG) keeps one time stamp per
+	 * admitted unit: each key has a ring of log_slots of them, in a table
+	 * of its own.  A key of the log costs 32 + 8 * log_slots bytes, one of
+	 * the window or GCRA 32 (fbx_box_info says both).  log_slots is a
+	 * power of two, and a rule fits the log when its largest count is
+	 * below it; 0 leaves the log out of the box. */
+	uint32_t log_keys;    /* keys of keyed log limiters  (default 4096) */
+	uint32_t log_slots;   /* ring slots per log key      (default 128) */
 	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
 	gid_t group;          /* group for the object when group_set (operators' group) */
 	int group_set;
@@ -163,6 +171,9 @@ typedef struct fbx_box_info {
 	pid_t creator_pid;
 	uint64_t created_ns;       /* CLOCK_MONOTONIC at creation */
 	int read_only;             /* this handle cannot write */
+	uint64_t key_bytes;        /* what one window or GCRA key costs */
+	uint64_t log_key_bytes;    /* what one key of the log costs (0: no log) */
+	uint32_t log_count_max;    /* the largest count a log rule may have */
 } fbx_box_info;
 
 int fbx_box_info_get(const fbx_box *box, fbx_box_info *info);
@@ -318,28 +329,56 @@ int fbx_breaker_reset(fbx_breaker *b, const char *reason);   /* CLOSED, window a
 
 typedef struct fbx_limiter fbx_limiter;
 
+/*
+ * What each algorithm promises, in any window of a limit's period:
+ *   log     exact: a take is admitted exactly when fewer than
+ *           count - cost + 1 units were admitted in (now - period, now];
+ *           at most count in any period.  A key costs 32 + 8 * log_slots
+ *           bytes; counts must be below the box's log_slots.
+ *   window  an estimate from two fixed windows (32 bytes a key, any count
+ *           up to FBX_WINDOW_COUNT_MAX): at most 2 * count in a period,
+ *           close to exact for evenly spread traffic.
+ *   gcra    a different policy, exact for itself: a sustained rate of
+ *           count per period, with burst calls of tolerance; at most
+ *           count + burst - 1 in a period.
+ * auto, the default, is log where the rule's counts fit the box's log,
+ * else window; the record says which one a limiter got.
+ */
 typedef enum fbx_algorithm {
 	FBX_ALGO_WINDOW = 0, /* sliding-window counter, windows aligned to the clock */
-	FBX_ALGO_GCRA = 1,   /* generic cell rate algorithm: exact, with a burst */
+	FBX_ALGO_GCRA = 1,   /* generic cell rate algorithm, with a burst */
+	FBX_ALGO_LOG = 2,    /* exact sliding log */
+	FBX_ALGO_AUTO = 3,   /* at registration: log where it fits, else window */
 } fbx_algorithm;
-/* "window", "gcra"; "invalid" otherwise. */
+/* "window", "gcra", "log", "auto"; "invalid" otherwise. */
 const char *fbx_algorithm_name(int algo);
+/* One line on what the algorithm promises (the table above), for tools. */
+const char *fbx_algorithm_accuracy(int algo);
+/* The algorithm named NAME, or FBX_EINVAL. */
+int fbx_algorithm_parse(const char *name);
 
 typedef struct fbx_limiter_config {
 	const char *rule;     /* e.g. "100/minute" or "10/second;1000/hour" */
-	fbx_algorithm algorithm;
-	uint32_t burst;       /* GCRA: calls admitted at once (1..limit, default 1);
+	fbx_algorithm algorithm; /* default FBX_ALGO_AUTO */
+	uint32_t burst;       /* GCRA: calls admitted at once on top of the
+				 sustained rate (1..FBX_GCRA_BURST_MAX, default 1);
 				 also the largest cost a GCRA take may ask for */
 	int keyed;            /* take() needs a key; each key has its own budget */
 	int dry_run;          /* count decisions, deny nothing */
 } fbx_limiter_config;
 
 void fbx_limiter_config_init(fbx_limiter_config *cfg);
+/* What registering cfg would refuse before looking at a box: 0, or
+ * FBX_ERULE, FBX_ERANGE or FBX_EINVAL (auto is checked as the window it
+ * falls back to; whether a rule fits a box's log is the box's to say). */
+int fbx_limiter_config_check(const fbx_limiter_config *cfg);
 
 int fbx_limiter_register(fbx_box *box, const char *name,
 			 const fbx_limiter_config *cfg, fbx_limiter **out);
 int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out);
 const char *fbx_limiter_name(const fbx_limiter *l);
+/* The algorithm the limiter uses: what FBX_ALGO_AUTO resolved to. */
+int fbx_limiter_algorithm(const fbx_limiter *l);
 
 /* What take() decided, enough for 429 + Retry-After + RateLimit headers.
  * For a rule of several limits, the figures are those of the tightest one. */
@@ -363,19 +402,25 @@ typedef struct fbx_limit_result {
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen,
 		     uint32_t cost, fbx_limit_result *res);
 
-/* Changes the rule live for every process (same algorithm). */
-int fbx_limiter_set_rule(fbx_limiter *l, const char *rule);
-int fbx_limiter_set_dry_run(fbx_limiter *l, int on);
+/* Change the rule or the dry-run mode live, for every process (the
+ * algorithm stays).  reason (may be NULL) goes into the event with the
+ * uid and pid of the caller, like a breaker's manual action; the event's
+ * text is "RULE: reason" (cut to FBX_REASON_MAX - 1 bytes).  A rule a log
+ * limiter cannot hold in the box's log is FBX_ERANGE. */
+int fbx_limiter_set_rule(fbx_limiter *l, const char *rule, const char *reason);
+int fbx_limiter_set_dry_run(fbx_limiter *l, int on, const char *reason);
 
 /* ------------------------------------------------------------------------
  * 5. Rules:  COUNT "/" [N] UNIT  or  COUNT "per" [N] UNIT, joined by ";" "," "|"
- * UNIT: second(s), minute(s), hour(s), day(s) (also sec, min, hr).
+ * UNIT: second(s), minute(s), hour(s), day(s), month(s), year(s) (also sec,
+ * min, hr); as in Python's limits, a month is 30 days and a year 360.
  * Examples: "100/minute", "10 per second", "5/second;100/minute", "30/5 minutes".
  * ---------------------------------------------------------------------- */
 
 #define FBX_RULE_LIMITS_MAX 3
 #define FBX_RULE_TEXT_MAX 96
 #define FBX_WINDOW_COUNT_MAX 16777215u /* largest count of a sliding-window limit */
+#define FBX_GCRA_BURST_MAX 16777215u   /* largest GCRA burst */
 
 typedef struct fbx_rule {
 	uint32_t n;
@@ -413,6 +458,20 @@ typedef struct fbx_breaker_info {
 	uint64_t open_remaining_ns;    /* OPEN: until a trial is allowed */
 	uint32_t half_open_in_flight;  /* HALF_OPEN: trial permits held */
 	uint32_t open_streak;          /* trips since the last close */
+	/* OPEN whose open period has passed: the move to HALF_OPEN happens at
+	 * the next call, so with no traffic the breaker stays OPEN with a
+	 * trial due (fuseboxctl breaker call sends one). */
+	int trial_due;
+	uint64_t state_age_ns;         /* how long it has been in this state */
+	uint64_t manual_actions[4];    /* operator trips, holds, releases, resets */
+	/* The last operator action, when it reads back whole (two at once may
+	 * leave it torn, which reads as unknown). */
+	int operator_known;
+	uint32_t operator_uid;
+	int32_t operator_pid;
+	uint64_t operator_age_ns;      /* how long ago */
+	int operator_cause;            /* FBX_CAUSE_TRIP .. FBX_CAUSE_RESET */
+	char operator_reason[FBX_REASON_MAX];
 } fbx_breaker_info;
 
 #define FBX_TOP_KEYS 8       /* keys with the most denials, kept per keyed limiter */

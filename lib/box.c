@@ -37,6 +37,8 @@ void fbx_box_config_init(fbx_box_config *cfg)
 	cfg->events = 4096;
 	cfg->workers = 64;
 	cfg->checks = 64;
+	cfg->log_keys = 4096;
+	cfg->log_slots = 128;
 	cfg->mode = 0600;
 	cfg->timeout_ms = 2000;
 }
@@ -122,6 +124,7 @@ static int initialise(int fd, const char *name, const fbx_box_config *cfg)
 	FBX__CAPACITIES(CAP_WRITE)
 #undef CAP_WRITE
 	h->key_buckets = lay.key_buckets;
+	h->log_key_buckets = lay.log_key_buckets;
 	h->mode = cfg->mode & 07777;
 	h->group = cfg->group_set ? (uint32_t)cfg->group : (uint32_t)-1;
 	uint64_t me = fbx__self_identity();
@@ -165,6 +168,7 @@ static int validate(const struct fbx__header *h, uint64_t object_size, fbx_box_c
 	if (fbx__layout_compute(caps, lay) != 0)
 		return FBX_ECORRUPT;
 	bool same = lay->total == h->total_size && lay->key_buckets == h->key_buckets &&
+		    lay->log_key_buckets == h->log_key_buckets &&
 		    lay->shard_stride == h->shard_stride;
 #define OFF_SAME(r) same = same && lay->off_##r == h->off_##r;
 	FBX__REGIONS(OFF_SAME)
@@ -528,5 +532,8 @@ int fbx_box_info_get(const fbx_box *box, fbx_box_info *info)
 	info->creator_pid = h->creator_pid;
 	info->created_ns = box->created_ns;
 	info->read_only = box->read_only;
+	info->key_bytes = sizeof(uint64_t) * (1 + FBX_RULE_LIMITS_MAX);
+	info->log_key_bytes = box->cap_log_slots ? info->key_bytes + 8ull * box->cap_log_slots : 0;
+	info->log_count_max = box->cap_log_slots ? box->cap_log_slots - 1 : 0;
 	return 0;
 }

@@ -153,6 +153,13 @@ void fbx__gen_retag(_Atomic uint64_t *c, uint32_t gen)
 }
 
 /* CAS `from` -> `to`; the winner alone does the bookkeeping and the event. */
+void fbx__breaker_since(struct fbx__breaker_rec *rec, uint64_t ms)
+{
+	uint64_t have = atomic_load_explicit(&rec->since_ms, memory_order_relaxed);
+	while (have < ms && !atomic_compare_exchange_weak(&rec->since_ms, &have, ms))
+		;
+}
+
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause)
 {
@@ -198,6 +205,7 @@ bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 		return false;
 	fbx__gen_retag(&b->rec->consec, gen);
 	fbx__gen_retag(&b->rec->ho_succ, gen);
+	fbx__breaker_since(b->rec, now_ms);
 	if (to == FBX_OPEN)
 		atomic_fetch_add(&b->rec->trips, 1);
 	fbx__event_emit(b->box, FBX_EV_TRANSITION, cause, FBX_REC_BREAKER, b->index,
@@ -416,8 +424,67 @@ static int trial_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 	return 0;
 }
 
-static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
-				   uint64_t now)
+/* Where the window stands, for last_bad: its sequence number when it
+ * counts calls, else the time in ms. */
+static uint64_t window_mark(const fbx_breaker *b, uint64_t now)
+{
+	return b->cfg.window_calls ? atomic_load_explicit(&b->rec->ring_seq, memory_order_relaxed)
+				   : fbx__ms_since(b->box, now);
+}
+
+/* Whether a failure or slow call recorded since mark may still be in the
+ * window: only then can a success leave the rates at or over a threshold
+ * (a success alone lowers them; it raises calls to min_calls, or older
+ * successes leave the window, only while a failure is in it). */
+static bool bad_in_window(const fbx_breaker *b, uint64_t now)
+{
+	uint64_t last = atomic_load_explicit(&b->rec->last_bad, memory_order_relaxed);
+	if (last == 0)
+		return false;
+	uint64_t mark = window_mark(b, now), span = b->cfg.window_calls
+							  ? b->cfg.window_calls
+							  : b->cfg.window_ns / 1000000u + 1;
+	return mark < last || mark - last <= span;
+}
+
+/*
+ * Whether a success must evaluate the rates.  A success alone lowers
+ * them; they can be at or over a threshold after it only while a failure
+ * or slow call is in the window and either the success brings the window
+ * to min_calls, or older calls have left it.  So, without summing the
+ * window on every success:
+ *  - a window of calls: only the call that brings it to min_calls (once
+ *    full, a call that enters pushes one out, and a success cannot raise
+ *    the share of failures);
+ *  - a window of time: the first success of each bucket (calls leave only
+ *    when a bucket does), and the success that makes up what the last
+ *    evaluation found the window short of min_calls.
+ */
+static bool success_matters(fbx_breaker *b, uint64_t seq, uint64_t now)
+{
+	if (!bad_in_window(b, now))
+		return false;
+	if (b->cfg.window_calls != 0) {
+		uint64_t floor = atomic_load_explicit(&b->rec->win_floor, memory_order_relaxed);
+		return seq >= floor && seq + 1 - floor == b->cfg.min_calls;
+	}
+	uint64_t bucket = now / b->bucket_ns + 1; /* 0: none yet */
+	uint64_t seen = atomic_load_explicit(&b->rec->eval_bucket, memory_order_relaxed);
+	if (seen < bucket && atomic_compare_exchange_strong(&b->rec->eval_bucket, &seen, bucket))
+		return true;
+	uint64_t s = atomic_load_explicit(&b->rec->short_by, memory_order_relaxed);
+	while ((uint32_t)(s >> 32) == (uint32_t)bucket && (uint32_t)s != 0)
+		if (atomic_compare_exchange_weak(&b->rec->short_by, &s, s - 1))
+			return (uint32_t)s == 1;
+	return false;
+}
+
+/* The rates, evaluated after every call the window records that can move
+ * them over a threshold, as resilience4j evaluates after every call: three
+ * failures then two successes trip a breaker of failure_rate 50 and
+ * min_calls 5 on the fifth call. */
+static void closed_evaluate(fbx_breaker *b, uint64_t w, bool failure, bool slow, uint64_t seq,
+			    uint64_t now)
 {
 	uint32_t gen = FBX__ST_GEN(w);
 	if (failure && b->cfg.fail_max != 0 &&
@@ -427,10 +494,25 @@ static void closed_failure_or_slow(fbx_breaker *b, uint64_t w, bool failure,
 	}
 	if (!rates_on(&b->cfg))
 		return;
+	if (failure || slow) {
+		/* +1: 0 means none; a mark only moves forward */
+		uint64_t mark = window_mark(b, now) + 1,
+			 have = atomic_load_explicit(&b->rec->last_bad, memory_order_relaxed);
+		while (have < mark && !atomic_compare_exchange_weak(&b->rec->last_bad, &have, mark))
+			;
+	} else if (!success_matters(b, seq, now)) {
+		return;
+	}
 	uint64_t calls, fails, slows;
 	fbx__window_figures(b->box, b->rec, &b->cfg, now, &calls, &fails, &slows);
-	if (calls < b->cfg.min_calls)
+	if (calls < b->cfg.min_calls) {
+		if (b->cfg.window_calls == 0 && (fails != 0 || slows != 0))
+			atomic_store_explicit(&b->rec->short_by,
+					      (now / b->bucket_ns + 1) << 32 |
+						      (uint32_t)(b->cfg.min_calls - calls),
+					      memory_order_relaxed);
 		return;
+	}
 	if (b->cfg.failure_rate_pct != 0 && fails * 100 >= calls * b->cfg.failure_rate_pct)
 		fbx__breaker_transition(b, w, FBX_OPEN, now, FBX_CAUSE_FAILURE_RATE);
 	else if (b->cfg.slow_rate_pct != 0 && slows * 100 >= calls * b->cfg.slow_rate_pct)
@@ -469,16 +551,15 @@ static __attribute__((noinline)) int done_slow(fbx_breaker *b, const fbx_permit 
 		return 0;
 	bool failure = outcome == FBX_FAILURE;
 	uint64_t now = fbx__now_coarse();
-	if (rates_on(&b->cfg))
-		fbx__window_record(b, shard, failure, slow, now);
+	uint64_t seq = rates_on(&b->cfg) ? fbx__window_record(b, shard, failure, slow, now) : 0;
 	if (!failure && b->cfg.fail_max != 0) {
 		/* a success ends a run of failures, slow or not */
 		uint64_t c = atomic_load_explicit(&b->rec->consec, memory_order_relaxed);
 		if (FBX__GC_COUNT(c) != 0)
 			end_failure_run(b, c, p);
 	}
-	if (failure || slow)
-		closed_failure_or_slow(b, w, failure, now);
+	if (failure || slow || rates_on(&b->cfg))
+		closed_evaluate(b, w, failure, slow, seq, now);
 	return 0;
 }
 

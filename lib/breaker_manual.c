@@ -7,6 +7,33 @@
  */
 #include "internal.h"
 
+#include <string.h>
+#include <unistd.h>
+
+static_assert(FBX_CAUSE_HOLD == FBX_CAUSE_TRIP + FBX__MANUAL_HOLD &&
+		      FBX_CAUSE_RELEASE == FBX_CAUSE_TRIP + FBX__MANUAL_RELEASE &&
+		      FBX_CAUSE_RESET == FBX_CAUSE_TRIP + FBX__MANUAL_RESET,
+	      "the manual causes index the manual counters");
+
+/* The record of the last operator action, for readers (fbx_breaker_info):
+ * words first, then the check that vouches for them. */
+static void note_operator(struct fbx__breaker_rec *rec, fbx_event_cause cause, uint64_t now_ms,
+			  const char *reason)
+{
+	uint64_t words[FBX__OP_WORDS] = {0};
+	words[0] = (uint64_t)geteuid() << 32 | (uint32_t)getpid();
+	words[1] = now_ms;
+	words[2] = (uint64_t)cause;
+	if (reason != NULL)
+		strncpy((char *)&words[3], reason, FBX_REASON_MAX - 1);
+	atomic_store(&rec->op_who, words[0]);
+	atomic_store(&rec->op_when_ms, words[1]);
+	atomic_store(&rec->op_cause, words[2]);
+	for (size_t i = 0; i < FBX_REASON_MAX / 8; i++)
+		atomic_store(&rec->op_reason[i], words[3 + i]);
+	atomic_store_explicit(&rec->op_check, fbx__op_check(words), memory_order_release);
+}
+
 static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 		     const char *reason, bool only_from_forced)
 {
@@ -33,10 +60,14 @@ static int set_state(fbx_breaker *b, uint32_t to, fbx_event_cause cause,
 	 * transition, so permits and counts of the state it replaces are void */
 	FBX_ASSERT(next == w || (FBX__ST_STATE(next) == to &&
 				 fbx__gen_newer(FBX__ST_GEN(next), FBX__ST_GEN(w))));
+	uint64_t now_ms = fbx__ms_since(b->box, now);
 	if (next != w) {
 		fbx__gen_retag(&b->rec->consec, FBX__ST_GEN(next));
 		fbx__gen_retag(&b->rec->ho_succ, FBX__ST_GEN(next));
+		fbx__breaker_since(b->rec, now_ms);
 	}
+	atomic_fetch_add(&b->rec->manual[cause - FBX_CAUSE_TRIP], 1);
+	note_operator(b->rec, cause, now_ms, reason);
 	/* A scribbled state word is repaired by any of these actions; the
 	 * event then records where it came from as unknown (-1), so readers
 	 * keep who repaired it and why instead of flagging the event. */

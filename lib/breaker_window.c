@@ -55,7 +55,8 @@ void fbx__window_floor_raise(const fbx_breaker *b, uint64_t now)
 		;
 }
 
-void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow, uint64_t now)
+uint64_t fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
+			   uint64_t now)
 {
 	if (b->cfg.window_calls != 0) {
 		uint64_t seq = atomic_fetch_add(&b->rec->ring_seq, 1);
@@ -67,7 +68,7 @@ void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
 			   ((v >> 1) & 1) == slow);
 		atomic_store_explicit(&b->ring[seq % b->cfg.window_calls], v,
 				      memory_order_release);
-		return;
+		return seq;
 	}
 	uint64_t idx = now / b->bucket_ns;
 	_Atomic uint64_t *bucket = fbx__bshard(shard, b->index)->bucket[idx % FBX_WINDOW_BUCKETS];
@@ -77,6 +78,7 @@ void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
 		bucket_add(&bucket[FBX__B_FAIL], tag);
 	if (slow)
 		bucket_add(&bucket[FBX__B_SLOW], tag);
+	return 0;
 }
 
 static void ring_figures(const struct fbx__breaker_rec *rec, const fbx__ring_slot *ring,

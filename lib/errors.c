@@ -1,4 +1,6 @@
 /* errors.c — the text behind every FBX_E* code and enum name. */
+#include <string.h>
+
 #include "internal.h"
 
 const char *fbx_strerror(int err)
@@ -37,13 +39,32 @@ const char *fbx_breaker_state_name(int state)
 	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? names[state] : "invalid";
 }
 
+static const char *const algorithm_names[] = {"window", "gcra", "log", "auto"};
+
 const char *fbx_algorithm_name(int algo)
 {
+	return algo >= 0 && algo <= FBX_ALGO_AUTO ? algorithm_names[algo] : "invalid";
+}
+
+const char *fbx_algorithm_accuracy(int algo)
+{
 	switch (algo) {
-	case FBX_ALGO_WINDOW: return "window";
-	case FBX_ALGO_GCRA: return "gcra";
+	case FBX_ALGO_LOG: return "exact sliding log: at most count in any period";
+	case FBX_ALGO_WINDOW:
+		return "sliding-window estimate: at most 2 x count in any period";
+	case FBX_ALGO_GCRA:
+		return "GCRA: count per period sustained, at most count + burst - 1 in any period";
+	case FBX_ALGO_AUTO: return "log where the counts fit the box's log, else window";
 	default: return "invalid";
 	}
+}
+
+int fbx_algorithm_parse(const char *name)
+{
+	for (int i = 0; name != NULL && i <= FBX_ALGO_AUTO; i++)
+		if (strcmp(name, algorithm_names[i]) == 0)
+			return i;
+	return FBX_EINVAL;
 }
 
 const char *fbx_event_cause_name(int cause)

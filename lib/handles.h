@@ -63,7 +63,9 @@ struct fbx_box {
 	/* the capacities validated at open (FBX__CAPACITIES): every loop over
 	 * records is bounded by these, never by a figure read later */
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
-	uint32_t cap_workers, cap_checks, key_buckets;
+	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
+	uint32_t key_buckets, log_key_buckets;
+	uint32_t log_shift;          /* log_slots = 1 << log_shift (when not 0) */
 	uint64_t shard_stride;
 	uint64_t secret[2];
 	uint64_t created_ns;
@@ -71,6 +73,8 @@ struct fbx_box {
 	fbx__ring_slot *rings;
 	struct fbx__limiter_rec *limiters;
 	struct fbx__kbucket *keys;
+	struct fbx__kbucket *log_keys;   /* the log's own key table */
+	_Atomic uint64_t *log_rings;      /* fbx__log_rings() rings of log_slots */
 	struct fbx__event_slot *events;
 	struct fbx__worker *workers;
 	uint8_t *shards;

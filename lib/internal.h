@@ -27,11 +27,16 @@
 
 /* layout.c */
 struct fbx__layout {
-	uint64_t off_breakers, off_rings, off_limiters, off_keys;
+	uint64_t off_breakers, off_rings, off_limiters, off_keys, off_log_keys, off_log_rings;
 	uint64_t off_events, off_workers, off_shards, off_checks;
 	uint64_t shard_stride, total;
-	uint32_t key_buckets;
+	uint32_t key_buckets, log_key_buckets;
 };
+/* Rings of the log: one per entry of its key table, then one per limiter. */
+static inline uint64_t fbx__log_rings(uint64_t log_key_buckets, uint64_t limiters)
+{
+	return log_key_buckets * FBX__KB_WAYS + limiters;
+}
 int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay);
 uint64_t fbx__fingerprint(void);
 /* Fills the handle's capacities and region pointers from what box.c has
@@ -135,7 +140,7 @@ void fbx__event_emit(fbx_box *box, fbx_event_kind kind, fbx_event_cause cause,
 /* keyhash.h: fbx__keyhash(), inline for the limiter hot path */
 
 /* breaker_window.c */
-void fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
+uint64_t fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool slow,
 			uint64_t now);
 void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 			 const fbx_breaker_config *cfg, uint64_t now,
@@ -143,6 +148,20 @@ void fbx__window_figures(fbx_box *box, const struct fbx__breaker_rec *rec,
 void fbx__window_floor_raise(const fbx_breaker *b, uint64_t now);
 
 /* breaker.c */
+/* The last operator action's words (who, when, cause, reason) and the
+ * check over them (breaker_manual.c writes, snapshot.c verifies). */
+#define FBX__OP_WORDS (3 + FBX_REASON_MAX / 8)
+static inline uint64_t fbx__op_check(const uint64_t w[FBX__OP_WORDS])
+{
+	uint64_t h = 0x6f70657261746f72ull; /* FNV-1a over the words */
+	for (int i = 0; i < FBX__OP_WORDS; i++) {
+		h ^= w[i];
+		h *= 0x100000001b3ull;
+	}
+	return h | 1; /* never 0: 0 is "no action yet" */
+}
+/* Moves rec->since_ms forward to ms (never back). */
+void fbx__breaker_since(struct fbx__breaker_rec *rec, uint64_t ms);
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 			     uint64_t now, fbx_event_cause cause);
 uint64_t fbx__open_period_ns(const fbx_breaker_config *cfg, uint32_t streak);

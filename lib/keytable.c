@@ -15,6 +15,9 @@
  * and a reservation left by a killed process is cancelled by the next
  * process that wants that key or that entry (docs/DESIGN.md R5).
  *
+ * The exact log's keys have a table of their own, whose entries carry a
+ * ring each (limiter_log.h); the same code places them.
+ *
  * When both buckets are full, an entry whose budget has run out (expired)
  * is reused first, else the least recently used of the 16 is evicted and
  * counted.  A reused entry's state is zeroed only if nobody wrote it since
@@ -39,13 +42,29 @@
 #include "internal.h"
 #include "keytable.h"
 #include "limiter_algo.h"
+#include "limiter_log.h"
 
 #define ATTEMPTS 32
 #define WAIT_ROUNDS 256 /* yields before a stalled reservation is cancelled */
 #define POS(b, i) ((b) * FBX__KB_WAYS + (i))
 
+/* A log key's newest unit, if it is still in its longest window; a unit
+ * that does not read back (being written) counts as in use now. */
+static uint64_t log_recency(const fbx_box *box, _Atomic uint64_t *st, uint64_t longest,
+			    uint64_t now)
+{
+	struct fbx__log lg = fbx__log_of_key(box, st);
+	uint64_t h = atomic_load_explicit(lg.head, memory_order_relaxed), t;
+	uint64_t top = FBX__LOG_START(h) + FBX__LOG_PENDING(h);
+	if (top == 0)
+		return 0;
+	if (!fbx__log_time(&lg, top - 1, &t) || t >= now)
+		return now;
+	return now - t < longest ? t : 0;
+}
+
 /* When the entry was last used, as far as its state tells (0 = expired). */
-static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t *st,
+static uint64_t entry_recency(const fbx_box *box, bool log, uint64_t tag, _Atomic uint64_t *st,
 			      uint64_t now)
 {
 	uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
@@ -60,6 +79,15 @@ static uint64_t entry_recency(const fbx_box *box, uint64_t tag, _Atomic uint64_t
 	if (n > FBX_RULE_LIMITS_MAX)
 		n = FBX_RULE_LIMITS_MAX;
 	uint64_t latest = 0;
+	if (log) { /* the table decides the state's shape, whatever the tag says */
+		uint64_t longest = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t p = __atomic_load_n(&cfg->lim[i].period_ns, __ATOMIC_RELAXED);
+			if (p > longest)
+				longest = p;
+		}
+		return log_recency(box, st, longest, now);
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t w = atomic_load_explicit(&st[i], memory_order_relaxed);
 		uint64_t period = __atomic_load_n(&cfg->lim[i].period_ns, __ATOMIC_RELAXED), t;
@@ -97,12 +125,11 @@ static void count_eviction(fbx_box *box, uint64_t tag)
 		atomic_fetch_add(&box->limiters[li].evictions, 1);
 }
 
-void fbx__keys_count(const fbx_box *box, uint64_t *per_limiter, uint32_t n)
+static void count_table(const struct fbx__kbucket *table, uint64_t buckets,
+			uint64_t *per_limiter, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
-		per_limiter[i] = 0;
-	for (uint64_t b = 0; b < box->key_buckets; b++) {
-		const struct fbx__kbucket *bk = &box->keys[b];
+	for (uint64_t b = 0; b < buckets; b++) {
+		const struct fbx__kbucket *bk = &table[b];
 		for (int i = 0; i < FBX__KB_WAYS; i++) {
 			uint64_t t = atomic_load_explicit(&bk->tag[i], memory_order_relaxed);
 			uint32_t li = (uint32_t)(t >> FBX__TAG_LIM_SHIFT) - 1;
@@ -110,6 +137,14 @@ void fbx__keys_count(const fbx_box *box, uint64_t *per_limiter, uint32_t n)
 				per_limiter[li]++;
 		}
 	}
+}
+
+void fbx__keys_count(const fbx_box *box, uint64_t *per_limiter, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		per_limiter[i] = 0;
+	count_table(box->keys, box->key_buckets, per_limiter, n);
+	count_table(box->log_keys, box->log_key_buckets, per_limiter, n);
 }
 
 static _Atomic uint64_t *tag_at(struct fbx__kbucket *bk[2], int pos)
@@ -136,7 +171,8 @@ static int find(struct fbx__kbucket *bk[2], uint64_t tag, int skip, bool *reserv
 }
 
 /* An empty entry in the emptier bucket, else the least recently used. */
-static int choose(fbx_box *box, struct fbx__kbucket *bk[2], uint64_t now, uint64_t *seen)
+static int choose(fbx_box *box, bool log, struct fbx__kbucket *bk[2], uint64_t now,
+		  uint64_t *seen)
 {
 	int first_empty[2] = {-1, -1}, empties[2] = {0, 0};
 	for (int b = 0; b < 2; b++) {
@@ -155,7 +191,7 @@ static int choose(fbx_box *box, struct fbx__kbucket *bk[2], uint64_t now, uint64
 	uint64_t oldest = UINT64_MAX;
 	for (int pos = 0; pos < 2 * FBX__KB_WAYS; pos++) {
 		uint64_t t = atomic_load(tag_at(bk, pos));
-		uint64_t r = entry_recency(box, t, state_at(bk, pos), now);
+		uint64_t r = entry_recency(box, log, t, state_at(bk, pos), now);
 		if (r < oldest) {
 			oldest = r;
 			victim = pos;
@@ -170,6 +206,7 @@ _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbuc
 {
 	fbx_box *box = l->box;
 	const uint64_t mine = tag | FBX__TAG_RESERVED;
+	const bool log = l->algorithm == FBX_ALGO_LOG;
 	int waited = 0;
 	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 		bool reserved;
@@ -191,7 +228,7 @@ _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbuc
 		}
 
 		uint64_t seen = 0;
-		int pos = choose(box, bk, now, &seen);
+		int pos = choose(box, log, bk, now, &seen);
 		_Atomic uint64_t *st = state_at(bk, pos);
 		uint64_t old[FBX_RULE_LIMITS_MAX];
 		for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
@@ -199,10 +236,18 @@ _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbuc
 		if (!atomic_compare_exchange_strong(tag_at(bk, pos), &seen, mine))
 			continue;
 		if (seen != 0 && !(seen & FBX__TAG_RESERVED) &&
-		    entry_recency(box, seen, st, now) != 0)
+		    entry_recency(box, log, seen, st, now) != 0)
 			count_eviction(box, seen);
 		for (int i = 0; i < FBX_RULE_LIMITS_MAX; i++)
 			atomic_compare_exchange_strong(&st[i], &old[i], 0);
+		/* A log entry's ring is cleared too, with plain stores: one
+		 * that lands late, on a racer's published entry of the same key,
+		 * leaves slots that do not read back, which takes rewrite as
+		 * recent units — an early denial at worst (limiter_log.c). */
+		if (log) {
+			struct fbx__log lg = fbx__log_of_key(box, st);
+			fbx__log_clear_ring(&lg);
+		}
 
 		/* Did a racer reserve or publish the same key meanwhile? */
 		bool yield = false;

@@ -7,18 +7,23 @@
 #include "keyhash.h"
 
 /* The key's two candidate buckets: multiply-shift maps 32 hash bits onto
- * any bucket count, so the table need not be a power of two. */
-static inline void fbx__key_buckets(const fbx_box *box, uint64_t h, struct fbx__kbucket *bk[2])
+ * any bucket count, so the table need not be a power of two.  The log's
+ * keys have a table of their own (their entries carry a ring each);
+ * registration makes sure a keyed log limiter has one of at least 2. */
+static inline void fbx__key_buckets(const fbx_limiter *l, uint64_t h, struct fbx__kbucket *bk[2])
 {
-	uint64_t n = box->key_buckets;
+	const fbx_box *box = l->box;
+	bool log = l->algorithm == FBX_ALGO_LOG;
+	struct fbx__kbucket *table = log ? box->log_keys : box->keys;
+	uint64_t n = log ? box->log_key_buckets : box->key_buckets;
 	uint64_t b0 = ((h >> 32) * n) >> 32, b1 = ((h & 0xffffffffu) * n) >> 32;
 	if (b1 == b0)
 		b1 = b0 + 1 < n ? b0 + 1 : 0;
 	/* R1: both candidates lie inside the table, whose validated size is
 	 * at least 2, and differ */
 	FBX_ASSERT(b0 < n && b1 < n && b0 != b1);
-	bk[0] = &box->keys[b0];
-	bk[1] = &box->keys[b1];
+	bk[0] = &table[b0];
+	bk[1] = &table[b1];
 }
 
 static inline uint64_t fbx__key_tag(const fbx_limiter *l, uint64_t h)
@@ -46,7 +51,7 @@ static inline _Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, 
 	uint64_t h = fbx__keyhash(seed, key, keylen);
 	uint64_t tag = fbx__key_tag(l, h);
 	struct fbx__kbucket *bk[2];
-	fbx__key_buckets(box, h, bk);
+	fbx__key_buckets(l, h, bk);
 	for (int b = 0; b < 2; b++)
 		for (int i = 0; i < FBX__KB_WAYS; i++)
 			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag)

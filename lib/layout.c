@@ -44,6 +44,14 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 	 * emptier one evicts about 2 live keys in 10,000 at full capacity. */
 	uint64_t want = ((uint64_t)cfg->keys * 5 / 4 + FBX__KB_WAYS - 1) / FBX__KB_WAYS;
 	lay->key_buckets = want < 2 ? 2 : (uint32_t)want;
+	/* The log's keys have a table of their own, sized the same way, and
+	 * each entry of it (and each limiter) a ring of log_slots stamps. */
+	if (cfg->log_slots != 0 && (cfg->log_slots < 2 || (cfg->log_slots & (cfg->log_slots - 1))))
+		return FBX_EINVAL;
+	want = ((uint64_t)cfg->log_keys * 5 / 4 + FBX__KB_WAYS - 1) / FBX__KB_WAYS;
+	lay->log_key_buckets = cfg->log_keys == 0 || cfg->log_slots == 0 ? 0
+			       : want < 2			     ? 2
+								     : (uint32_t)want;
 
 	uint64_t page = 4096, off = align_up(sizeof(struct fbx__header), page);
 	lay->off_breakers = off;
@@ -55,6 +63,11 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 	off = align_up(off + (uint64_t)cfg->limiters * sizeof(struct fbx__limiter_rec), page);
 	lay->off_keys = off;
 	off = align_up(off + (uint64_t)lay->key_buckets * sizeof(struct fbx__kbucket), page);
+	lay->off_log_keys = off;
+	off = align_up(off + (uint64_t)lay->log_key_buckets * sizeof(struct fbx__kbucket), page);
+	lay->off_log_rings = off;
+	off = align_up(off + fbx__log_rings(lay->log_key_buckets, cfg->limiters) *
+				     cfg->log_slots * sizeof(uint64_t), page);
 	lay->off_events = off;
 	off = align_up(off + (uint64_t)cfg->events * sizeof(struct fbx__event_slot), page);
 	lay->off_workers = off;
@@ -83,7 +96,7 @@ uint64_t fbx__fingerprint(void)
 		offsetof(struct fbx__breaker_rec, lease), sizeof(fbx_breaker_config),
 		sizeof(struct fbx__breaker_shard), sizeof(struct fbx__limiter_rec),
 		offsetof(struct fbx__limiter_rec, global_state), sizeof(struct fbx__limiter_cfg),
-		sizeof(struct fbx__limiter_shard), sizeof(struct fbx__kbucket),
+		sizeof(struct fbx__limiter_shard), sizeof(struct fbx__kbucket), FBX__LOG_SLOTS_MAX,
 		sizeof(struct fbx__event_slot), sizeof(struct fbx__worker),
 		FBX_NAME_MAX, FBX_RULE_LIMITS_MAX, FBX_WINDOW_BUCKETS, FBX_HALF_OPEN_MAX,
 		FBX_WINDOW_CALLS_MAX, FBX__CHECK_SIZE,
@@ -108,6 +121,8 @@ void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__l
 	FBX__CAPACITIES(CAP_BIND)
 #undef CAP_BIND
 	box->key_buckets = lay->key_buckets;
+	box->log_key_buckets = lay->log_key_buckets;
+	box->log_shift = caps->log_slots ? (uint32_t)__builtin_ctz(caps->log_slots) : 0;
 	box->shard_stride = lay->shard_stride;
 	box->secret[0] = h->secret[0];
 	box->secret[1] = h->secret[1];
@@ -118,6 +133,8 @@ void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__l
 	box->rings = (void *)(box->base + lay->off_rings);
 	box->limiters = (void *)(box->base + lay->off_limiters);
 	box->keys = (void *)(box->base + lay->off_keys);
+	box->log_keys = (void *)(box->base + lay->off_log_keys);
+	box->log_rings = (void *)(box->base + lay->off_log_rings);
 	box->events = (void *)(box->base + lay->off_events);
 	box->workers = (void *)(box->base + lay->off_workers);
 	box->shards = box->base + lay->off_shards;

@@ -8,6 +8,7 @@
  * early denial, never an over-admission.
  */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,13 +16,14 @@
 #include "internal.h"
 #include "keytable.h"
 #include "limiter_algo.h"
+#include "limiter_log.h"
 
 void fbx_limiter_config_init(fbx_limiter_config *cfg)
 {
 	if (cfg == NULL)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->algorithm = FBX_ALGO_WINDOW;
+	cfg->algorithm = FBX_ALGO_AUTO;
 	cfg->burst = 1;
 }
 
@@ -48,18 +50,19 @@ static uint64_t coarse_resolution_ns(void)
 int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			   struct fbx__limiter_cfg *out)
 {
-	if (algorithm > FBX_ALGO_GCRA)
+	if (algorithm > FBX_ALGO_LOG)
 		return FBX_EINVAL;
 	memset(out, 0, sizeof(*out));
 	int rc = fbx_rule_parse(rule, &out->parsed, NULL);
 	if (rc)
 		return rc;
-	if (algorithm == FBX_ALGO_WINDOW)
-		burst = 1; /* the sliding window has no burst: ignore it */
-	if (burst == 0)
+	if (algorithm != FBX_ALGO_GCRA)
+		burst = 1; /* only GCRA has a burst: ignore it */
+	if (burst == 0 || burst > FBX_GCRA_BURST_MAX)
 		return FBX_EINVAL;
 	uint64_t tick = coarse_resolution_ns();
-	out->coarse_clock = 1;
+	/* The log stamps each unit: it is exact to the precise clock only. */
+	out->coarse_clock = algorithm != FBX_ALGO_LOG;
 	out->fast_add = 1;
 	out->min_count = UINT64_MAX;
 	for (uint32_t i = 0; i < out->parsed.n; i++) {
@@ -73,16 +76,16 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			out->min_count = k->count;
 		if (k->count > FAST_COUNT_MAX)
 			out->fast_add = 0;
+		if (algorithm == FBX_ALGO_LOG && k->count > FBX__LOG_SLOTS_MAX - 1)
+			return FBX_ERANGE;
 		if (algorithm == FBX_ALGO_GCRA) {
-			if (burst > k->count)
-				return FBX_ERANGE;
-			/* rounded up: a shorter interval would fit limit + 1 calls
-			 * into one period */
-			uint64_t cells = k->count - burst + 1;
-			k->gcra_t = k->period_ns / cells;
+			/* The sustained rate is the rule's, whatever the burst:
+			 * one call per period / count, rounded up (a shorter
+			 * interval would let count + 1 through a period). */
+			k->gcra_t = k->period_ns / k->count;
 			if (k->gcra_t == 0)
 				return FBX_ERANGE;
-			if (k->gcra_t * cells < k->period_ns)
+			if (k->gcra_t * k->count < k->period_ns)
 				k->gcra_t++;
 			k->gcra_tau = k->gcra_t * (burst - 1);
 			k->inv_t = UINT64_MAX / k->gcra_t;
@@ -150,6 +153,16 @@ int fbx__limiter_cfg_copy(const struct fbx__limiter_rec *rec, struct fbx__limite
 	return FBX_ETIMEDOUT;
 }
 
+int fbx_limiter_config_check(const fbx_limiter_config *cfg)
+{
+	if (cfg == NULL || cfg->rule == NULL || cfg->algorithm < 0 ||
+	    cfg->algorithm > FBX_ALGO_AUTO)
+		return FBX_EINVAL;
+	struct fbx__limiter_cfg built;
+	uint32_t algo = cfg->algorithm == FBX_ALGO_AUTO ? FBX_ALGO_WINDOW : (uint32_t)cfg->algorithm;
+	return fbx__limiter_cfg_build(algo, cfg->burst, cfg->rule, &built);
+}
+
 static fbx_limiter *handle_for(fbx_box *box, uint32_t index)
 {
 	pthread_mutex_lock(&box->lock);
@@ -190,14 +203,35 @@ int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out)
 	int i = fbx__record_find(&rs, name);
 	if (i < 0)
 		return FBX_ENOENT;
-	if (box->limiters[i].algorithm > FBX_ALGO_GCRA)
+	if (box->limiters[i].algorithm > FBX_ALGO_LOG)
 		return FBX_ECORRUPT;
 	*out = handle_for(box, (uint32_t)i);
 	return *out ? 0 : FBX_ENOMEM;
 }
 
-static int conflict(const struct fbx__limiter_rec *r, const fbx_limiter_config *cfg,
-		    const struct fbx__limiter_cfg *want)
+/* Whether rule c fits the box's log: its largest count below log_slots,
+ * and for a keyed limiter, a log key table to put keys in. */
+static int log_fits(const fbx_box *box, const struct fbx__limiter_cfg *c, bool keyed)
+{
+	if (box->cap_log_slots < 2 || (keyed && box->log_key_buckets < 2))
+		return FBX_ERANGE;
+	for (uint32_t i = 0; i < c->parsed.n; i++)
+		if (c->lim[i].count >= box->cap_log_slots)
+			return FBX_ERANGE;
+	return 0;
+}
+
+/* FBX_ALGO_AUTO: the log where the rule fits it, else the window. */
+static uint32_t resolve(const fbx_box *box, const fbx_limiter_config *cfg,
+			const struct fbx__limiter_cfg *as_log)
+{
+	if (cfg->algorithm != FBX_ALGO_AUTO)
+		return (uint32_t)cfg->algorithm;
+	return log_fits(box, as_log, cfg->keyed != 0) == 0 ? FBX_ALGO_LOG : FBX_ALGO_WINDOW;
+}
+
+static int conflict(const struct fbx__limiter_rec *r, uint32_t algorithm,
+		    const fbx_limiter_config *cfg, const struct fbx__limiter_cfg *want)
 {
 	struct fbx__limiter_cfg have;
 	uint64_t active;
@@ -205,21 +239,32 @@ static int conflict(const struct fbx__limiter_rec *r, const fbx_limiter_config *
 	if (rc)
 		return rc;
 	have.rule[sizeof(have.rule) - 1] = '\0';
-	if (r->algorithm != (uint32_t)cfg->algorithm || r->keyed != (cfg->keyed != 0) ||
+	/* auto matches what it would resolve to now or what it resolved to
+	 * when the limiter was made (a fit decided by the same box) */
+	bool algo_ok = r->algorithm == algorithm ||
+		       (cfg->algorithm == FBX_ALGO_AUTO &&
+			(r->algorithm == FBX_ALGO_LOG || r->algorithm == FBX_ALGO_WINDOW));
+	if (!algo_ok || r->keyed != (cfg->keyed != 0) ||
 	    strcmp(have.rule, want->rule) != 0 || have.burst != want->burst)
 		return FBX_ECONFLICT;
 	return 0;
 }
 
-static int create_record(fbx_box *box, const char *name, const fbx_limiter_config *cfg,
-			 const struct fbx__limiter_cfg *built)
+static int create_record(fbx_box *box, const char *name, uint32_t algorithm,
+			 const fbx_limiter_config *cfg, const struct fbx__limiter_cfg *built)
 {
 	struct fbx__records rs = fbx__limiter_records(box);
 	int i = fbx__record_claim(&rs, name);
 	if (i < 0)
 		return i;
 	struct fbx__limiter_rec *r = &box->limiters[i];
-	r->algorithm = (uint32_t)cfg->algorithm;
+	r->algorithm = algorithm;
+	if (algorithm == FBX_ALGO_LOG) {
+		/* a ring left by an earlier limiter of this slot holds nothing */
+		struct fbx__log lg = fbx__log_of_limiter(box, (uint32_t)i);
+		fbx__log_clear_ring(&lg);
+		atomic_store(lg.head, 0);
+	}
 	r->keyed = cfg->keyed != 0;
 	cfg_store(&r->cfg[0], built);
 	atomic_store(&r->cfg_active, 0);
@@ -237,7 +282,15 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 	if (rc)
 		return rc;
 	struct fbx__limiter_cfg built;
-	rc = fbx__limiter_cfg_build((uint32_t)cfg->algorithm, cfg->burst, cfg->rule, &built);
+	uint32_t algorithm = (uint32_t)cfg->algorithm;
+	if (algorithm == FBX_ALGO_AUTO) {
+		/* built as a log first: that is what the fit is decided on */
+		rc = fbx__limiter_cfg_build(FBX_ALGO_LOG, cfg->burst, cfg->rule, &built);
+		algorithm = rc == 0 ? resolve(box, cfg, &built) : FBX_ALGO_WINDOW;
+	}
+	rc = fbx__limiter_cfg_build(algorithm, cfg->burst, cfg->rule, &built);
+	if (rc == 0 && algorithm == FBX_ALGO_LOG)
+		rc = log_fits(box, &built, cfg->keyed != 0);
 	if (rc == 0)
 		rc = fbx__box_whole(box);
 	if (rc)
@@ -249,11 +302,11 @@ int fbx_limiter_register(fbx_box *box, const char *name, const fbx_limiter_confi
 	int i = fbx__record_find(&rs, name);
 	bool fresh = false;
 	if (i >= 0) {
-		rc = conflict(&box->limiters[i], cfg, &built);
+		rc = conflict(&box->limiters[i], algorithm, cfg, &built);
 		if (rc)
 			i = rc;
 	} else {
-		i = create_record(box, name, cfg, &built);
+		i = create_record(box, name, algorithm, cfg, &built);
 		fresh = i >= 0;
 	}
 	fbx__registry_unlock(lock);
@@ -271,7 +324,22 @@ const char *fbx_limiter_name(const fbx_limiter *l)
 	return l ? l->rec->head.name : NULL;
 }
 
-int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
+int fbx_limiter_algorithm(const fbx_limiter *l)
+{
+	return l ? (int)l->algorithm : FBX_EINVAL;
+}
+
+/* The text of a limiter's config event: what changed, and the operator's
+ * reason when one was given. */
+static void config_text(char *out, size_t n, const char *what, const char *reason)
+{
+	if (reason != NULL && reason[0] != '\0')
+		snprintf(out, n, "%s%s%s", what ? what : "", what ? ": " : "", reason);
+	else
+		snprintf(out, n, "%s", what ? what : "");
+}
+
+int fbx_limiter_set_rule(fbx_limiter *l, const char *rule, const char *reason)
 {
 	if (l == NULL)
 		return FBX_EINVAL;
@@ -282,18 +350,12 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	int rc = fbx__limiter_cfg_copy(l->rec, &now_in_force, &active);
 	if (rc)
 		return rc;
+	/* the burst stays: it is tolerance on top of the rate, whatever the
+	 * counts */
 	uint32_t burst = now_in_force.burst;
-	if (l->algorithm == FBX_ALGO_GCRA) {
-		/* keep the burst, within what the new rule allows */
-		fbx_rule r;
-		rc = fbx_rule_parse(rule, &r, NULL);
-		if (rc)
-			return rc;
-		for (uint32_t i = 0; i < r.n; i++)
-			if (burst > r.limit[i].count)
-				burst = (uint32_t)r.limit[i].count;
-	}
 	rc = fbx__limiter_cfg_build(l->algorithm, burst ? burst : 1, rule, &built);
+	if (rc == 0 && l->algorithm == FBX_ALGO_LOG)
+		rc = log_fits(l->box, &built, l->keyed);
 	if (rc)
 		return rc;
 	int lock = fbx__registry_lock(l->box);
@@ -310,20 +372,24 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule)
 	FBX_ASSERT((next & 1) == written && (next & 1) != (active & 1));
 	atomic_store_explicit(&l->rec->cfg_active, next, memory_order_release);
 	fbx__registry_unlock(lock);
+	char text[FBX_RULE_TEXT_MAX + FBX_REASON_MAX + 2];
+	config_text(text, sizeof(text), built.rule, reason);
 	fbx__event_emit(l->box, FBX_EV_CONFIG, FBX_CAUSE_RULE, FBX_REC_LIMITER, l->index, -1, -1,
-			built.rule);
+			text);
 	return 0;
 }
 
-int fbx_limiter_set_dry_run(fbx_limiter *l, int on)
+int fbx_limiter_set_dry_run(fbx_limiter *l, int on, const char *reason)
 {
 	if (l == NULL)
 		return FBX_EINVAL;
 	if (l->box->read_only)
 		return FBX_ERDONLY;
 	atomic_store(&l->rec->dry_run, on != 0);
+	char text[FBX_REASON_MAX + 1];
+	config_text(text, sizeof(text), NULL, reason);
 	fbx__event_emit(l->box, FBX_EV_CONFIG, on ? FBX_CAUSE_DRY_RUN_ON : FBX_CAUSE_DRY_RUN_OFF,
-			FBX_REC_LIMITER, l->index, -1, -1, NULL);
+			FBX_REC_LIMITER, l->index, -1, -1, text[0] ? text : NULL);
 	return 0;
 }
 
@@ -408,17 +474,8 @@ out:
 	return rc;
 }
 
-/* A take's clock reading, whether GCRA must pad for the coarse clock, and
- * whether the reading was taken again after a word showed it stale. */
-struct when {
-	uint64_t now;
-	bool padded;
-	bool fresh;
-	bool coarse;
-};
-
 static enum fbx__decision decide(const fbx_limiter *l, const struct fbx__limit *k,
-				 uint64_t w, const struct when *at, uint64_t cost,
+				 uint64_t w, const struct fbx__reading *at, uint64_t cost,
 				 uint64_t *next, struct fbx__verdict *v)
 {
 	if (l->algorithm == FBX_ALGO_GCRA)
@@ -429,7 +486,7 @@ static enum fbx__decision decide(const fbx_limiter *l, const struct fbx__limit *
 /* Once per take at most: the reading predates a stall.  Later limits and
  * the refunds use the new one too; what earlier limits did on the old one
  * only ever erred towards denial. */
-static __attribute__((cold, noinline)) void read_again(struct when *at)
+__attribute__((cold, noinline)) void fbx__reading_again(struct fbx__reading *at)
 {
 	uint64_t now = at->coarse ? fbx__now_coarse() : fbx__now();
 	if (now > at->now)
@@ -440,7 +497,7 @@ static __attribute__((cold, noinline)) void read_again(struct when *at)
 /* Gives back what limits 0..upto-1 took, each in the window it counted in. */
 static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
 		   _Atomic uint64_t *st, uint32_t upto, const uint64_t *used_idx,
-		   const struct when *at, uint64_t cost)
+		   const struct fbx__reading *at, uint64_t cost)
 {
 	for (uint32_t i = 0; i < upto; i++) {
 		if (l->algorithm == FBX_ALGO_WINDOW) {
@@ -458,7 +515,7 @@ static void refund(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
  * must cover them all.  Each only grows more permissive with time, so the
  * longest wait among them is exact. */
 static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c,
-			  _Atomic uint64_t *st, uint32_t from, struct when *at, uint64_t cost,
+			  _Atomic uint64_t *st, uint32_t from, struct fbx__reading *at, uint64_t cost,
 			  struct fbx__verdict *v)
 {
 	for (uint32_t i = from; i < c->parsed.n; i++) {
@@ -467,7 +524,7 @@ static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c
 		enum fbx__decision d;
 		while ((d = decide(l, &c->lim[i], atomic_load(&st[i]), at, cost, &unused, &w)) ==
 		       FBX__STALE)
-			read_again(at);
+			fbx__reading_again(at);
 		if (d == FBX__DENY && w.retry_ns > v->retry_ns)
 			*v = w;
 	}
@@ -483,7 +540,7 @@ static void later_denials(const fbx_limiter *l, const struct fbx__limiter_cfg *c
  * an early denial at worst, never an extra admission.
  */
 static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, bool fast,
-		       _Atomic uint64_t *word, struct when *at, uint64_t cost,
+		       _Atomic uint64_t *word, struct fbx__reading *at, uint64_t cost,
 		       struct fbx__verdict *v)
 {
 	uint64_t w, next;
@@ -501,7 +558,7 @@ static bool take_limit(const fbx_limiter *l, const struct fbx__limit *k, bool fa
 	for (;;) {
 		d = decide(l, k, w, at, cost, &next, v);
 		if (FBX__UNLIKELY(d == FBX__STALE)) {
-			read_again(at);
+			fbx__reading_again(at);
 			continue;
 		}
 		if (d == FBX__DENY) {
@@ -537,19 +594,42 @@ static int denied(fbx_limiter *l, struct fbx__limiter_shard *ls, const struct fb
 	return FBX_ELIMITED;
 }
 
+/* The exact log decides on all limits at once (limiter_log.c). */
+static int take_log(fbx_limiter *l, const struct fbx__limiter_cfg *c,
+		    struct fbx__limiter_shard *ls, _Atomic uint64_t *st, struct fbx__reading *at,
+		    const void *key, size_t keylen, uint32_t cost, fbx_limit_result *res)
+{
+	struct fbx__log lg = l->keyed ? fbx__log_of_key(l->box, st)
+				      : fbx__log_of_limiter(l->box, l->index);
+	struct fbx__verdict v;
+	int d = fbx__log_take(c, &lg, at, cost, &v);
+	if (FBX__UNLIKELY(d < 0))
+		return d;
+	if (d == FBX__DENY)
+		return denied(l, ls, &v, at->now, key, keylen, res);
+	fbx__count(l->box, &ls->ctr[FBX__L_ALLOWED]);
+	res->allowed = 1;
+	res->dry_run_denied = 0;
+	res->limit = v.limit;
+	res->remaining = v.remaining;
+	res->reset_ns = v.reset_ns;
+	res->retry_after_ns = 0;
+	res->now_ns = at->now;
+	return 0;
+}
+
 static inline __attribute__((always_inline)) int
 take_with(fbx_limiter *l, const struct fbx__limiter_cfg *c, uint8_t *shard, const void *key,
 	  size_t keylen, uint32_t cost, fbx_limit_result *res)
 {
 	/* No window could ever admit it (GCRA admits at most burst at once);
 	 * said before the key is looked up, so it is not stored either. */
-	if (FBX__UNLIKELY(cost > c->min_count ||
-			  (l->algorithm == FBX_ALGO_GCRA && cost > c->burst)))
+	if (FBX__UNLIKELY(l->algorithm == FBX_ALGO_GCRA ? cost > c->burst : cost > c->min_count))
 		return FBX_ERANGE;
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
 	/* GCRA pads its intervals for the coarse clock; a substituted clock is
 	 * exact, with no tick to pad for */
-	struct when at = {now,
+	struct fbx__reading at = {now,
 			  l->algorithm == FBX_ALGO_GCRA && c->coarse_clock &&
 				  !fbx__clock_substituted(),
 			  false, c->coarse_clock != 0};
@@ -563,6 +643,8 @@ take_with(fbx_limiter *l, const struct fbx__limiter_cfg *c, uint8_t *shard, cons
 	}
 	struct fbx__limiter_shard *ls = (void *)(shard + l->shard_off);
 	struct fbx__verdict v, tight = {0, 0, 0, 0, 0, false};
+	if (l->algorithm == FBX_ALGO_LOG)
+		return take_log(l, c, ls, st, &at, key, keylen, cost, res);
 	/* Ask for the line in exclusive state at once: a plain load would
 	 * fetch it shared and the CAS fetch it again when another process
 	 * wrote it last (a hot key taken by several workers). */

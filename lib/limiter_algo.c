@@ -16,10 +16,13 @@
  * are admitted (all of prev at the end of one window, then cur); for evenly
  * spread traffic the estimate is close to exact.
  *
- * GCRA: word = theoretical arrival time (TAT) in ns.  With burst b, the
- * emission interval is T = period / (limit - b + 1) and the tolerance
- * (b - 1) * T: up to b calls at once, and never more than limit calls in
- * any window of the period — the bound holds exactly, whatever b is.
+ * GCRA: word = theoretical arrival time (TAT) in ns.  The emission interval
+ * is T = period / count, rounded up: the rule's rate is sustained whatever
+ * the burst (as in redis-cell and token buckets).  With burst b the
+ * tolerance is (b - 1) * T: up to b calls at once, then one per T, so any
+ * window of the period admits at most count + b - 1 — exactly count when
+ * b is 1.  GCRA is its own policy, exact for itself, not an estimate of
+ * the sliding log.
  */
 #include "internal.h"
 #include "limiter_algo.h"

@@ -1,14 +1,15 @@
 /*
  * rule.c — the rate-rule grammar, in the notation of Python's limits/slowapi
  * so that a service's rules carry over from Python unchanged (this side is
- * stricter: no month/year, and "per" must stand apart as a word):
+ * stricter in one way: "per" must stand apart as a word):
  *
  *	rule   := limit ( SEP limit )*            at most FBX_RULE_LIMITS_MAX
  *	SEP    := ";" | "," | "|"
  *	limit  := COUNT "/" [N] UNIT
  *	        | COUNT WS "per" WS [N] UNIT       ("per" in any case)
- *	UNIT   := second | sec | minute | min | hour | hr | day, each with an
- *	          optional plural "s", in any case
+ *	UNIT   := second | sec | minute | min | hour | hr | day | month | year,
+ *	          each with an optional plural "s", in any case; as in limits,
+ *	          a month is 30 days and a year 12 of them (360 days)
  *
  * Blanks may surround every token.  COUNT and N are decimal digits only
  * (leading zeros are read as decimal); COUNT is 1..2^32-1 and N * UNIT is at
@@ -40,6 +41,8 @@ struct unit {
 
 /* Largest first: fbx_rule_format() takes the first that divides. */
 static const struct unit units[] = {
+	{ "year", NULL, 360 * SEC_PER_DAY },
+	{ "month", NULL, 30 * SEC_PER_DAY },
 	{ "day", NULL, SEC_PER_DAY },
 	{ "hour", "hr", 3600 },
 	{ "minute", "min", 60 },

@@ -40,7 +40,7 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 #define FBX__CACHELINE 64
 
 #define FBX__MAGIC 0x31584f4245535546ull /* "FUSEBOX1" little-endian */
-#define FBX__LAYOUT_VERSION 2u
+#define FBX__LAYOUT_VERSION 3u
 /* The object is /dev/shm/fusebox.NAME: processes meet by this name. */
 #define FBX__BOX_NAME_MAX 32
 #define FBX__SHM_PREFIX "/fusebox."
@@ -56,18 +56,23 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 #define FBX__CAP_MAX_KEYS (64u << 20)
 #define FBX__CAP_MAX_EVENTS (1u << 20)
 #define FBX__CAP_MAX_WORKERS 4096u
+/* A log's pending count is 16 bits (limiter_log.h): counts below 2^16. */
+#define FBX__LOG_SLOTS_MAX 65536u
 #define FBX__CAPACITIES(X)                        \
 	X(breakers, 1, FBX__CAP_MAX_RECORDS)      \
 	X(limiters, 1, FBX__LIMITERS_MAX)         \
 	X(keys, 1, FBX__CAP_MAX_KEYS)             \
 	X(events, 16, FBX__CAP_MAX_EVENTS)        \
 	X(workers, 1, FBX__CAP_MAX_WORKERS)       \
-	X(checks, 0, FBX__CAP_MAX_RECORDS)
+	X(checks, 0, FBX__CAP_MAX_RECORDS)        \
+	X(log_keys, 0, FBX__CAP_MAX_KEYS)         \
+	X(log_slots, 0, FBX__LOG_SLOTS_MAX)
 
 /* The regions of the segment, in address order, each page-aligned; the
  * header keeps each one's offset as off_NAME (layout.c places them). */
-#define FBX__REGIONS(X) \
-	X(breakers) X(rings) X(limiters) X(keys) X(events) X(workers) X(shards) X(checks)
+#define FBX__REGIONS(X)                                                          \
+	X(breakers) X(rings) X(limiters) X(keys) X(log_keys) X(log_rings) X(events) \
+	X(workers) X(shards) X(checks)
 
 /* Record life: a slot goes FREE -> INIT (under the registry lock) -> LIVE.
  * A slot in INIT when the lock is taken was left by a dead registrar and
@@ -90,13 +95,14 @@ struct fbx__header {
 	uint64_t fingerprint;
 	uint64_t total_size;
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
-	uint32_t cap_workers, cap_checks, key_buckets, mode;
+	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
+	uint32_t key_buckets, log_key_buckets, mode;
 	uint32_t group;
 	int32_t creator_pid;
 	uint64_t creator_start;
 	uint64_t created_ns;
 	uint64_t secret[2];       /* key of the limiter-key hash (keyhash.h) */
-	uint64_t off_breakers, off_rings, off_limiters, off_keys;
+	uint64_t off_breakers, off_rings, off_limiters, off_keys, off_log_keys, off_log_rings;
 	uint64_t off_events, off_workers, off_shards, off_checks;
 	uint64_t shard_stride;
 	char name[40];
@@ -116,7 +122,7 @@ static_assert(sizeof(struct fbx__header) <= 4096, "the header fits its page");
 /* The lists above name the header's fields in order, and nothing else
  * lies between them: code driven by a list misses no field. */
 #define FBX__ONE(...) +1
-static_assert(offsetof(struct fbx__header, cap_checks) + sizeof(uint32_t) -
+static_assert(offsetof(struct fbx__header, cap_log_slots) + sizeof(uint32_t) -
 			      offsetof(struct fbx__header, cap_breakers) ==
 		      (0 FBX__CAPACITIES(FBX__ONE)) * sizeof(uint32_t),
 	      "FBX__CAPACITIES names every cap_ field of the header");
@@ -167,6 +173,10 @@ static inline bool fbx__gen_newer(uint32_t a, uint32_t b)
 	return (int16_t)(uint16_t)(a - b) > 0;
 }
 
+/* Operator actions counted per breaker, in the order of their causes. */
+enum { FBX__MANUAL_TRIP, FBX__MANUAL_HOLD, FBX__MANUAL_RELEASE, FBX__MANUAL_RESET,
+       FBX__MANUAL_N };
+
 struct fbx__breaker_rec {
 	struct fbx__rec_head head;
 	fbx_breaker_config cfg;       /* immutable once LIVE */
@@ -176,7 +186,28 @@ struct fbx__breaker_rec {
 	_Atomic uint64_t trips;
 	_Atomic uint64_t win_floor;   /* window data at or below this is void */
 	_Atomic uint64_t ring_seq;    /* count-based window: calls so far */
+	/* When the window last took a failure or a slow call (ms since the
+	 * box's creation, or the ring's sequence number): while one may be in
+	 * the window, a success re-evaluates the rates too. */
+	_Atomic uint64_t last_bad;
+	/* Time windows: the last bucket (+1) whose first success evaluated
+	 * the rates, and how many calls the window was short of min_calls at
+	 * the last evaluation (bucket:32 | calls:32) — see breaker.c. */
+	_Atomic uint64_t eval_bucket;
+	_Atomic uint64_t short_by;
 	alignas(FBX__CACHELINE) _Atomic uint64_t lease[FBX_HALF_OPEN_MAX];
+	/* When the state last changed, ms since the box's creation; it only
+	 * moves forward (two transitions' stores may land out of order). */
+	alignas(FBX__CACHELINE) _Atomic uint64_t since_ms;
+	_Atomic uint64_t manual[FBX__MANUAL_N];  /* operator actions, by kind */
+	/* The last operator action: who, when, what and why, with a check
+	 * over the words so that one torn by two actions at once reads as
+	 * unknown, never as a mix of both. */
+	_Atomic uint64_t op_who;      /* uid:32 | pid:32 */
+	_Atomic uint64_t op_when_ms;
+	_Atomic uint64_t op_cause;
+	_Atomic uint64_t op_reason[FBX_REASON_MAX / 8];
+	_Atomic uint64_t op_check;
 };
 
 /* count-based window ring entry: seq:30 | slow:1 | failure:1; each breaker

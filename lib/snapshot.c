@@ -126,20 +126,72 @@ static void breaker_counts(fbx_box *box, uint32_t index, fbx_breaker_info *bi)
 	bi->rejected = sum[FBX__C_REJ];
 }
 
-/* The longest a breaker may stay OPEN: its open period at the longest
- * streak, and a second of slack for readings taken apart. */
-static uint64_t open_max_ms(const fbx_breaker_config *c)
-{
-	return fbx__open_period_ns(c, 15) / 1000000u + 1000;
-}
+/* How far ahead of a reader's clock a deadline written before the read
+ * may lie beyond its period.  Every writer reads the same coarse clock as
+ * the reader, one clock for all processes, so none; but a substituted
+ * clock (a test's, the chaos run's stalled one) reads the precise clock,
+ * ahead of the coarse one by up to a tick: 10 ms at the coarsest kernel
+ * tick there is (HZ=100). */
+#define TICK_MS 10
 
+/* Whether a state word's times are ones a transition could have written
+ * before now_ms, a reading taken after the word was read.  A transition
+ * writes an OPEN deadline as its own reading plus the open period of the
+ * streak it writes into the same word (the configuration does not change
+ * once LIVE), and a HALF_OPEN start as its own reading.  A second of slack
+ * here once let a scribble push a deadline up to a second past the longest
+ * open period and be shown as a figure, unflagged (make chaos-smoke). */
 static bool times_plausible(uint64_t w, uint64_t now_ms, const fbx_breaker_config *c)
 {
 	if (FBX__ST_STATE(w) == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
-		return FBX__ST_DEADLINE(w) - now_ms <= open_max_ms(c);
+		return FBX__ST_DEADLINE(w) - now_ms <=
+		       fbx__open_period_ns(c, FBX__ST_STREAK(w)) / 1000000u + TICK_MS;
 	if (FBX__ST_STATE(w) == FBX_HALF_OPEN)
-		return FBX__ST_DEADLINE(w) <= now_ms + 1000;
+		return FBX__ST_DEADLINE(w) <= now_ms + TICK_MS;
 	return true;
+}
+
+/* The same for a trial lease: its holder's reading plus trial_lease.  A
+ * lease left by an earlier period only lies further back. */
+static bool lease_plausible(uint64_t l, uint64_t now_ms, const fbx_breaker_config *c)
+{
+	return l == 0 ||
+	       FBX__LEASE_DEADLINE(l) <= now_ms + c->trial_lease_ns / 1000000u + TICK_MS;
+}
+
+static bool breaker_times_plausible(uint64_t w, const uint64_t lease[FBX_HALF_OPEN_MAX],
+				    uint64_t now_ms, const fbx_breaker_config *c)
+{
+	if (!times_plausible(w, now_ms, c))
+		return false;
+	for (uint32_t k = 0; k < c->half_open_max; k++)
+		if (!lease_plausible(lease[k], now_ms, c))
+			return false;
+	return true;
+}
+
+/* The last operator action, when its words agree with their check: two
+ * actions at once may leave them torn, which reads as unknown. */
+static void read_operator(const struct fbx__breaker_rec *r, uint64_t now_ms,
+			  fbx_breaker_info *bi)
+{
+	uint64_t check = atomic_load_explicit(&r->op_check, memory_order_acquire);
+	uint64_t w[FBX__OP_WORDS];
+	w[0] = atomic_load(&r->op_who);
+	w[1] = atomic_load(&r->op_when_ms);
+	w[2] = atomic_load(&r->op_cause);
+	for (size_t k = 0; k < FBX_REASON_MAX / 8; k++)
+		w[3 + k] = atomic_load(&r->op_reason[k]);
+	if (check == 0 || check != fbx__op_check(w) || w[1] > now_ms + TICK_MS ||
+	    w[2] < FBX_CAUSE_TRIP || w[2] > FBX_CAUSE_RESET)
+		return;
+	bi->operator_known = 1;
+	bi->operator_uid = (uint32_t)(w[0] >> 32);
+	bi->operator_pid = (int32_t)(uint32_t)w[0];
+	bi->operator_age_ns = now_ms > w[1] ? (now_ms - w[1]) * 1000000u : 0;
+	bi->operator_cause = (fbx_event_cause)w[2];
+	memcpy(bi->operator_reason, &w[3], FBX_REASON_MAX);
+	bi->operator_reason[FBX_REASON_MAX - 1] = '\0';
 }
 
 static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_info *bi)
@@ -150,12 +202,23 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 	bi->config = r->cfg;
 	ok = ok && fbx_breaker_config_check(&bi->config, NULL) == 0;
 	uint64_t w = atomic_load(&r->state), now_ms = fbx__ms_since(box, now);
+	uint64_t lease[FBX_HALF_OPEN_MAX] = {0};
 	ok = ok && FBX__ST_STATE(w) < FBX_BREAKER_STATE_COUNT;
-	/* An open deadline, or a half-open start, no transition could write.
-	 * Judged again on a fresh reading before it is called damage: the
-	 * snapshot's own reading may predate a stall. */
-	if (ok && !times_plausible(w, now_ms, &bi->config))
-		ok = times_plausible(w, fbx__ms_since(box, fbx__now_coarse()), &bi->config);
+	if (ok)
+		for (uint32_t k = 0; k < bi->config.half_open_max; k++)
+			lease[k] = atomic_load(&r->lease[k]);
+	/* A time no writer could have written before the read is damage.
+	 * The snapshot's own reading may predate a transition (a stall, a
+	 * preemption after it was taken): judged again on a reading taken
+	 * after the words, and the figures are then counted from that one,
+	 * or an open period would show longer than it is. */
+	uint64_t since = atomic_load(&r->since_ms);
+	if (ok && (!breaker_times_plausible(w, lease, now_ms, &bi->config) ||
+		   since > now_ms + TICK_MS)) {
+		now_ms = fbx__ms_since(box, fbx__now_coarse());
+		ok = breaker_times_plausible(w, lease, now_ms, &bi->config) &&
+		     since <= now_ms + TICK_MS;
+	}
 	if (!ok) {
 		bi->corrupt = 1;
 		memset(&bi->config, 0, sizeof(bi->config)); /* figures of a damaged record */
@@ -172,9 +235,16 @@ static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_inf
 		bi->consecutive_failures = FBX__GC_COUNT(c);
 	if (bi->state == FBX_OPEN && FBX__ST_DEADLINE(w) > now_ms)
 		bi->open_remaining_ns = (FBX__ST_DEADLINE(w) - now_ms) * 1000000u;
+	/* The move to half-open happens at the next call: an idle breaker
+	 * whose open period has passed still reads OPEN, and says so. */
+	bi->trial_due = bi->state == FBX_OPEN && FBX__ST_DEADLINE(w) <= now_ms;
+	bi->state_age_ns = now_ms > since ? (now_ms - since) * 1000000u : 0;
+	for (int k = 0; k < FBX__MANUAL_N; k++)
+		bi->manual_actions[k] = atomic_load(&r->manual[k]);
+	read_operator(r, now_ms, bi);
 	if (bi->state == FBX_HALF_OPEN) {
 		for (uint32_t k = 0; k < bi->config.half_open_max; k++) {
-			uint64_t l = atomic_load(&r->lease[k]);
+			uint64_t l = lease[k];
 			if (l != 0 && FBX__LEASE_GEN(l) == bi->generation &&
 			    FBX__LEASE_DEADLINE(l) >= FBX__ST_DEADLINE(w) &&
 			    FBX__LEASE_DEADLINE(l) > now_ms)
@@ -200,7 +270,7 @@ static void read_limiter(fbx_box *box, uint32_t i, uint64_t keys, fbx_limiter_in
 	memcpy(li->rule, c->rule, sizeof(li->rule));
 	ok = ok && memchr(li->rule, '\0', sizeof(li->rule)) != NULL;
 	li->rule[sizeof(li->rule) - 1] = '\0';
-	ok = ok && r->algorithm <= FBX_ALGO_GCRA &&
+	ok = ok && r->algorithm <= FBX_ALGO_LOG &&
 	     fbx_rule_parse(li->rule, &li->parsed, NULL) == 0 &&
 	     fbx__limiter_cfg_sane(c, r->algorithm);
 	if (!ok) {

@@ -159,19 +159,41 @@ void check_limiter_schema(const json_t *l)
 {
 	jstr(l, "name");
 	jstr(l, "rule");
-	static const char *const algos[] = {"window", "gcra"};
+	/* what a limiter uses: auto is resolved when it is added */
+	static const char *const algos[] = {"window", "gcra", "log"};
 	const char *a = jstr(l, "algorithm");
-	ck_assert_msg(one_of(a, algos, 2), "algorithm '%s'", a);
+	ck_assert_msg(one_of(a, algos, ARRAY_LEN(algos)), "algorithm '%s'", a);
+	ck_assert_str_eq(jstr(l, "accuracy"), fbx_algorithm_accuracy(fbx_algorithm_parse(a)));
+	juint(l, "burst");
 	jbool(l, "keyed");
 	jbool(l, "dry_run");
 	static const char *const counts[] = {"allowed", "denied", "keys", "evictions"};
 	all_uint(l, counts, ARRAY_LEN(counts));
 }
 
+/* What a key costs must add up: a log key is a window key and its ring. */
+void check_capacity_schema(const json_t *c)
+{
+	static const char *const caps[] = {"bytes", "breakers", "limiters", "events", "workers",
+					   "keys", "key_bytes", "log_keys", "log_slots",
+					   "log_key_bytes", "log_count_max"};
+	all_uint(c, caps, ARRAY_LEN(caps));
+	unsigned long long slots = juint(c, "log_slots");
+	ck_assert_uint_gt(juint(c, "key_bytes"), 0);
+	if (slots == 0) {
+		ck_assert_uint_eq(juint(c, "log_key_bytes"), 0);
+		ck_assert_uint_eq(juint(c, "log_count_max"), 0);
+	} else {
+		ck_assert_uint_eq(juint(c, "log_key_bytes"), juint(c, "key_bytes") + 8 * slots);
+		ck_assert_uint_eq(juint(c, "log_count_max"), slots - 1);
+	}
+}
+
 void check_status_schema(const json_t *s, const char *box)
 {
 	ck_assert_str_eq(jstr(s, "box"), box);
 	ck_assert_uint_eq(juint(s, "version"), 1);
+	check_capacity_schema(jobj(s, "capacity"));
 	const json_t *b = jarr(s, "breakers"), *l = jarr(s, "limiters");
 	juint(s, "events_dropped");
 	for (size_t i = 0; i < json_array_size(b); i++)

@@ -31,6 +31,7 @@ extern const char *const breaker_states[5];
 
 void check_breaker_schema(const json_t *b);
 void check_limiter_schema(const json_t *l);
+void check_capacity_schema(const json_t *c);
 void check_status_schema(const json_t *s, const char *box);
 
 /* `status --json`, `breaker show NAME --json`, `limiter show NAME --json`:

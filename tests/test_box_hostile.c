@@ -135,7 +135,10 @@ static const struct header_damage {
 	uint64_t value;
 	int err;
 } header_damages[] = {
-	{ "layout_version 3", offsetof(struct fbx__header, layout_version), 4, 3, FBX_EVERSION },
+	{ "layout_version + 1", offsetof(struct fbx__header, layout_version), 4,
+	  FBX__LAYOUT_VERSION + 1, FBX_EVERSION },
+	{ "layout_version - 1", offsetof(struct fbx__header, layout_version), 4,
+	  FBX__LAYOUT_VERSION - 1, FBX_EVERSION },
 	{ "layout_version 0", offsetof(struct fbx__header, layout_version), 4, 0, FBX_EVERSION },
 	{ "layout_version max", offsetof(struct fbx__header, layout_version), 4, UINT32_MAX,
 	  FBX_EVERSION },

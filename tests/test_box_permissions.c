@@ -139,8 +139,8 @@ static int read_only_checks(fbx_box *ro, uint64_t want_succ)
 	fbx_limit_result res;
 	if (fbx_limiter_take(l, NULL, 0, 1, &res) != FBX_ERDONLY)
 		return 13;
-	if (fbx_limiter_set_rule(l, "5/second") != FBX_ERDONLY ||
-	    fbx_limiter_set_dry_run(l, 1) != FBX_ERDONLY)
+	if (fbx_limiter_set_rule(l, "5/second", NULL) != FBX_ERDONLY ||
+	    fbx_limiter_set_dry_run(l, 1, NULL) != FBX_ERDONLY)
 		return 14;
 
 	/* nothing changed */

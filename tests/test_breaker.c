@@ -278,10 +278,11 @@ START_TEST(failure_rate_policy)
 	c.window_ns = 10 * SEC;
 	fbx_breaker *b = make(rc->name, &c);
 	if (strcmp(rc->name, "c-old-calls-drop") == 0) {
-		/* 10 failures then 10 successes: the failures leave the window */
-		for (int i = 0; i < 9; i++)
+		/* 4 failures, then successes: 40% at the tenth call (every
+		 * call is evaluated), and the failures leave the window */
+		for (int i = 0; i < 4; i++)
 			tbreaker_call(b, FBX_FAILURE, 0);
-		for (int i = 0; i < 10; i++)
+		for (int i = 0; i < 16; i++)
 			tbreaker_call(b, FBX_SUCCESS, 0);
 		tbreaker_call(b, FBX_FAILURE, 0); /* 1 of the last 10 */
 	} else {

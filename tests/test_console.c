@@ -412,6 +412,66 @@ START_TEST(test_box_truncated_under_console)
 }
 END_TEST
 
+/* The limiters pane names each limiter's algorithm; the detail view says
+ * what it promises (and for GCRA, what the burst allows); d asks for a
+ * reason, which lands in the event. */
+START_TEST(test_limiter_algorithm_and_reason)
+{
+	const char *box = demo_console("-d 0.2", NULL);
+	if (box == NULL)
+		return;
+	OK(box, "limiter", "add", "zz_log", "--rate", "5/second", "--keyed");
+	OK(box, "limiter", "add", "zz_gcra", "--rate", "10/second", "--algo", "gcra", "--burst", "5");
+	wait_for("zz_gcra");
+	/* demo.ini's api (600/minute) does not fit the default log: window */
+	const char *api = strstr(capture(), "  api ");
+	ck_assert_msg(api != NULL && strstr(api, "window") != NULL &&
+			      strstr(api, "window") < strchr(api, '\n'),
+		      "api's row does not say window:\n%s", screen);
+
+	keys("/");
+	wait_for("Filter:");
+	keys("zz_log");
+	key("Enter");
+	wait_for("LIMITERS 1");
+	const char *row = strstr(screen, "  zz_log ");
+	ck_assert_msg(row != NULL && strstr(row, " log ") != NULL &&
+			      strstr(row, " log ") < strchr(row, '\n'),
+		      "zz_log's row does not say log:\n%s", screen);
+	ck_assert_msg(strstr(row, "0/4096") != NULL && strstr(row, "0/4096") < strchr(row, '\n'),
+		      "zz_log's keys are not out of the log's 4096:\n%s", screen);
+	key("Tab");
+	key("Enter");
+	wait_for("LIMITER zz_log");
+	wait_for("exact sliding log: at most count in any period");
+	key("Enter");
+	wait_for("LIMITERS 1");
+
+	keys("d");
+	wait_for("Dry-run ON for zz_log? [y/N]");
+	keys("y");
+	wait_for("Reason");
+	keys("cs shadow 7");
+	key("Enter");
+	wait_for("zz_log: dry-run on");
+	ck_assert(jbool(limiter_json(box, "zz_log"), "dry_run"));
+	ck_assert_msg(strstr(events(box), "cs shadow 7") != NULL, "no reason in events:\n%s", R.out);
+
+	keys("/");
+	wait_for("Filter:");
+	keys("zz_gcra");
+	key("Enter");
+	wait_for("LIMITERS 1");
+	key("Enter");
+	wait_for("LIMITER zz_gcra");
+	wait_for("GCRA: count per period sustained");
+	wait_for("5 of tolerance on the sustained 10/second");
+	wait_for("14/second");
+	fits(80);
+	keys("q");
+}
+END_TEST
+
 /* One table drives the keys: --keys prints it, and the man page lists
  * every key with the same words. */
 START_TEST(test_man_page_lists_every_key)
@@ -466,6 +526,7 @@ FBX_TEST_SUITE(console)
 	tcase_add_test(tc, test_no_color);
 	tcase_add_test(tc, test_box_vanishes_and_returns);
 	tcase_add_test(tc, test_box_truncated_under_console);
+	tcase_add_test(tc, test_limiter_algorithm_and_reason);
 	tcase_add_test(tc, test_man_page_lists_every_key);
 	suite_add_tcase(s, tc);
 	return s;

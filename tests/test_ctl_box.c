@@ -15,11 +15,18 @@
 #include "helpers.h"
 #include "suites.h"
 
+/* What create and status say a key costs, with the default log. */
+static const char default_keys_line[] =
+	"  keys 65536 (32 B each), log keys 4096 x 128 slots (1056 B each, counts up to 127)\n";
+
 START_TEST(create_defaults)
 {
 	const char *box = new_box();
 	OK(box, "create");
 	ck_assert_msg(strstr(R.out, box) != NULL, "create says: [%s]", R.out);
+	ck_assert_msg(strstr(R.out, default_keys_line) != NULL, "create says: [%s]", R.out);
+	ck_assert_msg(strstr(R.out, "room for 256 breakers, 64 limiters, 4096 events, 64 workers"),
+		      "create says: [%s]", R.out);
 	ck_assert_str_eq(R.err, "");
 	ck_assert_uint_eq(shm_mode(box, NULL), 0600);
 
@@ -28,13 +35,25 @@ START_TEST(create_defaults)
 	ck_assert_uint_ge(info.capacity.limiters, 64);
 	ck_assert_uint_ge(info.capacity.keys, 65536);
 	ck_assert_uint_ge(info.capacity.events, 4096);
+	ck_assert_uint_eq(info.capacity.log_keys, 4096);
+	ck_assert_uint_eq(info.capacity.log_slots, 128);
 
 	const json_t *s = status_json(box);
+	const json_t *cap = jobj(s, "capacity");
+	ck_assert_uint_eq(juint(cap, "bytes"), info.total_size);
+	ck_assert_uint_eq(juint(cap, "keys"), 65536);
+	ck_assert_uint_eq(juint(cap, "key_bytes"), 32);
+	ck_assert_uint_eq(juint(cap, "log_keys"), 4096);
+	ck_assert_uint_eq(juint(cap, "log_slots"), 128);
+	ck_assert_uint_eq(juint(cap, "log_key_bytes"), 1056);
+	ck_assert_uint_eq(juint(cap, "log_count_max"), 127);
+	ck_assert_uint_eq(juint(cap, "breakers"), info.capacity.breakers);
 	ck_assert_uint_eq(json_array_size(jarr(s, "breakers")), 0);
 	ck_assert_uint_eq(json_array_size(jarr(s, "limiters")), 0);
 	ck_assert_uint_eq(juint(s, "events_dropped"), 0);
 	OK(box, "status");
 	ck_assert_msg(strstr(R.out, box) != NULL, "status: [%s]", R.out);
+	ck_assert_msg(strstr(R.out, default_keys_line) != NULL, "status: [%s]", R.out);
 
 	/* ls lists it, with its mode and capacities */
 	OK(NULL, "ls");
@@ -135,6 +154,116 @@ START_TEST(create_existing)
 }
 END_TEST
 
+/* --log-keys and --log-slots: the box gets them, create and status say
+ * what a key of the log costs, and a bad value names the rule. */
+START_TEST(create_log_capacities)
+{
+	const char *box = new_box();
+	OK(box, "create", "--keys", "256", "--log-keys", "100", "--log-slots", "1024");
+	static const char line[] =
+		"  keys 256 (32 B each), log keys 100 x 1024 slots (8224 B each, counts up to 1023)\n";
+	ck_assert_msg(strstr(R.out, line) != NULL, "create says: [%s]", R.out);
+	fbx_box_info info = box_info(box);
+	ck_assert_uint_eq(info.capacity.log_keys, 100);
+	ck_assert_uint_eq(info.capacity.log_slots, 1024);
+	ck_assert_uint_eq(info.log_key_bytes, 8224);
+	ck_assert_uint_eq(info.log_count_max, 1023);
+	OK(box, "status");
+	ck_assert_msg(strstr(R.out, line) != NULL, "status says: [%s]", R.out);
+	const json_t *cap = jobj(status_json(box), "capacity");
+	ck_assert_uint_eq(juint(cap, "log_keys"), 100);
+	ck_assert_uint_eq(juint(cap, "log_slots"), 1024);
+	ck_assert_uint_eq(juint(cap, "log_key_bytes"), 8224);
+	ck_assert_uint_eq(juint(cap, "log_count_max"), 1023);
+	/* counts up to 1,000 fit the log of this box */
+	OK(box, "limiter", "add", "k", "--rate", "1000/minute", "--keyed");
+	ck_assert_str_eq(jstr(limiter_json(box, "k"), "algorithm"), "log");
+	/* --exist-ok: the log's capacities must match too */
+	OK(box, "create", "--exist-ok", "--keys", "256", "--log-keys", "100", "--log-slots", "1024");
+	FAILS("log_slots = 1024, not 512", box, "create", "--exist-ok", "--keys", "256",
+	      "--log-keys", "100", "--log-slots", "512");
+	FAILS("log_keys = 100, not 4096", box, "create", "--exist-ok", "--keys", "256",
+	      "--log-slots", "1024");
+
+	/* 0: no log at all, and the box is smaller for it */
+	const char *nolog = new_box();
+	OK(nolog, "create", "--keys", "256", "--log-slots", "0");
+	ck_assert_msg(strstr(R.out, "  keys 256 (32 B each), no log (log_slots 0)\n") != NULL,
+		      "create says: [%s]", R.out);
+	const char *withlog = new_box();
+	OK(withlog, "create", "--keys", "256");
+	ck_assert_uint_lt(box_info(nolog).total_size, box_info(withlog).total_size);
+	ck_assert_uint_eq(box_info(nolog).log_key_bytes, 0);
+	/* log slots without log keys: global log limiters only */
+	const char *global = new_box();
+	OK(global, "create", "--keys", "256", "--log-keys", "0", "--log-slots", "64");
+	ck_assert_msg(strstr(R.out, "log of 64 slots for global limiters only (no log keys; counts "
+				    "up to 63)") != NULL,
+		      "create says: [%s]", R.out);
+
+	/* bad values: the message names the rule, and no box is made */
+	static const char *const bad_slots[] = {"100", "1", "3", "131072", "abc", "-2", "", "0x80"};
+	for (size_t i = 0; i < ARRAY_LEN(bad_slots); i++) {
+		const char *b = new_box();
+		EXPECT(2, b, "create", "--log-slots", bad_slots[i]);
+		char want[160];
+		snprintf(want, sizeof(want),
+			 "fuseboxctl: --log-slots: '%s' is not 0 or a power of two from 2 to 65536\n",
+			 bad_slots[i]);
+		ck_assert_str_eq(R.err, want);
+		ck_assert_str_eq(R.out, "");
+		ck_assert(!tshm_exists(b));
+	}
+	static const char *const bad_keys[] = {"-1", "67108865", "lots"};
+	for (size_t i = 0; i < ARRAY_LEN(bad_keys); i++) {
+		const char *b = new_box();
+		FAILS("--log-keys", b, "create", "--log-keys", bad_keys[i]);
+		ck_assert(!tshm_exists(b));
+	}
+}
+END_TEST
+
+/* The config file's [box] takes log_keys and log_slots, and a log
+ * limiter that the log would not hold is refused before anything is made. */
+START_TEST(create_log_capacities_config)
+{
+	const char *box = new_box();
+	const char *cfg = tfile("[box]\nkeys = 256\nlog_keys = 64\nlog_slots = 2048\n"
+				"[limiter exact]\nrate = 1000/minute\nalgo = log\nkeyed = yes\n");
+	OK(box, "create", "--config", cfg);
+	fbx_box_info info = box_info(box);
+	ck_assert_uint_eq(info.capacity.log_keys, 64);
+	ck_assert_uint_eq(info.capacity.log_slots, 2048);
+	ck_assert_str_eq(jstr(limiter_json(box, "exact"), "algorithm"), "log");
+	unlink(cfg);
+
+	const char *b2 = new_box();
+	cfg = tfile("[box]\nlog_slots = 100\n");
+	EXPECT(2, b2, "create", "--config", cfg);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "fuseboxctl: %s:2: log_slots: '100' is not 0 or a power of two from 2 to 65536\n",
+		 cfg);
+	ck_assert_str_eq(R.err, want);
+	ck_assert(!tshm_exists(b2));
+	unlink(cfg);
+
+	/* the default log (128 slots) and a rule of 200: the section's line */
+	cfg = tfile("[box]\nkeys = 256\n\n[limiter exact]\nrate = 200/minute\nalgo = log\n");
+	EXPECT(2, b2, "create", "--config", cfg);
+	snprintf(want, sizeof(want),
+		 "fuseboxctl: %s:4: limiter 'exact': the box's log holds counts up to 127 "
+		 "(log_slots 128), not 200; use algo = window, or a larger log_slots\n",
+		 cfg);
+	ck_assert_str_eq(R.err, want);
+	ck_assert(!tshm_exists(b2));
+	/* the option makes room for it */
+	OK(b2, "create", "--config", cfg, "--log-slots", "256");
+	ck_assert_str_eq(jstr(limiter_json(b2, "exact"), "algorithm"), "log");
+	unlink(cfg);
+}
+END_TEST
+
 FBX_TEST_SUITE(ctl_box)
 {
 	Suite *s = suite_create("ctl_box");
@@ -143,6 +272,8 @@ FBX_TEST_SUITE(ctl_box)
 	tcase_add_loop_test(tc, create_mode_whatever_umask, 0, (int)ARRAY_LEN(umasks));
 	tcase_add_test(tc, create_group);
 	tcase_add_test(tc, create_existing);
+	tcase_add_test(tc, create_log_capacities);
+	tcase_add_test(tc, create_log_capacities_config);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -79,7 +79,8 @@ START_TEST(create_config)
 
 	const json_t *l = limiter_json(box, "vector_search");
 	ck_assert_str_eq(jstr(l, "rule"), "100/minute");
-	ck_assert_str_eq(jstr(l, "algorithm"), "window");
+	/* no algo: auto, and 100 fits the default log */
+	ck_assert_str_eq(jstr(l, "algorithm"), "log");
 	ck_assert(jbool(l, "keyed"));
 	ck_assert(!jbool(l, "dry_run"));
 	l = limiter_json(box, "bursty");
@@ -131,7 +132,12 @@ static const struct bad_config {
 	/* found when the section is checked as a whole: the section's line */
 	{"\n\n[limiter l]\nalgo = gcra\n", 3, "rate"},
 	{"[breaker ok]\n[breaker a]\nfail_max = 0\n", 2, "fail_max"},
-	{"[limiter l]\nrate = 10/minute\nalgo = gcra\nburst = 11\n", 1, "burst"},
+	{"[limiter l]\nrate = 10/minute\nalgo = gcra\nburst = 16777216\n", 4, "16777215"},
+	{"[box]\nlog_slots = 100\n", 2, "power of two"},
+	{"[box]\nlog_keys = lots\n", 2, "log_keys"},
+	{"[box]\nlog_slots = 16\n[limiter l]\nrate = 16/second\nalgo = log\n", 3, "log_slots 16"},
+	{"[box]\nlog_keys = 0\n[limiter l]\nrate = 1/second\nalgo = log\nkeyed = yes\n", 3,
+	 "log_keys"},
 	{"[breaker a]\nhalf_open = 0\n", 2, "half_open"},
 	{"[box]\nbreakers = 1\n[breaker a]\n[breaker b]\n", 0, "fit"},
 };

@@ -19,7 +19,8 @@ START_TEST(limiter_add_and_show)
 	ck_assert_str_eq(R.err, "");
 	const json_t *l = limiter_json(box, "plain");
 	ck_assert_str_eq(jstr(l, "rule"), "100/minute");
-	ck_assert_str_eq(jstr(l, "algorithm"), "window");
+	/* auto: 100 fits the default log of 128 slots */
+	ck_assert_str_eq(jstr(l, "algorithm"), "log");
 	ck_assert(!jbool(l, "keyed"));
 	ck_assert(!jbool(l, "dry_run"));
 	ck_assert_uint_eq(juint(l, "allowed"), 0);
@@ -33,8 +34,15 @@ START_TEST(limiter_add_and_show)
 	ck_assert(jbool(l, "dry_run"));
 	OK(box, "limiter", "add", "multi", "--rate", "5/second;100/minute");
 	ck_assert_str_eq(jstr(limiter_json(box, "multi"), "rule"), "5/second;100/minute");
-	/* again: the same is fine, another rule is not */
+	/* auto: a count the log cannot hold goes to the window */
+	OK(box, "limiter", "add", "big", "--rate", "1000/minute");
+	ck_assert_str_eq(jstr(limiter_json(box, "big"), "algorithm"), "window");
+	/* again: the same is fine, another rule is not; auto matches what
+	 * it resolved to, and so does naming that */
 	OK(box, "limiter", "add", "plain", "--rate", "100 per minute");
+	OK(box, "limiter", "add", "plain", "--rate", "100/minute", "--algo", "log");
+	FAILS("different", box, "limiter", "add", "plain", "--rate", "100/minute", "--algo",
+	      "window");
 	FAILS("different", box, "limiter", "add", "plain", "--rate", "50/minute");
 	FAILS("different", box, "limiter", "add", "plain", "--rate", "100/minute", "--keyed");
 	ck_assert_str_eq(jstr(limiter_json(box, "plain"), "rule"), "100/minute");
@@ -127,6 +135,127 @@ START_TEST(limiter_set_changes_rule_live)
 	/* a rule the library refuses leaves the old one */
 	FAILS("abc", box, "limiter", "set", "s", "--rate", "abc");
 	ck_assert_str_eq(jstr(limiter_json(box, "s"), "rule"), "3/hour");
+	/* s is a log limiter (auto, in a box of 128 slots): a count the log
+	 * cannot hold is refused with the figures, and the old rule stays */
+	ck_assert_str_eq(jstr(limiter_json(box, "s"), "algorithm"), "log");
+	FAILS("holds counts up to 127 (log_slots 128), not 500", box, "limiter", "set", "s",
+	      "--rate", "500/hour");
+	ck_assert_str_eq(jstr(limiter_json(box, "s"), "rule"), "3/hour");
+}
+END_TEST
+
+/* limiter set and dry-run take a reason, kept in the event with who. */
+START_TEST(limiter_set_and_dry_run_reason)
+{
+	const char *box = ctl_box();
+	OK(box, "limiter", "add", "r", "--rate", "10/minute");
+	OK(box, "limiter", "set", "r", "--rate", "20/minute", "--reason", "INC-77 more headroom");
+	ck_assert_str_eq(R.err, "");
+	const json_t *last = jlast(events_json(box));
+	ck_assert_str_eq(jstr(last, "cause"), "rule");
+	ck_assert_str_eq(jstr(last, "name"), "r");
+	ck_assert_msg(strstr(R.out, "20/minute: INC-77 more headroom") != NULL,
+		      "the rule and the reason are not in events --json: %s", R.out);
+	OK(box, "limiter", "dry-run", "r", "on", "--reason", "shadow the new rule");
+	last = jlast(events_json(box));
+	ck_assert_str_eq(jstr(last, "cause"), "dry_run_on");
+	ck_assert_msg(strstr(R.out, "shadow the new rule") != NULL, "no reason: %s", R.out);
+	/* the reason goes before or after the words */
+	OK(box, "limiter", "dry-run", "--reason", "done", "r", "off");
+	ck_assert_str_eq(jstr(jlast(events_json(box)), "cause"), "dry_run_off");
+	OK(box, "events");
+	ck_assert_msg(strstr(R.out, "done") != NULL && strstr(R.out, "INC-77") != NULL,
+		      "events (text) lacks the reasons: %s", R.out);
+	/* without one, as before */
+	OK(box, "limiter", "set", "r", "--rate", "30/minute");
+	/* a reason is checked as a breaker's is, and a refused one changes nothing */
+	FAILS("control character", box, "limiter", "set", "r", "--rate", "40/minute", "--reason",
+	      "a\033[2Jb");
+	FAILS("at most 63", box, "limiter", "dry-run", "r", "on", "--reason",
+	      "0123456789012345678901234567890123456789012345678901234567890123");
+	const json_t *l = limiter_json(box, "r");
+	ck_assert_str_eq(jstr(l, "rule"), "30/minute");
+	ck_assert(!jbool(l, "dry_run"));
+}
+END_TEST
+
+/* Each algorithm as show and status name it, with what it promises. */
+START_TEST(limiter_algorithm_and_accuracy)
+{
+	const char *box = ctl_box();
+	OK(box, "limiter", "add", "lg", "--rate", "10/second");
+	OK(box, "limiter", "add", "wn", "--rate", "10/second", "--algo", "window");
+	OK(box, "limiter", "add", "gc", "--rate", "10/second", "--algo", "gcra", "--burst", "5");
+	/* a burst above the count: now tolerance on top of the rate */
+	OK(box, "limiter", "add", "gb", "--rate", "10/minute", "--algo", "gcra", "--burst", "11");
+	static const struct {
+		const char *name, *algo;
+		fbx_algorithm a;
+	} want[] = {{"lg", "log", FBX_ALGO_LOG},
+		    {"wn", "window", FBX_ALGO_WINDOW},
+		    {"gc", "gcra", FBX_ALGO_GCRA}};
+	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+		OK(box, "limiter", "show", want[i].name);
+		char line[200];
+		snprintf(line, sizeof(line), "  rule       10/second (%s", want[i].algo);
+		ck_assert_msg(strstr(R.out, line) != NULL, "no [%s] in [%s]", line, R.out);
+		snprintf(line, sizeof(line), "  accuracy   %s\n", fbx_algorithm_accuracy(want[i].a));
+		ck_assert_msg(strstr(R.out, line) != NULL, "no [%s] in [%s]", line, R.out);
+		const json_t *l = limiter_json(box, want[i].name);
+		ck_assert_str_eq(jstr(l, "algorithm"), want[i].algo);
+		ck_assert_str_eq(jstr(l, "accuracy"), fbx_algorithm_accuracy(want[i].a));
+	}
+	OK(box, "limiter", "show", "gc");
+	ck_assert_msg(strstr(R.out, "  burst      5 of tolerance on the sustained 10/second: at "
+				    "most 14/second\n") != NULL,
+		      "[%s]", R.out);
+	OK(box, "limiter", "show", "gb");
+	ck_assert_msg(strstr(R.out, "at most 20/minute") != NULL, "[%s]", R.out);
+	ck_assert_uint_eq(juint(limiter_json(box, "gb"), "burst"), 11);
+	/* only GCRA has a burst to show */
+	OK(box, "limiter", "show", "lg");
+	ck_assert_msg(strstr(R.out, "burst") == NULL, "[%s]", R.out);
+	/* status: the algorithm in its column, and in --json */
+	OK(box, "status");
+	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+		char row[128];
+		snprintf(row, sizeof(row), "%-24s %-24s %-6s ", want[i].name, "10/second",
+			 want[i].algo);
+		ck_assert_msg(strstr(R.out, row) != NULL, "no [%s] in [%s]", row, R.out);
+	}
+	const json_t *ls = jarr(status_json(box), "limiters");
+	for (size_t i = 0; i < ARRAY_LEN(want); i++)
+		ck_assert_str_eq(jstr(jfind_named(ls, want[i].name), "algorithm"), want[i].algo);
+	FAILS("16777215", box, "limiter", "add", "x", "--rate", "10/minute", "--algo", "gcra",
+	      "--burst", "16777216");
+}
+END_TEST
+
+/* --algo log on a box whose log is too small: the figures and the way out. */
+START_TEST(limiter_log_too_small)
+{
+	const char *box = ctl_box(); /* the default log: 128 slots */
+	EXPECT(2, box, "limiter", "add", "x", "--rate", "1000/minute", "--algo", "log");
+	ck_assert_str_eq(R.err, "fuseboxctl: limiter 'x': the box's log holds counts up to 127 "
+				"(log_slots 128), not 1000; use --algo window, or a box created with "
+				"a larger --log-slots\n");
+	OK(box, "limiter", "add", "x", "--rate", "127/minute", "--algo", "log");
+	/* a box without a log, and one whose log has no keys */
+	const char *nolog = new_box();
+	OK(nolog, "create", "--keys", "256", "--log-slots", "0");
+	FAILS("no log (log_slots 0)", nolog, "limiter", "add", "x", "--rate", "5/second", "--algo",
+	      "log");
+	OK(nolog, "limiter", "add", "y", "--rate", "5/second");
+	ck_assert_str_eq(jstr(limiter_json(nolog, "y"), "algorithm"), "window");
+	const char *nokeys = new_box();
+	OK(nokeys, "create", "--keys", "256", "--log-keys", "0", "--log-slots", "16");
+	EXPECT(2, nokeys, "limiter", "add", "k", "--rate", "5/second", "--algo", "log", "--keyed");
+	ck_assert_str_eq(R.err, "fuseboxctl: limiter 'k': this box's log has no keys (log_keys 0), "
+				"and the limiter is keyed; use --algo window, or a box created with a "
+				"larger --log-keys\n");
+	OK(nokeys, "limiter", "add", "g", "--rate", "5/second", "--algo", "log");
+	OK(nokeys, "limiter", "add", "k", "--rate", "5/second", "--keyed");
+	ck_assert_str_eq(jstr(limiter_json(nokeys, "k"), "algorithm"), "window");
 }
 END_TEST
 
@@ -206,6 +335,9 @@ FBX_TEST_SUITE(ctl_limiter)
 	tcase_add_test(tc, limiter_take_json);
 	tcase_add_test(tc, limiter_take_key_and_cost);
 	tcase_add_test(tc, limiter_set_changes_rule_live);
+	tcase_add_test(tc, limiter_set_and_dry_run_reason);
+	tcase_add_test(tc, limiter_algorithm_and_accuracy);
+	tcase_add_test(tc, limiter_log_too_small);
 	tcase_add_test(tc, limiter_dry_run);
 	tcase_add_test(tc, limiter_take_empty_key);
 	tcase_add_test(tc, limiter_show_top);

@@ -51,7 +51,8 @@ START_TEST(status_json_fields)
 
 	const json_t *api = jfind_named(ls, "api");
 	ck_assert_str_eq(jstr(api, "rule"), "2/hour");
-	ck_assert_str_eq(jstr(api, "algorithm"), "window");
+	ck_assert_str_eq(jstr(api, "algorithm"), "log"); /* auto, in a box with a log */
+	ck_assert_str_eq(jstr(api, "accuracy"), fbx_algorithm_accuracy(FBX_ALGO_LOG));
 	ck_assert(jbool(api, "keyed"));
 	ck_assert(!jbool(api, "dry_run"));
 	ck_assert_uint_eq(juint(api, "allowed"), 3);
@@ -60,6 +61,8 @@ START_TEST(status_json_fields)
 	ck_assert_uint_eq(juint(api, "evictions"), 0);
 	const json_t *shadow = jfind_named(ls, "shadow");
 	ck_assert_str_eq(jstr(shadow, "algorithm"), "gcra");
+	ck_assert_str_eq(jstr(shadow, "accuracy"), fbx_algorithm_accuracy(FBX_ALGO_GCRA));
+	ck_assert_uint_eq(juint(shadow, "burst"), 1);
 	ck_assert(jbool(shadow, "dry_run"));
 	ck_assert(!jbool(shadow, "keyed"));
 	ck_assert_uint_eq(juint(shadow, "denied"), 0);
@@ -81,6 +84,14 @@ START_TEST(status_json_fields)
 	OK(box, "status");
 	ck_assert_msg(strstr(R.out, "web") && strstr(R.out, "open") && strstr(R.out, "api") &&
 			      strstr(R.out, "2/hour"),
+		      "[%s]", R.out);
+	char row[128];
+	snprintf(row, sizeof(row), "%-24s %-24s %-6s %-5s ", "api", "2/hour", "log", "yes");
+	ck_assert_msg(strstr(R.out, row) != NULL, "no [%s] in [%s]", row, R.out);
+	snprintf(row, sizeof(row), "%-24s %-24s %-6s %-5s ", "shadow", "1/hour", "gcra", "no");
+	ck_assert_msg(strstr(R.out, row) != NULL, "no [%s] in [%s]", row, R.out);
+	ck_assert_msg(strstr(R.out, "  keys 256 (32 B each), log keys 4096 x 128 slots (1056 B "
+				    "each, counts up to 127)\n") != NULL,
 		      "[%s]", R.out);
 	ck_assert_msg(strstr(R.out, "SeCrEt") == NULL, "a limiter key in status");
 }

@@ -29,7 +29,16 @@ START_TEST(strerror_texts)
 	ck_assert_uint_gt(strlen(fbx_strerror(FBX_ERANGE - 1)), 0);
 	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_WINDOW), "window");
 	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_GCRA), "gcra");
-	ck_assert_str_eq(fbx_algorithm_name(2), "invalid");
+	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_LOG), "log");
+	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_AUTO), "auto");
+	ck_assert_str_eq(fbx_algorithm_name(4), "invalid");
+	for (int a = FBX_ALGO_WINDOW; a <= FBX_ALGO_AUTO; a++) {
+		ck_assert_int_eq(fbx_algorithm_parse(fbx_algorithm_name(a)), a);
+		ck_assert_str_ne(fbx_algorithm_accuracy(a), "invalid");
+	}
+	ck_assert_int_eq(fbx_algorithm_parse("GCRA"), FBX_EINVAL);
+	ck_assert_int_eq(fbx_algorithm_parse(NULL), FBX_EINVAL);
+	ck_assert_str_eq(fbx_algorithm_accuracy(4), "invalid");
 	ck_assert_str_eq(fbx_algorithm_name(-1), "invalid");
 }
 END_TEST

@@ -95,9 +95,9 @@ START_TEST(limiter_events)
 	ck_assert_int_eq(fbx_limiter_register(box, "api-rate", &c, &l), 0);
 	/* attaching again registers nothing */
 	ck_assert_int_eq(fbx_limiter_register(box, "api-rate", &c, &l), 0);
-	ck_assert_int_eq(fbx_limiter_set_rule(l, "5/second"), 0);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1), 0);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, "5/second", NULL), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1, NULL), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0, NULL), 0);
 
 	static const struct {
 		int kind, cause;

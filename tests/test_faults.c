@@ -367,7 +367,7 @@ START_TEST(rule_change_gives_gcra_no_fresh_burst)
 {
 	fbx_limiter *l = tlim_reg(box, "g", "10/minute", FBX_ALGO_GCRA, 10, 1, 0);
 	ck_assert_int_eq(admits_now(l, 20), 10);
-	ck_assert_int_eq(fbx_limiter_set_rule(l, "10/second"), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, "10/second", NULL), 0);
 	fbx_limit_result r;
 	ck_assert_int_eq(fbx_limiter_take(l, "k", 1, 1, &r), FBX_ELIMITED);
 	ck_assert_uint_gt(r.retry_after_ns, 0);
@@ -414,7 +414,7 @@ static bool key_published(fbx_limiter *l, const char *key, size_t len, int *copi
 	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
 	uint64_t h = fbx__keyhash(seed, key, len), tag = fbx__key_tag(l, h);
 	struct fbx__kbucket *bk[2];
-	fbx__key_buckets(box, h, bk);
+	fbx__key_buckets(l, h, bk);
 	*copies = 0;
 	for (int b = 0; b < 2; b++)
 		for (int i = 0; i < FBX__KB_WAYS; i++)
@@ -714,7 +714,7 @@ START_TEST(scribbled_registry_bytes_harm_nothing)
 	fbx_breaker_config_init(&bc);
 	tbreaker_reg(box, "after", &bc);
 	fbx_limiter *l = tlim_reg(other, "lim", "5/second", FBX_ALGO_WINDOW, 1, 1, 0);
-	ck_assert_int_eq(fbx_limiter_set_rule(l, "6/second"), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, "6/second", NULL), 0);
 }
 END_TEST
 

@@ -60,18 +60,18 @@ START_TEST(dry_run_counts)
 	tlim_counts(box, "dry", row->limit, 0, 4);
 
 	/* live: the would-be denials consumed nothing, the real ones did */
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0, NULL), 0);
 	ck_assert_int_eq(tlimiter_now(box, "dry").dry_run, 0);
 	ck_assert_int_eq(tlim_take(l, NULL, 1, &r), FBX_ELIMITED);
 	ck_assert_int_eq(r.dry_run_denied, 0);
 	tlim_counts(box, "dry", row->limit, 1, 4);
 
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 7), 0); /* any non-zero is on */
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 7, NULL), 0); /* any non-zero is on */
 	ck_assert_int_eq(tlimiter_now(box, "dry").dry_run, 1);
 	ck_assert_int_eq(tlim_take(l, NULL, 1, &r), 0);
 	ck_assert_int_eq(r.dry_run_denied, 1);
 	tlim_counts(box, "dry", row->limit, 1, 5);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(NULL, 1), FBX_EINVAL);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(NULL, 1, NULL), FBX_EINVAL);
 	fbx_box_close(box);
 }
 END_TEST
@@ -94,10 +94,10 @@ START_TEST(dry_run_switch_other_handle)
 	for (i = 0; i < 2; i++)
 		ck_assert_int_eq(tlim_take(other, NULL, 1, &r), 0);
 	ck_assert_int_eq(tlim_take(other, NULL, 1, &r), FBX_ELIMITED);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1, NULL), 0);
 	ck_assert_int_eq(tlim_take(other, NULL, 1, &r), 0);
 	ck_assert_int_eq(r.dry_run_denied, 1);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0, NULL), 0);
 	ck_assert_int_eq(tlim_take(other, NULL, 1, &r), FBX_ELIMITED);
 	tlim_counts(box2, "drysw", 2, 2, 1);
 	fbx_box_close(box2);

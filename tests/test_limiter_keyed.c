@@ -358,7 +358,7 @@ START_TEST(foreign_word_in_gcra_entry_does_not_lock_out)
 	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
 	uint64_t h = fbx__keyhash(seed, "victim", 6);
 	struct fbx__kbucket *bk[2];
-	fbx__key_buckets(box, h, bk);
+	fbx__key_buckets(l, h, bk);
 	uint64_t tag = fbx__key_tag(l, h);
 	_Atomic uint64_t *st = NULL;
 	for (int b = 0; b < 2 && st == NULL; b++)

@@ -25,7 +25,7 @@ START_TEST(config_defaults)
 	memset(&cfg, 0x5a, sizeof(cfg));
 	fbx_limiter_config_init(&cfg);
 	ck_assert_ptr_null(cfg.rule);
-	ck_assert_int_eq(cfg.algorithm, FBX_ALGO_WINDOW);
+	ck_assert_int_eq(cfg.algorithm, FBX_ALGO_AUTO);
 	ck_assert_uint_eq(cfg.burst, 1);
 	ck_assert_int_eq(cfg.keyed, 0);
 	ck_assert_int_eq(cfg.dry_run, 0);
@@ -148,10 +148,11 @@ static const struct regbad_row {
 	{ 0, 0, 0, "x", "16777216/second", WINDOW, 1, FBX_ERANGE },
 	{ 0, 0, 0, "x", "5/second;16777216/hour", WINDOW, 1, FBX_ERANGE },
 	{ 0, 0, 0, "x", "5/second", GCRA, 0, FBX_EINVAL },
-	{ 0, 0, 0, "x", "5/second", GCRA, 6, FBX_ERANGE },
-	{ 0, 0, 0, "x", "5/second;3/minute", GCRA, 4, FBX_ERANGE },
+	{ 0, 0, 0, "x", "5/second", GCRA, FBX_GCRA_BURST_MAX + 1, FBX_EINVAL },
+	{ 0, 0, 0, "x", "128/second", FBX_ALGO_LOG, 1, FBX_ERANGE }, /* the log holds 127 */
+	{ 0, 0, 0, "x", "5/second;65536/hour", FBX_ALGO_LOG, 1, FBX_ERANGE },
 	{ 0, 0, 0, "x", "2000000000/second", GCRA, 1, FBX_ERANGE },
-	{ 0, 0, 0, "x", "5/second", 2, 1, FBX_EINVAL },
+	{ 0, 0, 0, "x", "5/second", 4, 1, FBX_EINVAL },
 	{ 0, 0, 0, "x", "5/second", -1, 1, FBX_EINVAL },
 	/* the edges that are fine */
 	{ 0, 0, 0, NAME63, "5/second", WINDOW, 1, 0 },
@@ -160,6 +161,9 @@ static const struct regbad_row {
 	{ 0, 0, 0, "x", "16777215/second", WINDOW, 1, 0 },
 	{ 0, 0, 0, "x", "16777216/second", GCRA, 1, 0 },
 	{ 0, 0, 0, "x", "5/second", GCRA, 5, 0 },
+	{ 0, 0, 0, "x", "5/second", GCRA, 6, 0 }, /* a burst above the count is tolerance */
+	{ 0, 0, 0, "x", "127/second", FBX_ALGO_LOG, 1, 0 },
+	{ 0, 0, 0, "x", "5/second", FBX_ALGO_AUTO, 1, 0 },
 	{ 0, 0, 0, "x", "1000000000/second", GCRA, 1, 0 },
 };
 

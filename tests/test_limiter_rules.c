@@ -55,7 +55,7 @@ START_TEST(set_rule_live)
 	ck_assert_uint_eq(r.limit, row->old_limit);
 	ck_assert_uint_gt(used, 0);
 
-	ck_assert_int_eq(fbx_limiter_set_rule(l, row->new_rule), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, row->new_rule, NULL), 0);
 	li = tlimiter_now(box2, "live");
 	ck_assert_str_eq(li.rule, row->canon);
 	ck_assert_int_eq(li.algorithm, row->algo);
@@ -118,9 +118,9 @@ START_TEST(set_rule_bad_keeps_old)
 	ck_assert_int_eq(fbx_limiter_find(box2, "keep", &other), 0);
 	tclock_set_ns(T_DAY0);
 	ck_assert_int_eq(tlim_take(other, NULL, 1, &r), 0);
-	ck_assert_int_eq(fbx_limiter_set_rule(l, row->rule), row->rc);
-	ck_assert_int_eq(fbx_limiter_set_rule(other, row->rule), row->rc);
-	ck_assert_int_eq(fbx_limiter_set_rule(NULL, "5/second"), FBX_EINVAL);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, row->rule, NULL), row->rc);
+	ck_assert_int_eq(fbx_limiter_set_rule(other, row->rule, NULL), row->rc);
+	ck_assert_int_eq(fbx_limiter_set_rule(NULL, "5/second", NULL), FBX_EINVAL);
 	ck_assert_str_eq(tlimiter_now(box, "keep").rule, "3/second");
 	ck_assert_str_eq(tlimiter_now(box2, "keep").rule, "3/second");
 	tclock_set_ns(T_DAY0 + T_DAY(1));
@@ -182,7 +182,7 @@ START_TEST(rule_canonical_in_snapshot)
 	ck_assert_uint_eq(li.evictions, 0);
 
 	/* a live change shows canonical too */
-	ck_assert_int_eq(fbx_limiter_set_rule(l, "20 per 2 hours , 7/hr"), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l, "20 per 2 hours , 7/hr", NULL), 0);
 	ck_assert_str_eq(tlimiter_now(box, "canon").rule, "20/2 hours;7/hour");
 	fbx_box_close(box);
 }

@@ -426,8 +426,8 @@ START_TEST(limiter_figures)
 	ck_assert_str_eq(fbx_algorithm_name(7), "invalid");
 
 	/* a live rule change and dry-run switch show in the next copy */
-	ck_assert_int_eq(fbx_limiter_set_rule(l[0], "5/second;100/minute"), 0);
-	ck_assert_int_eq(fbx_limiter_set_dry_run(l[2], 0), 0);
+	ck_assert_int_eq(fbx_limiter_set_rule(l[0], "5/second;100/minute", NULL), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l[2], 0, NULL), 0);
 	ck_assert_int_eq(fbx_snapshot_take(box, s), 0);
 	li = fbx_snapshot_limiters(s, &n);
 	ck_assert_str_eq(li[0].rule, "5/second;100/minute");

@@ -359,7 +359,7 @@ static void check_limiters(const struct hostile *t, const fbx_snapshot *s, uint3
 		ck_assert_str_eq(li[i].rule, exp_l[i].rule);
 		ck_assert_uint_eq(li[i].allowed, (uint64_t)exp_l[i].takes);
 		ck_assert_uint_eq(li[i].denied, 0);
-		ck_assert_int_eq(li[i].algorithm, FBX_ALGO_WINDOW);
+		ck_assert_int_eq(li[i].algorithm, FBX_ALGO_LOG); /* the default, where it fits */
 	}
 }
 
@@ -446,6 +446,167 @@ START_TEST(hostile_segment)
 }
 END_TEST
 
+/* ---- times in a breaker's words ------------------------------------------ */
+
+/* Scribbles a single byte of a word, as the chaos run does, after checking
+ * that it holds what the scenario computed (byte 0 is the least
+ * significant: the layout is little-endian here). */
+static void scribble_byte(_Atomic uint64_t *word, unsigned at, uint8_t was, uint8_t now)
+{
+	uint8_t *p = (uint8_t *)word;
+	ck_assert_msg(p[at] == was, "byte %u holds %02x, not %02x", at, p[at], was);
+	p[at] = now;
+}
+
+static const fbx_breaker_info *the_breaker(fbx_box *box, fbx_snapshot *s)
+{
+	ck_assert_int_eq(fbx_snapshot_take(box, s), 0);
+	size_t n;
+	const fbx_breaker_info *bi = fbx_snapshot_breakers(s, &n);
+	ck_assert_uint_eq(n, 1);
+	return bi;
+}
+
+/* A breaker that opens 200 ms after the box was made, with an open period
+ * of 100 ms (no doubling): its deadline is 300 ms, 0x12c, so byte 4 of the
+ * state word (deadline bits 8..15) holds 0x01. */
+static fbx_breaker *opened_at_200ms(fbx_box **box)
+{
+	tclock_install();
+	*box = tsnap_box(NULL);
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	c.reset_timeout_ns = 100 * MS;
+	c.trial_lease_ns = 1000 * MS;
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_register(*box, "rate-time", &c, &b), 0);
+	tclock_advance_ms(200);
+	tbreaker_call(b, FBX_FAILURE, 0);
+	return b;
+}
+
+/* Found by make chaos-smoke (scribble `breaker[3].state+4 01 -> 03`): a
+ * scribble that moves an OPEN deadline less than a second past the
+ * longest open period was shown as a figure, unflagged, as the reader
+ * allowed a second of slack for readings taken apart. */
+START_TEST(open_deadline_pushed)
+{
+	fbx_box *box;
+	opened_at_200ms(&box);
+	fbx_snapshot *s = NULL;
+	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+	const fbx_breaker_info *bi = the_breaker(box, s);
+	ck_assert_int_eq(bi->corrupt, 0);
+	ck_assert_int_eq(bi->state, FBX_OPEN);
+	ck_assert_uint_eq(bi->open_remaining_ns, 100 * MS);
+	/* +512 ms: 612 ms until a trial for a breaker never open over 100 ms */
+	scribble_byte(&box->breakers[0].state, 4, 0x01, 0x03);
+	bi = the_breaker(box, s);
+	ck_assert_msg(bi->corrupt == 1, "OPEN for %llu ms more, beyond 100 ms: not flagged",
+		      (unsigned long long)(bi->open_remaining_ns / MS));
+	ck_assert_str_eq(bi->name, "rate-time");
+	ck_assert_uint_eq(bi->open_remaining_ns, 0);
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+}
+END_TEST
+
+/* The open period a deadline is judged by is the one of the streak written
+ * with it: a streak scribbled down from 2 to 1 leaves a deadline 200 ms
+ * ahead under a period of 100 ms. */
+START_TEST(open_streak_lowered)
+{
+	fbx_box *box;
+	tclock_install();
+	box = tsnap_box(NULL);
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	c.reset_timeout_ns = 100 * MS;
+	c.reset_timeout_max_ns = 1000 * MS;
+	fbx_breaker *b;
+	ck_assert_int_eq(fbx_breaker_register(box, "doubling", &c, &b), 0);
+	tbreaker_call(b, FBX_FAILURE, 0);
+	tclock_advance_ms(100);
+	tbreaker_call(b, FBX_FAILURE, 0); /* the trial fails: open again, 200 ms */
+	fbx_snapshot *s = NULL;
+	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+	const fbx_breaker_info *bi = the_breaker(box, s);
+	ck_assert_int_eq(bi->corrupt, 0);
+	ck_assert_int_eq(bi->state, FBX_OPEN);
+	ck_assert_uint_eq(bi->open_streak, 2);
+	ck_assert_uint_eq(bi->open_remaining_ns, 200 * MS);
+	/* byte 0: state 1 (OPEN), streak 2 */
+	scribble_byte(&box->breakers[0].state, 0, 0x21, 0x11);
+	bi = the_breaker(box, s);
+	ck_assert_int_eq(bi->corrupt, 1);
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+}
+END_TEST
+
+/* A half-open period that begins 512 ms from now, and a trial lease that
+ * runs 512 ms past trial_lease: no writer reads a clock ahead of the
+ * reader's, so neither was written by one. */
+START_TEST(half_open_times_pushed)
+{
+	for (int which = 0; which < 2; which++) {
+		fbx_box *box;
+		fbx_breaker *b = opened_at_200ms(&box);
+		tclock_advance_ms(100);
+		fbx_permit p;
+		ck_assert_int_eq(fbx_breaker_allow(b, &p), 0); /* half-open from 300 ms */
+		fbx_snapshot *s = NULL;
+		ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+		const fbx_breaker_info *bi = the_breaker(box, s);
+		ck_assert_int_eq(bi->corrupt, 0);
+		ck_assert_int_eq(bi->state, FBX_HALF_OPEN);
+		ck_assert_uint_eq(bi->half_open_in_flight, 1);
+		if (which == 0) /* the start, 300 ms: 0x12c in bits 24.. */
+			scribble_byte(&box->breakers[0].state, 4, 0x01, 0x03);
+		else /* the lease's deadline, 1300 ms: 0x514 in bits 8.. */
+			scribble_byte(&box->breakers[0].lease[0], 2, 0x05, 0x07);
+		bi = the_breaker(box, s);
+		ck_assert_msg(bi->corrupt == 1, "%s pushed 512 ms ahead: not flagged",
+			      which == 0 ? "half-open start" : "trial lease");
+		fbx_snapshot_free(s);
+		fbx_box_close(box);
+	}
+}
+END_TEST
+
+/* The snapshot's reading may predate a transition (the reader preempted
+ * after taking it): the record is whole, judged on a reading taken after
+ * its words, and its figures come from that reading too, never an open
+ * period longer than the breaker has. */
+static uint64_t stale_ns;
+static int readings;
+static uint64_t first_reading_stale(void *arg)
+{
+	(void)arg;
+	return readings++ == 0 ? stale_ns : tclock_ns();
+}
+
+START_TEST(reading_before_transition)
+{
+	fbx_box *box;
+	opened_at_200ms(&box); /* OPEN until 300 ms */
+	fbx_snapshot *s = NULL;
+	ck_assert_int_eq(fbx_snapshot_new(box, &s), 0);
+	stale_ns = tclock_ns() - 150 * MS; /* 50 ms after creation */
+	readings = 0;
+	fbx_clock_set(first_reading_stale, NULL);
+	const fbx_breaker_info *bi = the_breaker(box, s);
+	ck_assert_uint_eq(fbx_snapshot_time(s), stale_ns);
+	ck_assert_int_eq(bi->corrupt, 0);
+	ck_assert_int_eq(bi->state, FBX_OPEN);
+	ck_assert_uint_eq(bi->open_remaining_ns, 100 * MS);
+	fbx_snapshot_free(s);
+	fbx_box_close(box);
+}
+END_TEST
+
 FBX_TEST_SUITE(snapshot_hostile)
 {
 	Suite *s = suite_create("snapshot_hostile");
@@ -453,5 +614,12 @@ FBX_TEST_SUITE(snapshot_hostile)
 	tcase_add_unchecked_fixture(tc, NULL, tsnap_sweep);
 	tcase_add_loop_test(tc, hostile_segment, 0, (int)ARRAY_LEN(hostiles));
 	suite_add_tcase(s, tc);
+	TCase *times = tcase_create("times");
+	tcase_add_unchecked_fixture(times, NULL, tsnap_sweep);
+	tcase_add_test(times, open_deadline_pushed);
+	tcase_add_test(times, open_streak_lowered);
+	tcase_add_test(times, half_open_times_pushed);
+	tcase_add_test(times, reading_before_transition);
+	suite_add_tcase(s, times);
 	return s;
 }

@@ -77,9 +77,9 @@ static void *rw_writer(void *arg)
 			t->manual += 2;
 		}
 		if (i % 100 == t->id) {
-			TNOTE(&t->s, (rc = fbx_limiter_set_dry_run(t->global, i % 200 < 100)) == 0, rc);
+			TNOTE(&t->s, (rc = fbx_limiter_set_dry_run(t->global, i % 200 < 100, NULL)) == 0, rc);
 			TNOTE(&t->s, (rc = fbx_limiter_set_rule(t->keyed, i % 300 < 100 ? "900/minute"
-										       : "1000/minute")) == 0,
+										       : "1000/minute", NULL)) == 0,
 			     rc);
 			t->config += 2;
 		}

@@ -33,6 +33,8 @@ void ctl_snapshot_close(fbx_box *box, fbx_snapshot *snap);
 
 /* Argument parsing: each returns 0, or prints what was wrong and returns CTL_ERR. */
 int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* 0 or a power of two from 2 to max (a log's slots: a ring indexed by a mask). */
+int ctl_pow2(const char *what, const char *s, uint32_t max, uint32_t *out);
 int ctl_duration(const char *what, const char *s, uint64_t *ns);
 int ctl_pct(const char *what, const char *s, uint32_t *out);
 int ctl_mode(const char *what, const char *s, uint32_t *out);
@@ -52,6 +54,9 @@ int ctl_options(int argc, char **argv, struct ctl_opt *opts, size_t nopts,
 const char *ctl_opt(const struct ctl_opt *opts, size_t nopts, const char *name);
 /* For a command that takes nothing after "--": 0, or says what was there. */
 int ctl_end(int argc, char **argv, int rest);
+/* 0 when --reason's value (NULL: none given) may go into the audit trail:
+ * short enough, and no control character (it is read on terminals). */
+int ctl_reason(const char *value);
 
 /* JSON output. */
 void json_str(FILE *f, const char *s);
@@ -73,6 +78,12 @@ void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned);
 /* top: how many of the most denied keys to list (0: none) */
 void show_limiter_text(FILE *f, const fbx_limiter_info *l, uint32_t top);
 void show_limiter_json(FILE *f, const fbx_limiter_info *l, bool versioned, uint32_t top);
+/* The box's size and capacities, with what a key of each kind costs. */
+void show_capacity_text(FILE *f, const fbx_box_info *bi);
+void show_capacity_json(FILE *f, const fbx_box_info *bi);
+/* GCRA: the most a limiter admits in any period, count + burst - 1 for
+ * each limit, as a rule ("14/second"). */
+void gcra_worst(const fbx_limiter_info *l, char *buf, size_t len);
 const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name);
 const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name);
 

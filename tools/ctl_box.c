@@ -17,6 +17,8 @@ static int capacities_match(const char *box, const fbx_box_config *want, const f
 		{"keys", want->keys, have->capacity.keys},
 		{"events", want->events, have->capacity.events},
 		{"workers", want->workers, have->capacity.workers},
+		{"log_keys", want->log_keys, have->capacity.log_keys},
+		{"log_slots", want->log_slots, have->capacity.log_slots},
 	};
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
 		if (caps[i].want != caps[i].have)
@@ -50,7 +52,12 @@ static int plan_conflicts(fbx_box *box, const struct plan *p)
 			fbx_rule_format(&r, canon, sizeof(canon));
 		bool burst_differs = want->cfg.algorithm == FBX_ALGO_GCRA && l != NULL &&
 				     l->burst != want->cfg.burst;
-		if (l != NULL && (strcmp(l->rule, canon) != 0 || l->algorithm != want->cfg.algorithm ||
+		/* as the library does: auto is whichever of the two it resolved to */
+		bool algo_differs = l != NULL &&
+				    (want->cfg.algorithm == FBX_ALGO_AUTO
+					     ? l->algorithm != FBX_ALGO_LOG && l->algorithm != FBX_ALGO_WINDOW
+					     : l->algorithm != want->cfg.algorithm);
+		if (l != NULL && (strcmp(l->rule, canon) != 0 || algo_differs ||
 				  l->keyed != (want->cfg.keyed != 0) || burst_differs))
 			rc = ctl_fail("%s: limiter '%s' exists with a different configuration (%s %s%s)",
 				      p->limiters[i].where, p->limiters[i].name, l->rule,
@@ -80,12 +87,33 @@ static int apply(fbx_box *box, const struct plan *p)
 	return 0;
 }
 
+/* Log limiters the box's log will not hold, found before anything is
+ * made: the capacities are final only once the options are applied. */
+static int plan_log_fits(const struct plan *p)
+{
+	for (size_t i = 0; i < p->nlimiters; i++) {
+		const struct plan_limiter *l = &p->limiters[i];
+		char why[160];
+		if (l->spec.cfg.algorithm != FBX_ALGO_LOG)
+			continue;
+		int short_of = log_misfit(l->spec.rule, l->spec.cfg.keyed != 0, p->box.log_slots,
+					  p->box.log_keys, why, sizeof(why));
+		if (short_of != LOG_FITS)
+			return ctl_fail("%s: limiter '%s': %s; use algo = window, or a larger %s",
+					l->where, l->name, why,
+					short_of == LOG_NO_KEYS ? "log_keys" : "log_slots");
+	}
+	return 0;
+}
+
 int cmd_create(struct ctl *c)
 {
+	enum { O_CONFIG, O_EXIST_OK, O_BOX }; /* the box's settings follow O_BOX */
 	struct ctl_opt o[] = {
-		{"--config", true, 0}, {"--breakers", true, 0}, {"--limiters", true, 0},
-		{"--keys", true, 0}, {"--events", true, 0}, {"--workers", true, 0},
-		{"--mode", true, 0}, {"--group", true, 0}, {"--exist-ok", false, 0},
+		{"--config", true, 0}, {"--exist-ok", false, 0},
+		{"--breakers", true, 0}, {"--limiters", true, 0}, {"--keys", true, 0},
+		{"--log-keys", true, 0}, {"--log-slots", true, 0}, {"--events", true, 0},
+		{"--workers", true, 0}, {"--mode", true, 0}, {"--group", true, 0},
 	};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	size_t npos;
@@ -95,11 +123,13 @@ int cmd_create(struct ctl *c)
 	struct plan p;
 	plan_init(&p);
 	int rc = 0;
-	if (o[0].value != NULL)
-		rc = plan_read(o[0].value, &p);
-	for (size_t k = 1; rc == 0 && k < 8; k++)
+	if (o[O_CONFIG].value != NULL)
+		rc = plan_read(o[O_CONFIG].value, &p);
+	for (size_t k = O_BOX; rc == 0 && k < no; k++)
 		if (o[k].value != NULL)
 			rc = box_setting(&p.box, o[k].name, o[k].value, "create");
+	if (rc == 0)
+		rc = plan_log_fits(&p);
 	if (rc) {
 		plan_free(&p);
 		return CTL_ERR;
@@ -107,7 +137,7 @@ int cmd_create(struct ctl *c)
 	fbx_box *box = NULL;
 	bool made = true;
 	rc = fbx_box_open(c->box, FBX_OPEN_CREATE | FBX_OPEN_EXCL, &p.box, &box);
-	if (rc == FBX_EEXIST && o[8].value != NULL) {
+	if (rc == FBX_EEXIST && o[O_EXIST_OK].value != NULL) {
 		made = false;
 		fbx_box_info info;
 		/* adopting: the library refuses a box someone else controls */
@@ -125,11 +155,16 @@ int cmd_create(struct ctl *c)
 	}
 	if (rc == 0)
 		rc = apply(box, &p);
+	fbx_box_info bi;
+	if (rc == 0 && fbx_box_info_get(box, &bi) != 0)
+		rc = ctl_fail("box '%s': cannot read its capacities", c->box);
 	if (rc && made && box != NULL)
 		fbx_box_unlink(c->box); /* nothing half-applied */
-	if (rc == 0)
+	if (rc == 0) {
 		printf("%s box %s: %zu breakers, %zu limiters declared\n",
 		       made ? "created" : "kept", c->box, p.nbreakers, p.nlimiters);
+		show_capacity_text(stdout, &bi);
+	}
 	fbx_box_close(box);
 	plan_free(&p);
 	return rc ? CTL_ERR : CTL_YES;

@@ -229,12 +229,8 @@ static int breaker_manual(struct ctl *c, const char *action, int argc, char **ar
 		return CTL_ERR;
 	if (npos != 1)
 		return ctl_fail("usage: breaker %s NAME [--reason TEXT]", action);
-	if (o[0].value != NULL && strlen(o[0].value) >= FBX_REASON_MAX)
-		return ctl_fail("--reason: at most %d characters", FBX_REASON_MAX - 1);
-	/* the audit trail is read on terminals: no escape sequences in it */
-	for (const char *r = o[0].value; r != NULL && *r != '\0'; r++)
-		if ((unsigned char)*r < 0x20 || *r == 0x7f)
-			return ctl_fail("--reason: '%s' holds a control character", o[0].value);
+	if (ctl_reason(o[0].value))
+		return CTL_ERR;
 	fbx_box *box;
 	fbx_breaker *b;
 	if (open_breaker(c, name[0], true, &box, &b))

@@ -72,10 +72,15 @@ void plan_free(struct plan *p)
 
 int box_setting(fbx_box_config *b, const char *key, const char *v, const char *where)
 {
-	char what[96];
-	const char *k = key;
-	while (*k == '-')
-		k++;
+	char what[96], k[40];
+	size_t n = 0;
+	const char *from = key;
+	while (*from == '-')
+		from++;
+	/* "--log-keys" on the command line is "log_keys" in the file */
+	for (; from[n] != '\0' && n + 1 < sizeof(k); n++)
+		k[n] = from[n] == '-' ? '_' : from[n];
+	k[n] = '\0';
 	setting_name(what, sizeof(what), where, key);
 	if (strcmp(k, "breakers") == 0)
 		return ctl_u32(what, v, 1, 65536, &b->breakers);
@@ -83,6 +88,10 @@ int box_setting(fbx_box_config *b, const char *key, const char *v, const char *w
 		return ctl_u32(what, v, 1, 1023, &b->limiters);
 	if (strcmp(k, "keys") == 0)
 		return ctl_u32(what, v, 1, 64u << 20, &b->keys);
+	if (strcmp(k, "log_keys") == 0)
+		return ctl_u32(what, v, 0, 64u << 20, &b->log_keys);
+	if (strcmp(k, "log_slots") == 0)
+		return ctl_pow2(what, v, 65536, &b->log_slots);
 	if (strcmp(k, "events") == 0)
 		return ctl_u32(what, v, 16, 1u << 20, &b->events);
 	if (strcmp(k, "workers") == 0)

@@ -19,6 +19,25 @@ static int open_limiter(const struct ctl *c, const char *name, bool write, fbx_b
 	return ctl_fail_rc(rc, "limiter '%s'", name);
 }
 
+/* A log limiter the box's log cannot hold (FBX_ERANGE from the library):
+ * say what it holds and what to do.  For set, only another limiter can
+ * help: a limiter keeps the algorithm it was added with. */
+static int log_too_small(fbx_box *box, const char *name, const char *rule, bool keyed, bool adding)
+{
+	fbx_box_info bi;
+	char why[160];
+	int short_of = fbx_box_info_get(box, &bi) != 0 ? LOG_FITS
+			: log_misfit(rule, keyed, bi.capacity.log_slots, bi.capacity.log_keys, why,
+				     sizeof(why));
+	if (short_of == LOG_FITS)
+		return ctl_fail_rc(FBX_ERANGE, "limiter '%s': rule '%s'", name, rule);
+	if (!adding)
+		return ctl_fail("limiter '%s': %s; a limiter keeps its algorithm: add another with "
+				"--algo window", name, why);
+	return ctl_fail("limiter '%s': %s; use --algo window, or a box created with a larger %s",
+			name, why, short_of == LOG_NO_KEYS ? "--log-keys" : "--log-slots");
+}
+
 static int limiter_add(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt o[] = {{"--rate", true, 0}, {"--algo", true, 0}, {"--burst", true, 0},
@@ -30,7 +49,7 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 	if (ctl_options(argc, argv, o, no, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1)
-		return ctl_fail("usage: limiter add NAME --rate RULE [--algo window|gcra] "
+		return ctl_fail("usage: limiter add NAME --rate RULE [--algo auto|log|window|gcra] "
 				"[--burst N] [--keyed] [--dry-run]");
 	struct limiter_spec spec;
 	limiter_spec_init(&spec);
@@ -52,6 +71,8 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 	if (rc == FBX_ECONFLICT)
 		rc = ctl_fail("limiter '%s' exists with a different configuration (see: fuseboxctl "
 			      "limiter show %s)", name[0], name[0]);
+	else if (rc == FBX_ERANGE && cfg.algorithm == FBX_ALGO_LOG)
+		rc = log_too_small(box, name[0], spec.rule, cfg.keyed != 0, true);
 	else if (rc)
 		rc = ctl_fail_rc(rc, "limiter '%s'", name[0]);
 	fbx_box_close(box);
@@ -60,14 +81,16 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 
 static int limiter_set(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_opt o[] = {{"--rate", true, 0}};
+	struct ctl_opt o[] = {{"--rate", true, 0}, {"--reason", true, 0}};
 	char *name[1];
 	size_t npos;
 	int rest;
-	if (ctl_options(argc, argv, o, 1, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
+	if (ctl_options(argc, argv, o, 2, name, 1, &npos, &rest) || ctl_end(argc, argv, rest))
 		return CTL_ERR;
 	if (npos != 1 || o[0].value == NULL)
-		return ctl_fail("usage: limiter set NAME --rate RULE");
+		return ctl_fail("usage: limiter set NAME --rate RULE [--reason TEXT]");
+	if (ctl_reason(o[1].value))
+		return CTL_ERR;
 	struct limiter_spec spec;
 	limiter_spec_init(&spec);
 	if (limiter_setting(&spec, "rate", o[0].value, "limiter set"))
@@ -76,22 +99,34 @@ static int limiter_set(struct ctl *c, int argc, char **argv)
 	fbx_limiter *l;
 	if (open_limiter(c, name[0], true, &box, &l))
 		return CTL_ERR;
-	int rc = fbx_limiter_set_rule(l, o[0].value);
+	int rc = fbx_limiter_set_rule(l, o[0].value, o[1].value);
+	if (rc == FBX_ERANGE && fbx_limiter_algorithm(l) == FBX_ALGO_LOG)
+		rc = log_too_small(box, name[0], o[0].value, false, false);
+	else if (rc)
+		rc = ctl_fail_rc(rc, "limiter '%s': rule '%s'", name[0], o[0].value);
 	fbx_box_close(box);
-	return rc ? ctl_fail_rc(rc, "limiter '%s': rule '%s'", name[0], o[0].value) : CTL_YES;
+	return rc ? CTL_ERR : CTL_YES;
 }
 
 static int limiter_dry_run(struct ctl *c, int argc, char **argv)
 {
-	if (argc != 2 || (strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0))
-		return ctl_fail("usage: limiter dry-run NAME on|off");
+	struct ctl_opt o[] = {{"--reason", true, 0}};
+	char *pos[2];
+	size_t npos;
+	int rest;
+	if (ctl_options(argc, argv, o, 1, pos, 2, &npos, &rest) || ctl_end(argc, argv, rest))
+		return CTL_ERR;
+	if (npos != 2 || (strcmp(pos[1], "on") != 0 && strcmp(pos[1], "off") != 0))
+		return ctl_fail("usage: limiter dry-run NAME on|off [--reason TEXT]");
+	if (ctl_reason(o[0].value))
+		return CTL_ERR;
 	fbx_box *box;
 	fbx_limiter *l;
-	if (open_limiter(c, argv[0], true, &box, &l))
+	if (open_limiter(c, pos[0], true, &box, &l))
 		return CTL_ERR;
-	int rc = fbx_limiter_set_dry_run(l, strcmp(argv[1], "on") == 0);
+	int rc = fbx_limiter_set_dry_run(l, strcmp(pos[1], "on") == 0, o[0].value);
 	fbx_box_close(box);
-	return rc ? ctl_fail_rc(rc, "limiter '%s'", argv[0]) : CTL_YES;
+	return rc ? ctl_fail_rc(rc, "limiter '%s'", pos[0]) : CTL_YES;
 }
 
 static int limiter_take(struct ctl *c, int argc, char **argv)

@@ -17,8 +17,9 @@ static const struct command {
 	const char *synopsis;
 } commands[] = {
 	{"create", cmd_create,
-	 "create [--config FILE] [--breakers N] [--limiters N] [--keys N] [--events N]\n"
-	 "         [--workers N] [--mode 0660] [--group NAME] [--exist-ok]"},
+	 "create [--config FILE] [--breakers N] [--limiters N] [--keys N] [--log-keys N]\n"
+	 "         [--log-slots N] [--events N] [--workers N] [--mode 0660] [--group NAME]\n"
+	 "         [--exist-ok]"},
 	{"destroy", cmd_destroy, "destroy"},
 	{"ls", cmd_ls, "ls"},
 	{"breaker", cmd_breaker,
@@ -30,9 +31,10 @@ static const struct command {
 	 "  breaker trip|hold|release|reset NAME [--reason TEXT]\n"
 	 "  breaker show NAME [--json]"},
 	{"limiter", cmd_limiter,
-	 "limiter add NAME --rate RULE [--algo window|gcra] [--burst N] [--keyed] [--dry-run]\n"
-	 "  limiter set NAME --rate RULE\n"
-	 "  limiter dry-run NAME on|off\n"
+	 "limiter add NAME --rate RULE [--algo auto|log|window|gcra] [--burst N] [--keyed]\n"
+	 "         [--dry-run]\n"
+	 "  limiter set NAME --rate RULE [--reason TEXT]\n"
+	 "  limiter dry-run NAME on|off [--reason TEXT]\n"
 	 "  limiter take NAME [--key KEY] [--cost N] [--json]\n"
 	 "  limiter show NAME [--json] [--top N]"},
 	{"status", cmd_status, "status [--json]"},

@@ -131,12 +131,32 @@ static int digits(const char *s, uint64_t *out)
 	return 0;
 }
 
+int ctl_reason(const char *value)
+{
+	if (value != NULL && strlen(value) >= FBX_REASON_MAX)
+		return ctl_fail("--reason: at most %d characters", FBX_REASON_MAX - 1);
+	for (const char *r = value; r != NULL && *r != '\0'; r++)
+		if ((unsigned char)*r < 0x20 || *r == 0x7f)
+			return ctl_fail("--reason: '%s' holds a control character", value);
+	return 0;
+}
+
 int ctl_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	uint64_t v;
 	if (digits(s, &v) != 0 || v < min || v > max)
 		return ctl_fail("%s: '%s' is not a whole number from %u to %u", what, s ? s : "",
 				min, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ctl_pow2(const char *what, const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	if (digits(s, &v) != 0 || v == 1 || v > max || (v & (v - 1)) != 0)
+		return ctl_fail("%s: '%s' is not 0 or a power of two from 2 to %u", what, s ? s : "",
+				max);
 	*out = (uint32_t)v;
 	return 0;
 }

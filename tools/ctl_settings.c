@@ -98,16 +98,14 @@ int limiter_setting(struct limiter_spec *l, const char *key, const char *v, cons
 		return 0;
 	}
 	if (strcmp(k, "algo") == 0 || strcmp(k, "algorithm") == 0) {
-		if (strcmp(v, "window") == 0)
-			l->cfg.algorithm = FBX_ALGO_WINDOW;
-		else if (strcmp(v, "gcra") == 0)
-			l->cfg.algorithm = FBX_ALGO_GCRA;
-		else
-			return ctl_fail("%s: '%s' is not window or gcra", what, v);
+		int a = fbx_algorithm_parse(v);
+		if (a < 0)
+			return ctl_fail("%s: '%s' is not log, window, gcra or auto", what, v);
+		l->cfg.algorithm = (fbx_algorithm)a;
 		return 0;
 	}
 	if (strcmp(k, "burst") == 0)
-		return ctl_u32(what, v, 1, UINT32_MAX, &l->cfg.burst);
+		return ctl_u32(what, v, 1, FBX_GCRA_BURST_MAX, &l->cfg.burst);
 	if (strcmp(k, "keyed") == 0)
 		return yes_no(what, v, &l->cfg.keyed);
 	if (strcmp(k, "dry_run") == 0)
@@ -153,12 +151,37 @@ int limiter_check(const char *name, const struct limiter_spec *l, const char *wh
 	fbx_rule r;
 	fbx_rule_parse(l->rule, &r, NULL);
 	for (uint32_t i = 0; i < r.n; i++) {
-		if (l->cfg.algorithm == FBX_ALGO_WINDOW && r.limit[i].count > FBX_WINDOW_COUNT_MAX)
+		/* auto falls back to the window for counts the log cannot hold */
+		bool window = l->cfg.algorithm == FBX_ALGO_WINDOW || l->cfg.algorithm == FBX_ALGO_AUTO;
+		if (window && r.limit[i].count > FBX_WINDOW_COUNT_MAX)
 			return ctl_fail("%s: limiter '%s': a window limit counts at most %u calls",
 					where, name, FBX_WINDOW_COUNT_MAX);
-		if (l->cfg.algorithm == FBX_ALGO_GCRA && l->cfg.burst > r.limit[i].count)
-			return ctl_fail("%s: limiter '%s': burst %u is above the limit %llu", where,
-					name, l->cfg.burst, (unsigned long long)r.limit[i].count);
+		if (l->cfg.algorithm == FBX_ALGO_LOG && r.limit[i].count > 65535)
+			return ctl_fail("%s: limiter '%s': a log limit counts at most 65535 calls "
+					"(the window algorithm counts more)", where, name);
 	}
+	return 0;
+}
+
+int log_misfit(const char *rule, bool keyed, uint32_t log_slots, uint32_t log_keys, char *why,
+	       size_t len)
+{
+	fbx_rule r;
+	if (log_slots == 0) {
+		snprintf(why, len, "this box has no log (log_slots 0)");
+		return LOG_TOO_SHORT;
+	}
+	if (keyed && log_keys == 0) {
+		snprintf(why, len, "this box's log has no keys (log_keys 0), and the limiter is keyed");
+		return LOG_NO_KEYS;
+	}
+	if (fbx_rule_parse(rule, &r, NULL) != 0)
+		return 0; /* the rule's own error is said elsewhere */
+	for (uint32_t i = 0; i < r.n; i++)
+		if (r.limit[i].count >= log_slots) {
+			snprintf(why, len, "the box's log holds counts up to %u (log_slots %u), not %llu",
+				 log_slots - 1, log_slots, (unsigned long long)r.limit[i].count);
+			return LOG_TOO_SHORT;
+		}
 	return 0;
 }

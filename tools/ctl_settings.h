@@ -20,5 +20,12 @@ int limiter_setting(struct limiter_spec *l, const char *key, const char *value,
 		    const char *where);
 int breaker_check(const char *name, const fbx_breaker_config *c, const char *where);
 int limiter_check(const char *name, const struct limiter_spec *l, const char *where);
+/* Whether a log limiter of rule (keyed or not) does not fit a box whose log
+ * has log_slots slots and log_keys keys: 0 when it fits, else what is
+ * short, with the reason in why.  The library says only "out of range";
+ * an operator needs the figures. */
+enum { LOG_FITS, LOG_TOO_SHORT, LOG_NO_KEYS };
+int log_misfit(const char *rule, bool keyed, uint32_t log_slots, uint32_t log_keys, char *why,
+	       size_t len);
 
 #endif

@@ -34,6 +34,36 @@ static unsigned long long ms(uint64_t ns)
 	return (unsigned long long)((ns + 999999) / 1000000);
 }
 
+/* What the box holds and what its keys cost: sizing a box is choosing
+ * between a log key's exactness and its 8 bytes per slot. */
+void show_capacity_text(FILE *f, const fbx_box_info *bi)
+{
+	const fbx_box_config *c = &bi->capacity;
+	fprintf(f, "  size %.1f MiB, room for %u breakers, %u limiters, %u events, %u workers\n",
+		(double)bi->total_size / (1024.0 * 1024.0), c->breakers, c->limiters, c->events,
+		c->workers);
+	fprintf(f, "  keys %u (%llu B each), ", c->keys, ull(bi->key_bytes));
+	if (bi->log_count_max == 0)
+		fprintf(f, "no log (log_slots 0)\n");
+	else if (c->log_keys == 0)
+		fprintf(f, "log of %u slots for global limiters only (no log keys; counts up to %u)\n",
+			c->log_slots, bi->log_count_max);
+	else
+		fprintf(f, "log keys %u x %u slots (%llu B each, counts up to %u)\n", c->log_keys,
+			c->log_slots, ull(bi->log_key_bytes), bi->log_count_max);
+}
+
+void show_capacity_json(FILE *f, const fbx_box_info *bi)
+{
+	const fbx_box_config *c = &bi->capacity;
+	fprintf(f, "{\"bytes\":%llu,\"breakers\":%u,\"limiters\":%u,\"events\":%u,\"workers\":%u,"
+		   "\"keys\":%u,\"key_bytes\":%llu,\"log_keys\":%u,\"log_slots\":%u,"
+		   "\"log_key_bytes\":%llu,\"log_count_max\":%u}",
+		ull(bi->total_size), c->breakers, c->limiters, c->events, c->workers, c->keys,
+		ull(bi->key_bytes), c->log_keys, c->log_slots, ull(bi->log_key_bytes),
+		bi->log_count_max);
+}
+
 /* The failure rate of the current window, or -1 below the minimum calls. */
 static double failure_rate(const fbx_breaker_info *b)
 {
@@ -85,10 +115,12 @@ void show_limiter_json(FILE *f, const fbx_limiter_info *l, bool versioned, uint3
 	}
 	fputs(",\"rule\":", f);
 	json_str(f, l->rule);
-	fprintf(f, ",\"algorithm\":\"%s\",\"burst\":%u,\"keyed\":%s,\"dry_run\":%s,"
+	fprintf(f, ",\"algorithm\":\"%s\",\"accuracy\":", fbx_algorithm_name(l->algorithm));
+	json_str(f, fbx_algorithm_accuracy(l->algorithm));
+	fprintf(f, ",\"burst\":%u,\"keyed\":%s,\"dry_run\":%s,"
 		   "\"allowed\":%llu,\"denied\":%llu,\"dry_run_denied\":%llu,\"keys\":%llu,"
 		   "\"evictions\":%llu",
-		fbx_algorithm_name(l->algorithm), l->burst, l->keyed ? "true" : "false",
+		l->burst, l->keyed ? "true" : "false",
 		l->dry_run ? "true" : "false", ull(l->allowed), ull(l->denied),
 		ull(l->dry_run_denied), ull(l->keys), ull(l->evictions));
 	if (top > 0) {
@@ -136,6 +168,16 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 		c->half_open_max, c->success_threshold, (double)c->trial_lease_ns / 1e9);
 }
 
+void gcra_worst(const fbx_limiter_info *l, char *buf, size_t len)
+{
+	fbx_rule worst = l->parsed;
+	for (uint32_t i = 0; i < worst.n && i < FBX_RULE_LIMITS_MAX; i++)
+		worst.limit[i].count += l->burst > 0 ? l->burst - 1 : 0;
+	/* a sum beyond what a rule can spell: say it as the formula */
+	if (fbx_rule_format(&worst, buf, len) != 0)
+		snprintf(buf, len, "count + %u in any period", l->burst > 0 ? l->burst - 1 : 0);
+}
+
 void show_limiter_text(FILE *f, const fbx_limiter_info *l, uint32_t top)
 {
 	if (l->corrupt) {
@@ -146,6 +188,13 @@ void show_limiter_text(FILE *f, const fbx_limiter_info *l, uint32_t top)
 	if (l->algorithm == FBX_ALGO_GCRA)
 		fprintf(f, ", burst %u", l->burst);
 	fprintf(f, "%s%s)\n", l->keyed ? ", keyed" : "", l->dry_run ? ", DRY-RUN" : "");
+	fprintf(f, "  accuracy   %s\n", fbx_algorithm_accuracy(l->algorithm));
+	if (l->algorithm == FBX_ALGO_GCRA) {
+		char worst[FBX_RULE_TEXT_MAX];
+		gcra_worst(l, worst, sizeof(worst));
+		fprintf(f, "  burst      %u of tolerance on the sustained %s: at most %s\n", l->burst,
+			l->rule, worst);
+	}
 	fprintf(f, "  decisions  %llu allowed, %llu denied, %llu dry-run denied\n", ull(l->allowed),
 		ull(l->denied), ull(l->dry_run_denied));
 	if (l->keyed)
@@ -177,10 +226,17 @@ int cmd_status(struct ctl *c)
 	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
 	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &nl);
 	fbx_snapshot_events(s, &ne, &dropped);
+	fbx_box_info bi;
+	if (fbx_box_info_get(box, &bi) != 0) {
+		ctl_snapshot_close(box, s);
+		return ctl_fail("box '%s': cannot read its capacities", c->box);
+	}
 	if (json) {
 		fputs("{\"box\":", stdout);
 		json_str(stdout, c->box);
-		fputs(",\"version\":1,\"breakers\":[", stdout);
+		fputs(",\"version\":1,\"capacity\":", stdout);
+		show_capacity_json(stdout, &bi);
+		fputs(",\"breakers\":[", stdout);
 		for (size_t i = 0; i < nb; i++) {
 			if (i)
 				fputc(',', stdout);
@@ -194,8 +250,10 @@ int cmd_status(struct ctl *c)
 		}
 		printf("],\"events_dropped\":%llu}\n", ull(dropped));
 	} else {
-		printf("box %s: %zu breakers, %zu limiters, %zu events (%llu dropped)\n\n", c->box, nb,
+		printf("box %s: %zu breakers, %zu limiters, %zu events (%llu dropped)\n", c->box, nb,
 		       nl, ne, ull(dropped));
+		show_capacity_text(stdout, &bi);
+		fputc('\n', stdout);
 		printf("%-24s %-13s %10s %8s %8s %8s %6s %6s %9s\n", "BREAKER", "STATE", "OK", "FAILED",
 		       "SLOW", "REJECTED", "TRIPS", "CONSEC", "OPEN_LEFT");
 		for (size_t i = 0; i < nb; i++) {

@@ -18,9 +18,30 @@ static void kv(struct tui_screen *s, int *row, const char *key, enum tui_attr at
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	struct pen p = tui_pen_at(s, (*row)++);
-	tui_putf(&p, 24, TUI_BOLD, "  %s", key);
-	tui_put(&p, buf, -1, attr);
+	/* a long value (an accuracy line) goes on under itself rather than
+	 * being cut at the edge of an 80-column terminal */
+	const char *text = buf;
+	int width = s->cols - 24;
+	do {
+		size_t n = strlen(text);
+		if (width > 20 && n > (size_t)width) {
+			/* after a ", " or ": " in the second half of the line if there is
+			 * one, so that a clause stays whole; else at the last blank */
+			size_t at = 0;
+			for (size_t i = (size_t)width / 2; i + 1 < (size_t)width; i++)
+				if ((text[i] == ',' || text[i] == ':') && text[i + 1] == ' ')
+					at = i + 1;
+			for (n = (size_t)width; at == 0 && n > 0 && text[n] != ' ';)
+				n--;
+			n = at ? at : n ? n : (size_t)width;
+		}
+		struct pen p = tui_pen_at(s, (*row)++);
+		tui_putf(&p, 24, TUI_BOLD, "  %s", text == buf ? key : "");
+		tui_putf(&p, -1, attr, "%.*s", (int)n, text);
+		text += n;
+		while (*text == ' ')
+			text++;
+	} while (*text != '\0' && *row < s->rows);
 }
 
 static void recent_events(const struct tui_sample *cur, const char *name, struct tui_screen *s,
@@ -87,6 +108,17 @@ static void limiter_detail(const struct tui_sample *cur, const fbx_limiter_info 
 	}
 	kv(s, &row, "rule", TUI_NORMAL, "%s (%s%s)", l->rule, fbx_algorithm_name(l->algorithm),
 	   l->keyed ? ", keyed" : "");
+	kv(s, &row, "accuracy", TUI_NORMAL, "%s", fbx_algorithm_accuracy(l->algorithm));
+	if (l->algorithm == FBX_ALGO_GCRA) {
+		char worst[FBX_RULE_TEXT_MAX];
+		fbx_rule r = l->parsed;
+		for (uint32_t i = 0; i < r.n && i < FBX_RULE_LIMITS_MAX; i++)
+			r.limit[i].count += l->burst > 0 ? l->burst - 1 : 0;
+		if (fbx_rule_format(&r, worst, sizeof(worst)) != 0)
+			snprintf(worst, sizeof(worst), "count + %u a period", l->burst > 0 ? l->burst - 1 : 0);
+		kv(s, &row, "burst", TUI_NORMAL, "%u of tolerance on the sustained %s: at most %s",
+		   l->burst, l->rule, worst);
+	}
 	kv(s, &row, "mode", l->dry_run ? TUI_WARN : TUI_NORMAL, "%s", l->dry_run ? "DRY-RUN: denies nothing" : "enforcing");
 	kv(s, &row, "decisions", TUI_NORMAL, "%llu allowed, %llu denied, %llu dry-run denied",
 	   (unsigned long long)l->allowed, (unsigned long long)l->denied,

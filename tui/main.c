@@ -122,6 +122,7 @@ static void attach(struct top *t, bool want_write)
 	fbx_box_info_get(t->box, &info);
 	if (tui_history_init(&t->history, info.capacity.breakers) == 0)
 		t->view.history = &t->history;
+	t->view.log_key_capacity = info.capacity.log_keys;
 	for (int i = 0; i < 2; i++) {
 		t->sample[i].box_created_ns = info.created_ns;
 		t->sample[i].layout_version = info.layout_version;
@@ -321,9 +322,13 @@ static void act(struct top *t, int key)
 			snprintf(t->message, sizeof(t->message), "cancelled");
 			return;
 		}
+		if (!prompt("Reason (Enter to skip, Esc cancels): ", reason, sizeof(reason))) {
+			snprintf(t->message, sizeof(t->message), "cancelled");
+			return;
+		}
 		int rc = fbx_limiter_find(t->rw, name, &l);
 		if (rc == 0)
-			rc = fbx_limiter_set_dry_run(l, on);
+			rc = fbx_limiter_set_dry_run(l, on, reason[0] ? reason : NULL);
 		snprintf(t->message, sizeof(t->message), "%s: dry-run %s%s%s", name, on ? "on" : "off",
 			 rc ? ": " : "", rc ? fbx_strerror(rc) : "");
 		return;

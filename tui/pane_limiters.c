@@ -41,8 +41,12 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		double d = px ? tui_per_s(x->denied + x->dry_run_denied, px->denied + px->dry_run_denied, dt) : 0;
 		tui_putf(&p, 8, d > 0 ? TUI_WARN : TUI_NORMAL, "%8.0f", d);
 		char keys[32];
-		if (x->keyed)
-			snprintf(keys, sizeof(keys), "%llu/%u", (unsigned long long)x->keys, cur->key_capacity);
+		/* a log limiter's keys live in the log's own table */
+		uint32_t cap = x->algorithm == FBX_ALGO_LOG ? v->log_key_capacity : cur->key_capacity;
+		if (x->keyed && cap > 0)
+			snprintf(keys, sizeof(keys), "%llu/%u", (unsigned long long)x->keys, cap);
+		else if (x->keyed)
+			snprintf(keys, sizeof(keys), "%llu", (unsigned long long)x->keys);
 		else
 			snprintf(keys, sizeof(keys), "-");
 		tui_putf(&p, 12, TUI_NORMAL, "%12s", keys);

@@ -56,6 +56,10 @@ struct tui_view {
 	const char *message;  /* one line for the operator (errors, results) */
 	char clock[16];       /* wall-clock time of the last sample, "12:03:04" */
 	const struct tui_history *history; /* NULL: no sparklines */
+	/* Keys of the box's log, the table a keyed log limiter fills (0: not
+	 * known).  Kept here, not in tui_sample, which callers build by
+	 * position. */
+	uint32_t log_key_capacity;
 };
 
 struct tui_sample;
@@ -79,7 +83,7 @@ struct tui_sample {
 	uint64_t time_ns;
 	uint64_t box_created_ns;
 	uint32_t layout_version;
-	uint32_t key_capacity;     /* limiter keys the box holds, all limiters */
+	uint32_t key_capacity;     /* keys of the window and GCRA limiters' table */
 };
 
 /* Fills out (rows x cols, clamped to the maxima) from cur, with rates

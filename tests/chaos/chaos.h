@@ -30,7 +30,7 @@
 /* ---- what the box holds (chaos_spec.c) ---------------------------------- */
 
 #define CHAOS_BREAKERS 6
-#define CHAOS_LIMITERS 8 /* the last one is the storm limiter */
+#define CHAOS_LIMITERS 11 /* the last one is the storm limiter */
 #define CHAOS_STORM (CHAOS_LIMITERS - 1)
 #define CHAOS_EXTRAS 4        /* records workers register while others die */
 #define CHAOS_HOT_KEYS 4      /* a few keys every worker hits: always at their limit */

@@ -3,10 +3,10 @@
  *
  * For every limiter, key and limit of its rule: the admissions whose whole
  * [before, after] interval lies inside one window of the limit's period
- * must cost at most the bound — the limit's count for GCRA (which never
- * admits more than count in any period, for any burst), twice the count
- * for the sliding-window counter (all of one window's budget at its end,
- * then the next window's at its start).  An admission happened somewhere
+ * must cost at most the bound — the limit's count for the exact log;
+ * count + burst - 1 for GCRA (the rule's rate sustained, the burst on
+ * top); twice the count for the sliding-window counter (all of one
+ * window's budget at its end, then the next window's at its start).  An admission happened somewhere
  * inside its interval, so the admissions counted really were all inside
  * that window: a violation is never a false alarm.  A take whose clock
  * stalled has an interval over a second long, so it counts in no window
@@ -130,7 +130,9 @@ static void check_key(const struct chaos_run *run, unsigned li, unsigned limit,
 {
 	const struct chaos_limiter_spec *s = &chaos_limiters[li];
 	uint64_t count = s->parsed.limit[limit].count, period = s->parsed.limit[limit].period_ns;
-	uint64_t bound = s->algo == FBX_ALGO_GCRA ? count : 2 * count;
+	uint64_t bound = s->algo == FBX_ALGO_GCRA  ? count + s->burst - 1
+			 : s->algo == FBX_ALGO_LOG ? count
+						   : 2 * count;
 	uint64_t reported_until = 0;
 	for (size_t i = lo; i < hi; i++) {
 		if (!a[i].allowed || a[i].t0 < reported_until)
@@ -185,6 +187,6 @@ void chaos_check_bounds(struct chaos_run *run)
 	}
 	fbx_snapshot_free(snap);
 	chaos_result("admission-bounds", "%zu admissions on %zu keys of %d limiters: no window of "
-		     "a limit's period holds more than its bound (GCRA: the count; window: 2 x "
+		     "a limit's period holds more than its bound (log: the count; GCRA: count + burst - 1; window: 2 x "
 		     "count)", total, keys, CHAOS_LIMITERS - 1);
 }

@@ -1,8 +1,8 @@
 /*
  * chaos_keys.c — the limiter key table after the run.
  *
- * Each keyed limiter's keys figure must equal its published tags in the
- * table: a figure kept apart from the table (a counter bumped after the
+ * Each keyed limiter's keys figure must equal its published tags in its
+ * table (the shared one, or the exact log's own): a figure kept apart from the table (a counter bumped after the
  * tag's CAS) drifts when a process dies between the two.  No tag may be
  * published twice (a key's budget split in two), and a limiter cannot
  * hold more tags than keys it was ever asked for.
@@ -25,28 +25,38 @@ void chaos_check_keys(const struct chaos_run *run, const fbx_snapshot *s,
 {
 	fbx_box *box = run->box;
 	uint64_t published[CHAOS_LIMITERS] = {0}, reserved = 0, stray = 0;
-	size_t ntags = (size_t)box->key_buckets * FBX__KB_WAYS, n = 0;
+	size_t ntags = ((size_t)box->key_buckets + box->log_key_buckets) * FBX__KB_WAYS, n = 0;
 	uint64_t *tags = malloc(ntags * sizeof(*tags));
-	for (uint32_t b = 0; b < box->key_buckets; b++) {
-		for (int w = 0; w < FBX__KB_WAYS; w++) {
-			uint64_t tag = atomic_load(&box->keys[b].tag[w]);
-			if (tag == 0)
-				continue;
-			if (tag & FBX__TAG_RESERVED) {
-				reserved++;
-				continue;
+	/* The shared table and the log's own: each holds its algorithms' keys. */
+	const struct {
+		struct fbx__kbucket *b;
+		uint32_t n;
+		bool log;
+	} tables[2] = {{box->keys, box->key_buckets, false},
+		       {box->log_keys, box->log_key_buckets, true}};
+	for (int tb = 0; tb < 2; tb++) {
+		for (uint32_t b = 0; b < tables[tb].n; b++) {
+			for (int w = 0; w < FBX__KB_WAYS; w++) {
+				uint64_t tag = atomic_load(&tables[tb].b[b].tag[w]);
+				if (tag == 0)
+					continue;
+				if (tag & FBX__TAG_RESERVED) {
+					reserved++;
+					continue;
+				}
+				uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
+				int k = -1;
+				for (int i = 0; i < CHAOS_LIMITERS; i++)
+					if (run->lim[i]->index == li)
+						k = i;
+				if (k < 0 || !chaos_limiters[k].keyed ||
+				    (chaos_limiters[k].algo == FBX_ALGO_LOG) != tables[tb].log)
+					stray++;
+				else
+					published[k]++;
+				if (tags)
+					tags[n++] = tag;
 			}
-			uint32_t li = (uint32_t)(tag >> FBX__TAG_LIM_SHIFT) - 1;
-			int k = -1;
-			for (int i = 0; i < CHAOS_LIMITERS; i++)
-				if (run->lim[i]->index == li)
-					k = i;
-			if (k < 0 || !chaos_limiters[k].keyed)
-				stray++;
-			else
-				published[k]++;
-			if (tags)
-				tags[n++] = tag;
 		}
 	}
 	chaos_checked("keys-count", 1);
@@ -103,7 +113,7 @@ void chaos_check_keys(const struct chaos_run *run, const fbx_snapshot *s,
 			size_t len = chaos_key_text(id, text, sizeof(text));
 			uint64_t h = fbx__keyhash(seed, text, len), tag = fbx__key_tag(l, h);
 			struct fbx__kbucket *bk[2];
-			fbx__key_buckets(box, h, bk);
+			fbx__key_buckets(l, h, bk);
 			unsigned found = 0;
 			for (int b = 0; b < 2; b++)
 				for (int w = 0; w < FBX__KB_WAYS; w++)

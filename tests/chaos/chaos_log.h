@@ -69,7 +69,7 @@ _Static_assert(sizeof(struct chaos_rec) == 40, "records stay small: the log hold
  * A worker killed between its call and the count leaves the call STARTED,
  * so the validator counts it as in flight. */
 #define CHAOS_LOG_BREAKERS 8
-#define CHAOS_LOG_LIMITERS 8
+#define CHAOS_LOG_LIMITERS 12
 struct chaos_agg {
 	_Atomic uint64_t calls; /* every call, published or not: the pacing */
 	_Atomic uint64_t done[CHAOS_LOG_BREAKERS][3], slow[CHAOS_LOG_BREAKERS];

@@ -122,7 +122,6 @@ static const char *rule_problem(const fbx_limiter_info *l, const char *name, cha
 	if (r.n != l->parsed.n || r.n < 1 || r.n > FBX_RULE_LIMITS_MAX)
 		return say(buf, len, "limiter %s: rule '%s' has %u limits, parsed says %u", name,
 			   l->rule, r.n, l->parsed.n);
-	uint64_t least = UINT64_MAX;
 	for (uint32_t i = 0; i < r.n; i++) {
 		if (r.limit[i].count != l->parsed.limit[i].count ||
 		    r.limit[i].period_ns != l->parsed.limit[i].period_ns)
@@ -134,11 +133,11 @@ static const char *rule_problem(const fbx_limiter_info *l, const char *name, cha
 		if (l->algorithm == FBX_ALGO_WINDOW && r.limit[i].count > FBX_WINDOW_COUNT_MAX)
 			return say(buf, len, "limiter %s: window limit of %llu, above "
 				   "FBX_WINDOW_COUNT_MAX", name, (unsigned long long)r.limit[i].count);
-		if (r.limit[i].count < least)
-			least = r.limit[i].count;
 	}
-	/* GCRA: 1..limit; the window algorithm ignores it */
-	if (l->burst == 0 || (l->algorithm == FBX_ALGO_GCRA && l->burst > least))
+	/* GCRA: 1..FBX_GCRA_BURST_MAX, tolerance on top of the rate; the
+	 * others have none (1) */
+	if (l->burst == 0 || l->burst > FBX_GCRA_BURST_MAX ||
+	    (l->algorithm != FBX_ALGO_GCRA && l->burst != 1))
 		return say(buf, len, "limiter %s (%s, rule '%s'): burst %u", name,
 			   fbx_algorithm_name(l->algorithm), l->rule, l->burst);
 	return NULL;
@@ -155,7 +154,7 @@ const char *chaos_limiter_problem(const fbx_limiter_info *l, uint64_t key_slots,
 	if (l->corrupt)
 		return l->corrupt == 1 ? NULL : say(buf, len, "limiter %s: corrupt is %d, not 0 or 1",
 						    name, l->corrupt);
-	if ((unsigned)l->algorithm > FBX_ALGO_GCRA)
+	if ((unsigned)l->algorithm > FBX_ALGO_LOG)
 		return say(buf, len, "limiter %s: algorithm %d is none", name, (int)l->algorithm);
 	if ((l->keyed != 0 && l->keyed != 1) || (l->dry_run != 0 && l->dry_run != 1))
 		return say(buf, len, "limiter %s: keyed %d, dry_run %d", name, l->keyed, l->dry_run);

@@ -26,6 +26,9 @@ struct chaos_limiter_spec chaos_limiters[CHAOS_LIMITERS] = {
 	{"gcra-coarse", "2/second", FBX_ALGO_GCRA, 2, 1, 2, {0}, false, false},
 	{"win-global", "50/second", FBX_ALGO_WINDOW, 1, 0, 3, {0}, false, false},
 	{"gcra-global", "30/second", FBX_ALGO_GCRA, 10, 0, 3, {0}, false, false},
+	{"log-key", "10/second", FBX_ALGO_LOG, 1, 1, 3, {0}, false, false},
+	{"log-multi", "20/second;100/minute", FBX_ALGO_LOG, 1, 1, 3, {0}, false, false},
+	{"log-global", "40/second", FBX_ALGO_LOG, 1, 0, 3, {0}, false, false},
 	/* Key storms: each key is taken once.  A 1 ms interval makes its
 	 * budget whole again at once, so its entry is the first a full table
 	 * reuses, and nobody's live keys are evicted for it. */

@@ -187,14 +187,18 @@ static void make_limiters(fbx_box *box)
 	take(api, odd_key, sizeof(odd_key), 12);
 
 	take(limiter(box, "global", "5/minute", FBX_ALGO_WINDOW, 1, 0, 0), NULL, 0, 8);
+	take(limiter(box, "exact", "3/second;20/minute", FBX_ALGO_LOG, 1, 0, 0), NULL, 0, 7);
+	fbx_limiter *users = limiter(box, "users", "5/minute", FBX_ALGO_LOG, 1, 1, 0);
+	take(users, "u1", 2, 7);
+	take(users, "u2", 2, 2);
 	take(limiter(box, "pace", "10 per second", FBX_ALGO_GCRA, 3, 0, 0), NULL, 0, 9);
 	fbx_limiter *tokens = limiter(box, "tokens", "100/hour;10/minute", FBX_ALGO_GCRA, 2, 1, 1);
 	take(tokens, "t1", 2, 6);
 	take(tokens, "t2", 2, 3);
-	must(fbx_limiter_set_rule(tokens, "20/minute;200/hour"), "set_rule");
-	must(fbx_limiter_set_dry_run(tokens, 0), "dry-run");
+	must(fbx_limiter_set_rule(tokens, "20/minute;200/hour", NULL), "set_rule");
+	must(fbx_limiter_set_dry_run(tokens, 0, NULL), "dry-run");
 	take(tokens, "t1", 2, 4);
-	must(fbx_limiter_set_dry_run(tokens, 1), "dry-run");
+	must(fbx_limiter_set_dry_run(tokens, 1, NULL), "dry-run");
 }
 
 /* Boxes of fuzzers that crashed stay in /dev/shm: remove those whose
@@ -238,7 +242,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fbx_box_config bc;
 	fbx_box_config_init(&bc);
 	bc.breakers = 8;
-	bc.limiters = 4;
+	bc.limiters = 6;
 	bc.keys = 64;
 	bc.events = 16;
 	bc.workers = 4;
@@ -386,7 +390,8 @@ UNCOVERED static void check_limiter(const fbx_limiter_info *l, uint64_t table_en
 	}
 	fbx_rule r;
 	CHECK(fbx_rule_parse(l->rule, &r, NULL) == 0 && memcmp(&r, &l->parsed, sizeof(r)) == 0);
-	CHECK(l->algorithm == FBX_ALGO_WINDOW || l->algorithm == FBX_ALGO_GCRA);
+	CHECK(l->algorithm == FBX_ALGO_WINDOW || l->algorithm == FBX_ALGO_GCRA ||
+	      l->algorithm == FBX_ALGO_LOG);
 	CHECK(l->keys <= table_entries && l->ntop <= FBX_TOP_KEYS);
 	CHECK(l->keyed || l->ntop == 0);
 	for (uint32_t i = 0; i < l->ntop; i++) {

@@ -88,7 +88,8 @@ static void check_plan(const struct plan *p, const uint8_t *data, size_t size)
 		CHECK(fbx_name_check_record(p->limiters[i].name) == 0);
 		CHECK(cfg.rule == s->rule && fbx_rule_parse(cfg.rule, &r, NULL) == 0);
 		CHECK(whole_value(data, size, s->rule));
-		CHECK(cfg.algorithm == FBX_ALGO_WINDOW || cfg.algorithm == FBX_ALGO_GCRA);
+		CHECK(cfg.algorithm == FBX_ALGO_WINDOW || cfg.algorithm == FBX_ALGO_GCRA ||
+		      cfg.algorithm == FBX_ALGO_LOG || cfg.algorithm == FBX_ALGO_AUTO);
 		CHECK(cfg.burst >= 1 && (cfg.keyed == 0 || cfg.keyed == 1) &&
 		      (cfg.dry_run == 0 || cfg.dry_run == 1));
 		for (size_t k = 0; k < i; k++)
@@ -100,7 +101,9 @@ static void check_plan(const struct plan *p, const uint8_t *data, size_t size)
 		 * registered before it.  Counted, not failed, until the library
 		 * offers a check the tool can call. */
 		struct fbx__limiter_cfg built;
-		if (fbx__limiter_cfg_build(cfg.algorithm, cfg.burst, cfg.rule, &built) != 0)
+		/* auto builds as the window wherever the log does not fit */
+		uint32_t algo = cfg.algorithm == FBX_ALGO_AUTO ? FBX_ALGO_WINDOW : cfg.algorithm;
+		if (fbx__limiter_cfg_build(algo, cfg.burst, cfg.rule, &built) != 0)
 			refused_by_library++;
 	}
 }

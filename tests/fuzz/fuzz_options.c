@@ -164,7 +164,10 @@ static void apply(const struct table *t, const struct ctl_opt *o, size_t no, cha
 		    SAID(limiter_check(pos[0], &spec, "limiter add")) == 0) {
 			fbx_limiter_config cfg = limiter_config(&spec);
 			struct fbx__limiter_cfg built;
-			if (fbx__limiter_cfg_build(cfg.algorithm, cfg.burst, cfg.rule, &built) != 0)
+			/* auto builds as the window wherever the log does not fit */
+			uint32_t algo = cfg.algorithm == FBX_ALGO_AUTO ? FBX_ALGO_WINDOW
+								       : cfg.algorithm;
+			if (fbx__limiter_cfg_build(algo, cfg.burst, cfg.rule, &built) != 0)
 				(*lib_refusals)++;
 		}
 	} else if (t->kind == T_DURATION && o[0].value != NULL) {
