@@ -1,283 +1,495 @@
 /*
  * accuracy.c — how right the limiter's decisions are, on a substituted
- * clock so the trace is deterministic.
+ * clock so every replay is deterministic.
  *
- * Trace: ACC_KEYS keys with Poisson arrivals (exponential gaps), 80% well
- * under the rule's rate (0.05-0.6x), 15% near it (0.8-1.2x), 5% abusive
- * (2-5x); run until ACC_DECISIONS decisions.  Both algorithms see the same
- * trace.  Each decision is replayed against an exact sliding log of the
- * calls the limiter ADMITTED for that key: the decision is wrong when the
- * limiter admitted although the log already holds >= limit calls in
- * (t - period, t] (a false admit), or denied although the log would admit
- * (a false deny).  The largest number admitted in any window of the rule's
- * length is the log's size right after an admission, max over keys.
+ * Traces come from trace.c (the tests replay the same ones): ACC_KEYS keys,
+ * 80% well under the rule's rate, 15% near it, 5% abusive, Poisson or
+ * bursty, costs 1 or 1-3, on a single-limit and a multi-limit rule.  Each
+ * algorithm replays every trace and each decision is checked against the
+ * algorithm's reference, written here as plainly as possible:
+ *
+ *   log, window   a sliding log of the units the limiter admitted: a take
+ *                 is right to be admitted when, for every limit, fewer than
+ *                 count - cost + 1 units are in (t - period, t];
+ *   gcra          a GCRA on the same admitted takes: T = period / count
+ *                 rounded up, tau = (burst - 1) x T, admitted when
+ *                 max(TAT, t) + cost x T - t <= tau + T, for every limit.
+ *
+ * The reference is kept on what the limiter admitted, so one wrong decision
+ * counts once and does not drag the ones after it.  The most units
+ * admitted in any window of a limit's period is the units in (t - period, t]
+ * right after an admission at t, max over keys and times.
+ *
+ * Then the log's decisions are set next to Python limits' moving window
+ * (limits_replay.py) on the same traces, when /usr/bin/python3 has it.
  */
-#include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "trace.h"
 
 #define ACC_KEYS 2000u
-#define ACC_DECISIONS 1200000u
-#define ACC_LIMIT 10u
-#define ACC_PERIOD_NS 1000000000ull
-#define ACC_RULE "10/second"
+#define ACC_CALLS 1000000u
 #define ACC_T0 (1000ull * 1000000000ull + 123456789ull)
-/* The ticking run: a rule whose GCRA interval (600 ms) is long enough for
- * the library to read the coarse clock, and a fake clock that ticks like
- * it; decisions are replayed on the true arrival times. */
-#define TICK_LIMIT 100u
-#define TICK_PERIOD_NS (60ull * 1000000000ull)
-#define TICK_RULE "100/minute"
+/* Python replays a prefix of each trace: the same decisions (a decision
+ * depends only on the calls before it), at a pace the bench can wait for. */
+#define PY_CALLS 125000u
+#define PY "/usr/bin/python3"
+_Static_assert(PY_CALLS <= ACC_CALLS, "Python replays a prefix of each trace");
 
-struct arrival {
-	uint64_t t;
-	uint32_t key;
+struct acc_trace {
+	const char *rule;
+	enum trace_pattern pattern;
+	int costs;
 };
 
-struct heap {
-	struct arrival *a;
-	uint32_t n;
+static const struct acc_trace traces[ACC_TRACES] = {
+	{"10/second", TRACE_POISSON, 0},
+	{"10/second", TRACE_BURSTY, 0},
+	{"10/second", TRACE_POISSON, 1},
+	{"10/second", TRACE_BURSTY, 1},
+	{"3/second;5/minute", TRACE_POISSON, 0},
+	{"3/second;5/minute", TRACE_BURSTY, 0},
+	{"3/second;5/minute", TRACE_POISSON, 1},
+	{"3/second;5/minute", TRACE_BURSTY, 1},
 };
 
-static void heap_push(struct heap *h, struct arrival x)
-{
-	uint32_t i = h->n++;
-	while (i > 0) {
-		uint32_t p = (i - 1) / 2;
-		if (h->a[p].t <= x.t)
-			break;
-		h->a[i] = h->a[p];
-		i = p;
-	}
-	h->a[i] = x;
-}
-
-static struct arrival heap_pop(struct heap *h)
-{
-	struct arrival top = h->a[0], x = h->a[--h->n];
-	uint32_t i = 0;
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		uint64_t mt = x.t;
-		if (l < h->n && h->a[l].t < mt) {
-			m = l;
-			mt = h->a[l].t;
-		}
-		if (r < h->n && h->a[r].t < mt)
-			m = r;
-		if (m == i)
-			break;
-		h->a[i] = h->a[m];
-		i = m;
-	}
-	if (h->n > 0)
-		h->a[i] = x;
-	return top;
-}
-
-/* Exact log of admitted times for one key: a ring, oldest first. */
-struct log {
-	uint64_t *t;
-	uint32_t head, size;
-};
-
-static uint64_t fake_now, fake_tick;
+static uint64_t fake_now;
 static uint64_t fake_clock(void *arg)
 {
 	(void)arg;
-	return fake_tick ? fake_now / fake_tick * fake_tick : fake_now;
+	return fake_now;
 }
 
-/* What one run is: the rule, its figures, and the clock's tick (0: exact). */
-struct run_spec {
-	const char *name, *rule;
-	fbx_algorithm algo;
-	uint32_t burst;
-	uint64_t limit, period;
-	uint64_t tick;
+/* ---- the references ----------------------------------------------------- */
+
+/* One key's admitted units, oldest first, in a ring that grows. */
+struct units {
+	uint64_t *t;
+	uint32_t head, n, cap; /* cap: a power of two, or 0 */
 };
 
-static double uniform(uint64_t *s)
+static uint64_t unit_at(const struct units *u, uint32_t i)
 {
-	return (double)((bench_rand(s) >> 11) + 1) * (1.0 / 9007199254740992.0);
+	return u->t[(u->head + i) & (u->cap - 1)];
 }
 
-static int key_class(uint32_t i)
+/* Units in (now - period, now]: the ring is in time order, newest last. */
+static uint64_t units_within(const struct units *u, uint64_t now, uint64_t period)
 {
-	return i % 20 == 0 ? 2 : i % 20 <= 3 ? 1 : 0;
+	uint64_t in = 0;
+	for (uint32_t i = u->n; i > 0 && now - unit_at(u, i - 1) < period; i--)
+		in++;
+	return in;
 }
 
-/* Calls per ns of each key: the traffic mix described above. */
-static void key_rates(double *rate, uint64_t seed, const struct run_spec *rs)
+static int units_add(struct units *u, uint64_t t, uint32_t cost, uint64_t keep)
 {
-	double base = (double)rs->limit / (double)rs->period;
-	for (uint32_t i = 0; i < ACC_KEYS; i++) {
-		double u = uniform(&seed), x;
-		if (key_class(i) == 2)
-			x = 2.0 + 3.0 * u;       /* abusive */
-		else if (key_class(i) == 1)
-			x = 0.8 + 0.4 * u;       /* near the limit */
-		else
-			x = 0.05 + 0.55 * u;     /* well under */
-		rate[i] = base * x;
+	while (u->n > 0 && t - unit_at(u, 0) >= keep) { /* out of every window */
+		u->head = (u->head + 1) & (u->cap - 1);
+		u->n--;
 	}
+	if (u->n + cost > u->cap) {
+		uint32_t cap = u->cap ? u->cap : 16;
+		while (cap < u->n + cost)
+			cap *= 2;
+		uint64_t *nt = malloc(cap * sizeof(*nt));
+		if (nt == NULL)
+			return -1;
+		for (uint32_t i = 0; i < u->n; i++)
+			nt[i] = unit_at(u, i);
+		free(u->t);
+		u->t = nt;
+		u->head = 0;
+		u->cap = cap;
+	}
+	for (uint32_t i = 0; i < cost; i++)
+		u->t[(u->head + u->n++) & (u->cap - 1)] = t;
+	return 0;
 }
 
-static uint64_t gap_ns(uint64_t *s, double rate)
+/* The reference log's decision. */
+static int log_admits(const struct units *u, const fbx_rule *r, uint64_t now, uint32_t cost)
 {
-	double g = -log(uniform(s)) / rate;
-	return g < 1.0 ? 1 : (uint64_t)g;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (units_within(u, now, r->limit[i].period_ns) + cost > r->limit[i].count)
+			return 0;
+	return 1;
 }
 
-static int run_algo(fbx_box *box, const struct run_spec *rs, struct bench_accuracy_algo *out)
+static uint64_t gcra_t(uint64_t count, uint64_t period)
+{
+	return (period + count - 1) / count;
+}
+
+/* The reference GCRA's decision; on admit, new TATs into next. */
+static int gcra_admits(const uint64_t *tat, const fbx_rule *r, uint32_t burst, uint64_t now,
+		       uint32_t cost, uint64_t *next)
+{
+	int admit = 1;
+	for (uint32_t i = 0; i < r->n; i++) {
+		uint64_t t = gcra_t(r->limit[i].count, r->limit[i].period_ns);
+		uint64_t tau = (uint64_t)(burst - 1) * t;
+		next[i] = (tat[i] > now ? tat[i] : now) + cost * t;
+		admit &= next[i] - now <= tau + t;
+	}
+	return admit;
+}
+
+/* ---- one replay --------------------------------------------------------- */
+
+static uint64_t longest_period(const fbx_rule *r)
+{
+	uint64_t p = 0;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->limit[i].period_ns > p)
+			p = r->limit[i].period_ns;
+	return p;
+}
+
+/* The rate the key classes are relative to: the rule's lowest sustained
+ * one (the minute's in 3/second;5/minute, so "near" keys are near the limit
+ * that holds them), in units: costs 1-3 average 2. */
+static void trace_rate(const fbx_rule *r, int costs, uint64_t *limit, uint64_t *period)
+{
+	uint32_t lo = 0;
+	for (uint32_t i = 1; i < r->n; i++)
+		if ((double)r->limit[i].count / (double)r->limit[i].period_ns <
+		    (double)r->limit[lo].count / (double)r->limit[lo].period_ns)
+			lo = i;
+	*limit = r->limit[lo].count;
+	*period = r->limit[lo].period_ns * (costs ? 2 : 1);
+}
+
+static int evictions_of(fbx_box *box, const char *name, uint64_t *ev)
+{
+	fbx_snapshot *s = NULL;
+	size_t n = 0;
+	int rc = -1;
+	if (fbx_snapshot_new(box, &s) == 0 && fbx_snapshot_take(box, s) == 0) {
+		const fbx_limiter_info *li = fbx_snapshot_limiters(s, &n);
+		for (size_t i = 0; li != NULL && i < n; i++)
+			if (strcmp(li[i].name, name) == 0) {
+				*ev = li[i].evictions;
+				rc = 0;
+			}
+	}
+	fbx_snapshot_free(s);
+	return rc;
+}
+
+/* Replays calls through a fresh limiter of algo on tr's rule, in box; the
+ * log's decisions go to admitted_out when given. */
+static int replay(fbx_box *box, const char *name, const struct acc_trace *tr,
+		  const struct trace_call *calls, uint32_t ncalls, fbx_algorithm algo,
+		  struct bench_accuracy_run *out, uint8_t *admitted_out)
 {
 	memset(out, 0, sizeof(*out));
-	out->algo = fbx_algorithm_name(rs->algo);
-	snprintf(out->rule, sizeof(out->rule), "%s", rs->rule);
-	out->burst = rs->burst;
-	out->limit = rs->limit;
-	out->bound = rs->algo == FBX_ALGO_WINDOW ? 2 * rs->limit : rs->limit;
-	out->tick_ns = rs->tick;
+	fbx_rule rule;
+	if (fbx_rule_parse(tr->rule, &rule, NULL) != 0)
+		return -1;
+	snprintf(out->rule, sizeof(out->rule), "%s", tr->rule);
+	out->pattern = tr->pattern == TRACE_BURSTY ? "bursty" : "poisson";
+	out->costs = tr->costs;
+	/* GCRA asks for a burst of at least the largest cost */
+	out->burst = algo == FBX_ALGO_GCRA && tr->costs ? 3 : 1;
+	out->nlimits = rule.n;
+	for (uint32_t i = 0; i < rule.n; i++) {
+		out->count[i] = rule.limit[i].count;
+		out->bound[i] = algo == FBX_ALGO_LOG	   ? rule.limit[i].count
+				: algo == FBX_ALGO_WINDOW ? 2 * rule.limit[i].count
+							  : rule.limit[i].count + out->burst - 1;
+	}
 	fbx_limiter_config lc;
 	fbx_limiter_config_init(&lc);
-	lc.rule = rs->rule;
-	lc.algorithm = rs->algo;
-	lc.burst = rs->burst;
+	lc.rule = tr->rule;
+	lc.algorithm = algo;
+	lc.burst = out->burst;
 	lc.keyed = 1;
 	fbx_limiter *l = NULL;
-	int rc = fbx_limiter_register(box, rs->name, &lc, &l);
+	int rc = fbx_limiter_register(box, name, &lc, &l);
 	if (rc != 0) {
-		fprintf(stderr, "bench: accuracy limiter: %s\n", fbx_strerror(rc));
+		fprintf(stderr, "bench: accuracy limiter %s (%s): %s\n", fbx_algorithm_name(algo),
+			tr->rule, fbx_strerror(rc));
 		return -1;
 	}
-	const uint32_t log_cap = 8 * (uint32_t)rs->limit;
-	const uint64_t period = rs->period, limit = rs->limit;
-	double *rate = malloc(ACC_KEYS * sizeof(*rate));
-	struct heap h = {malloc(ACC_KEYS * sizeof(struct arrival)), 0};
-	struct log *logs = calloc(ACC_KEYS, sizeof(*logs));
-	uint64_t *times = malloc((size_t)ACC_KEYS * log_cap * sizeof(uint64_t));
+	struct units *units = calloc(ACC_KEYS, sizeof(*units));
+	uint64_t (*tat)[FBX_RULE_LIMITS_MAX] = calloc(ACC_KEYS, sizeof(*tat));
 	rc = -1;
-	if (rate == NULL || h.a == NULL || logs == NULL || times == NULL)
+	if (units == NULL || tat == NULL)
 		goto out;
-	for (uint32_t i = 0; i < ACC_KEYS; i++)
-		logs[i].t = times + (size_t)i * log_cap;
-
-	uint64_t seed = 0x5eed5eed12345678ull;
-	key_rates(rate, seed ^ 1, rs);
-	for (uint32_t i = 0; i < ACC_KEYS; i++)
-		heap_push(&h, (struct arrival){ACC_T0 + gap_ns(&seed, rate[i]), i});
-
-	fake_tick = rs->tick;
+	const uint64_t keep = longest_period(&rule);
 	fbx_clock_set(fake_clock, NULL);
 	uint64_t wall0 = bench_now_ns();
-	int overflow = 0;
-	while (out->decisions < ACC_DECISIONS) {
-		struct arrival a = heap_pop(&h);
+	for (uint32_t n = 0; n < ncalls; n++) {
+		const struct trace_call *c = &calls[n];
 		char key[16];
-		int klen = snprintf(key, sizeof(key), "acct-%05u", a.key);
-		fake_now = a.t;
+		int klen = snprintf(key, sizeof(key), "acct-%05u", c->key);
+		fake_now = c->t;
 		fbx_limit_result res;
-		int r = fbx_limiter_take(l, key, (size_t)klen, 1, &res);
+		int r = fbx_limiter_take(l, key, (size_t)klen, c->cost, &res);
 		if (r != 0 && r != FBX_ELIMITED) {
-			fprintf(stderr, "bench: accuracy take: %s\n", fbx_strerror(r));
+			fprintf(stderr, "bench: accuracy take (%s, %s): %s\n",
+				fbx_algorithm_name(algo), tr->rule, fbx_strerror(r));
 			goto restore;
 		}
-		/* the limiter's own reading, or the true time when the clock ticks */
-		uint64_t t = rs->tick ? a.t : res.now_ns;
-		struct log *lg = &logs[a.key];
-		while (lg->size > 0 && lg->t[lg->head] + period <= t) {
-			lg->head = (lg->head + 1) % log_cap;
-			lg->size--;
-		}
-		int exact = lg->size + 1 <= limit;
 		int admitted = r == 0;
+		struct units *u = &units[c->key];
+		uint64_t next[FBX_RULE_LIMITS_MAX];
+		int right = algo == FBX_ALGO_GCRA
+				    ? gcra_admits(tat[c->key], &rule, out->burst, c->t, c->cost, next)
+				    : log_admits(u, &rule, c->t, c->cost);
+		if (admitted_out != NULL)
+			admitted_out[n] = (uint8_t)admitted;
+		enum trace_class cls = trace_key_class(c->key);
 		out->decisions++;
-		out->false_admit += admitted && !exact;
-		out->false_deny += !admitted && exact;
-		out->cls_decisions[key_class(a.key)]++;
-		out->cls_wrong[key_class(a.key)] += admitted != exact;
-		if (admitted) {
-			out->admitted++;
-			if (lg->size == log_cap) { /* far beyond any bound: keep counting */
-				overflow = 1;
-				lg->head = (lg->head + 1) % log_cap;
-				lg->size--;
-			}
-			lg->t[(lg->head + lg->size) % log_cap] = t;
-			lg->size++;
-			if (lg->size > out->max_in_window)
-				out->max_in_window = lg->size;
+		out->false_admit += admitted && !right;
+		out->false_deny += !admitted && right;
+		out->cls_decisions[cls]++;
+		out->cls_wrong[cls] += admitted != right;
+		if (!admitted)
+			continue;
+		out->admitted++;
+		if (algo == FBX_ALGO_GCRA)
+			memcpy(tat[c->key], next, sizeof(next));
+		if (units_add(u, c->t, c->cost, keep) != 0)
+			goto restore;
+		for (uint32_t i = 0; i < rule.n; i++) {
+			uint64_t in = units_within(u, c->t, rule.limit[i].period_ns);
+			if (in > out->max_in_window[i])
+				out->max_in_window[i] = in;
 		}
-		heap_push(&h, (struct arrival){a.t + gap_ns(&seed, rate[a.key]), a.key});
 	}
 	out->seconds = (double)(bench_now_ns() - wall0) / 1e9;
-	out->wrong_pct = 100.0 * (double)(out->false_admit + out->false_deny) /
-			 (double)out->decisions;
-	if (overflow)
-		fprintf(stderr, "bench: accuracy: a key held more than %u admitted calls "
-				"in one window\n", log_cap);
+	uint64_t ev = 0;
+	if (evictions_of(box, name, &ev) != 0 || ev != 0) {
+		fprintf(stderr, "bench: accuracy %s (%s): %llu keys evicted\n",
+			fbx_algorithm_name(algo), tr->rule, (unsigned long long)ev);
+		goto restore;
+	}
 	out->ok = 1;
 	rc = 0;
 restore:
 	fbx_clock_set(NULL, NULL);
-	fake_tick = 0;
 out:
-	free(rate);
-	free(h.a);
-	free(logs);
-	free(times);
+	for (uint32_t i = 0; units != NULL && i < ACC_KEYS; i++)
+		free(units[i].t);
+	free(units);
+	free(tat);
 	return rc;
 }
 
-static uint64_t coarse_tick_ns(void)
+static void totals(struct bench_accuracy_algo *a)
 {
-	struct timespec res;
-	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0 || res.tv_sec != 0 || res.tv_nsec <= 0)
-		return 4000000; /* HZ=250, the usual */
-	return (uint64_t)res.tv_nsec;
+	a->ok = 1;
+	a->within_bound = 1;
+	for (int i = 0; i < ACC_TRACES; i++) {
+		const struct bench_accuracy_run *r = &a->run[i];
+		a->ok &= r->ok;
+		a->decisions += r->decisions;
+		a->admitted += r->admitted;
+		a->false_admit += r->false_admit;
+		a->false_deny += r->false_deny;
+		for (int c = 0; c < 3; c++) {
+			a->cls_decisions[c] += r->cls_decisions[c];
+			a->cls_wrong[c] += r->cls_wrong[c];
+		}
+		for (uint32_t k = 0; k < r->nlimits; k++) {
+			a->within_bound &= r->max_in_window[k] <= r->bound[k];
+			double x = (double)r->max_in_window[k] / (double)r->bound[k];
+			if (x > a->max_over_bound)
+				a->max_over_bound = x;
+		}
+	}
+	a->wrong_pct = a->decisions ? 100.0 * (double)(a->false_admit + a->false_deny) /
+					      (double)a->decisions
+				    : 0;
 }
+
+/* ---- Python limits, side by side ---------------------------------------- */
+
+/* limits_replay.py, next to this file: the bench runs from the source tree
+ * (make bench), where __FILE__ names it relative to the tree's top. */
+static void script_path(char *buf, size_t len)
+{
+	const char *f = __FILE__, *slash = strrchr(f, '/');
+	if (slash == NULL)
+		snprintf(buf, len, "limits_replay.py");
+	else
+		snprintf(buf, len, "%.*s/limits_replay.py", (int)(slash - f), f);
+}
+
+/* The file limits_replay.py reads: per trace its rule and the first
+ * PY_CALLS calls, each with the log's decision. */
+static int write_replay(FILE *f, struct trace_call *const *calls, uint8_t *const *admitted)
+{
+	fprintf(f, "fusebox-limits-replay 1\n");
+	for (int i = 0; i < ACC_TRACES; i++) {
+		uint32_t n = PY_CALLS;
+		fprintf(f, "trace %d %s %s %d %u\n", i, traces[i].rule,
+			traces[i].pattern == TRACE_BURSTY ? "bursty" : "poisson", traces[i].costs,
+			n);
+		for (uint32_t c = 0; c < n; c++)
+			fprintf(f, "%llu %u %u %u\n", (unsigned long long)calls[i][c].t,
+				calls[i][c].key, calls[i][c].cost, admitted[i][c]);
+	}
+	fprintf(f, "end\n");
+	return ferror(f) ? -1 : 0;
+}
+
+static void limits_compare(struct trace_call *const *calls, uint8_t *const *admitted,
+			   struct bench_limits_cmp *out)
+{
+	char script[512], tmp[] = "/tmp/fusebox-bench-limits-XXXXXX", cmd[1200], line[512];
+	script_path(script, sizeof(script));
+	if (access(PY, X_OK) != 0) {
+		snprintf(out->note, sizeof(out->note), "skipped: %s is not installed", PY);
+		return;
+	}
+	if (access(script, R_OK) != 0) {
+		snprintf(out->note, sizeof(out->note), "skipped: %.120s not found (run from the "
+			 "source tree)", script);
+		return;
+	}
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(out->note, sizeof(out->note), "skipped: mkstemp: %s", strerror(errno));
+		return;
+	}
+	FILE *f = fdopen(fd, "w");
+	int wrc = f == NULL ? -1 : write_replay(f, calls, admitted);
+	if (f != NULL ? fclose(f) != 0 : close(fd) != 0)
+		wrc = -1;
+	if (wrc != 0) {
+		snprintf(out->note, sizeof(out->note), "skipped: writing %s failed", tmp);
+		unlink(tmp);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "%s '%s' '%s'", PY, script, tmp);
+	uint64_t t0 = bench_now_ns();
+	FILE *p = popen(cmd, "r");
+	if (p == NULL) {
+		snprintf(out->note, sizeof(out->note), "skipped: cannot run %s", PY);
+		unlink(tmp);
+		return;
+	}
+	int missing = 0, done = 0;
+	while (fgets(line, sizeof(line), p) != NULL) {
+		unsigned long long calls_n, differ;
+		long long first;
+		int same, tr;
+		char ver[24];
+		if (strncmp(line, "missing ", 8) == 0)
+			missing = 1;
+		else if (sscanf(line, "limits %23s", ver) == 1)
+			snprintf(out->version, sizeof(out->version), "%s", ver);
+		else if (sscanf(line, "trace %d %llu %llu %lld", &tr, &calls_n, &differ, &first) ==
+			 4) {
+			if (differ > 0 && out->differ == 0) {
+				out->first_trace = tr;
+				out->first_call = first;
+			}
+			out->calls += calls_n;
+			out->differ += differ;
+			out->traces++;
+		} else if (sscanf(line, "boundary %d", &same) == 1) {
+			out->boundary_checked = 1;
+			out->boundary_same = same;
+		} else if (strncmp(line, "done", 4) == 0)
+			done = 1;
+		else
+			fprintf(stderr, "bench: limits: %s", line);
+	}
+	int st = pclose(p);
+	unlink(tmp);
+	out->seconds = (double)(bench_now_ns() - t0) / 1e9;
+	if (missing) {
+		snprintf(out->note, sizeof(out->note),
+			 "skipped: %s cannot import limits (Debian: python3-limits)", PY);
+		return;
+	}
+	out->ran = 1;
+	out->ok = done && st == 0 && out->traces == ACC_TRACES;
+	if (!out->ok)
+		snprintf(out->note, sizeof(out->note), "limits_replay.py failed (status %d)", st);
+}
+
+/* ---- the whole run ------------------------------------------------------ */
 
 int bench_accuracy_run(struct bench_accuracy *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->keys = ACC_KEYS;
-	fbx_box_config bc;
-	fbx_box_config_init(&bc);
-	/* a roomy table (8000 keys in 128000): the key table can evict live keys
-	 * well below its capacity (see the 1M-key row), which would blur this */
-	bc.keys = 64 * ACC_KEYS;
-	fbx_box *box = NULL;
-	if (bench_box_create("acc", &bc, &box) != 0)
-		return -1;
-	const struct run_spec runs[4] = {
-		{"acc.window", ACC_RULE, FBX_ALGO_WINDOW, 1, ACC_LIMIT, ACC_PERIOD_NS, 0},
-		{"acc.gcra", ACC_RULE, FBX_ALGO_GCRA, 1, ACC_LIMIT, ACC_PERIOD_NS, 0},
-		{"acc.gcra.b", ACC_RULE, FBX_ALGO_GCRA, ACC_LIMIT, ACC_LIMIT, ACC_PERIOD_NS, 0},
-		{"acc.gcra.tick", TICK_RULE, FBX_ALGO_GCRA, 1, TICK_LIMIT, TICK_PERIOD_NS,
-		 coarse_tick_ns()},
-	};
-	struct bench_accuracy_algo *outs[4] = {&out->window, &out->gcra, &out->gcra_burst,
-					       &out->gcra_tick};
-	int rc = 0;
-	for (int i = 0; i < 4 && rc == 0; i++)
-		rc = run_algo(box, &runs[i], outs[i]);
-	/* Every key must have kept its state: no eviction may blur the figures. */
-	fbx_snapshot *s = NULL;
-	size_t n = 0;
-	if (rc == 0 && fbx_snapshot_new(box, &s) == 0 && fbx_snapshot_take(box, s) == 0) {
-		const fbx_limiter_info *li = fbx_snapshot_limiters(s, &n);
-		for (size_t i = 0; li != NULL && i < n; i++)
-			if (li[i].evictions != 0) {
-				fprintf(stderr, "bench: accuracy: %s evicted %llu keys\n",
-					li[i].name, (unsigned long long)li[i].evictions);
-				rc = -1;
-			}
+	out->calls = ACC_CALLS;
+	out->log.algo = "log";
+	out->log.reference = "sliding log";
+	out->window.algo = "window";
+	out->window.reference = "sliding log";
+	out->gcra.algo = "gcra";
+	out->gcra.reference = "GCRA";
+	/* Each trace is made, replayed by the three algorithms and dropped; the
+	 * prefix Python replays is kept with the log's decisions. */
+	struct trace_call *calls[ACC_TRACES] = {0}, *all = malloc(ACC_CALLS * sizeof(*all));
+	uint8_t *admitted[ACC_TRACES] = {0}, *all_admitted = malloc(ACC_CALLS);
+	int rc = all == NULL || all_admitted == NULL ? -1 : 0;
+	/* A box per algorithm, a limiter per trace.  Roomy tables (8x the keys
+	 * of all traces): a key table evicts live keys below its capacity when
+	 * a bucket fills, and an eviction would blur the figures. */
+	static const fbx_algorithm algos[3] = {FBX_ALGO_LOG, FBX_ALGO_WINDOW, FBX_ALGO_GCRA};
+	struct bench_accuracy_algo *outs[3] = {&out->log, &out->window, &out->gcra};
+	fbx_box *box[3] = {NULL, NULL, NULL};
+	for (int a = 0; a < 3 && rc == 0; a++) {
+		fbx_box_config bc;
+		fbx_box_config_init(&bc);
+		bc.limiters = ACC_TRACES;
+		bc.keys = algos[a] == FBX_ALGO_LOG ? 1024 : 8 * ACC_TRACES * ACC_KEYS;
+		bc.log_keys = algos[a] == FBX_ALGO_LOG ? 8 * ACC_TRACES * ACC_KEYS : 0;
+		bc.log_slots = algos[a] == FBX_ALGO_LOG ? 16 : 0;
+		rc = bench_box_create(outs[a]->algo, &bc, &box[a]);
 	}
-	fbx_snapshot_free(s);
-	bench_box_destroy(box);
+	for (int i = 0; i < ACC_TRACES && rc == 0; i++) {
+		fbx_rule rule;
+		calls[i] = malloc(PY_CALLS * sizeof(*calls[i]));
+		admitted[i] = malloc(PY_CALLS);
+		if (calls[i] == NULL || admitted[i] == NULL ||
+		    fbx_rule_parse(traces[i].rule, &rule, NULL) != 0) {
+			rc = -1;
+			break;
+		}
+		struct trace_spec spec = {0, 0, ACC_KEYS, ACC_CALLS, traces[i].pattern,
+					  traces[i].costs, 0x5eed5eed12345678ull + (uint64_t)i, ACC_T0};
+		trace_rate(&rule, traces[i].costs, &spec.limit, &spec.period_ns);
+		if (trace_make(&spec, all) != 0) {
+			rc = -1;
+			break;
+		}
+		char name[16];
+		snprintf(name, sizeof(name), "acc%d", i);
+		for (int a = 0; a < 3 && rc == 0; a++)
+			rc = replay(box[a], name, &traces[i], all, ACC_CALLS, algos[a],
+				    &outs[a]->run[i], a == 0 ? all_admitted : NULL);
+		memcpy(calls[i], all, PY_CALLS * sizeof(*all));
+		memcpy(admitted[i], all_admitted, PY_CALLS);
+	}
+	free(all);
+	free(all_admitted);
+	for (int a = 0; a < 3; a++)
+		bench_box_destroy(box[a]);
+	totals(&out->log);
+	totals(&out->window);
+	totals(&out->gcra);
+	if (rc == 0 && out->log.ok)
+		limits_compare(calls, admitted, &out->limits);
+	else
+		snprintf(out->limits.note, sizeof(out->limits.note),
+			 "skipped: the log's replay failed");
+	for (int i = 0; i < ACC_TRACES; i++) {
+		free(calls[i]);
+		free(admitted[i]);
+	}
 	return rc;
 }

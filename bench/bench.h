@@ -111,6 +111,10 @@ struct bench_limiter {
 	bench_result hot_window_p1, hot_window_p2;  /* "1000000/second" window */
 	bench_result hot_gcra_p1, hot_gcra_p2;      /* never denies */
 	bench_result hot_window_fake_p1;           /* window admit path, stepping fake clock */
+	bench_result hot_log_p1, hot_log_p2;       /* log, a key over its limit: denies */
+	bench_result hot_log_fake_p1;              /* log admit path, stepping fake clock */
+	bench_result k100k_log_p1, k100k_log_p2;   /* log "10/second", 16 slots a key */
+	bench_result k1k_log_p1;                   /* the same on 1k keys: cache-resident */
 	bench_result k1k_p1, k100k_p1, k100k_p2, k1m_p1;
 	bench_result k1m_cold_p1;                  /* key string not prefetched */
 	bench_result overhead_1m;                  /* xorshift + key read only */
@@ -120,6 +124,11 @@ struct bench_limiter {
 	double table_bytes_per_key[4];   /* 1k, 64k (default), 100k, 1M keys */
 	uint32_t table_keys[4];
 	uint64_t keys_held_1m, evictions_1m;
+	/* the log's 100k-key box */
+	uint32_t log_slots, log_keys_cap;
+	uint64_t log_key_bytes;          /* fbx_box_info: 32 + 8 x log_slots */
+	double log_table_bytes_per_key;  /* with the table's headroom */
+	uint64_t log_keys_held_100k, log_evictions_100k;
 };
 int bench_limiter_run(struct bench_limiter *out);
 
@@ -139,25 +148,58 @@ struct bench_redis {
 };
 int bench_redis_run(struct bench_redis *out);
 
-struct bench_accuracy_algo {
+/* The accuracy traces: {single-limit, multi-limit rule} x {Poisson,
+ * bursty} x {every cost 1, costs 1-3} (accuracy.c). */
+#define ACC_TRACES 8
+
+/* One algorithm replaying one trace, each decision checked against the
+ * algorithm's reference (a sliding log for log and window, a GCRA for gcra). */
+struct bench_accuracy_run {
 	int ok;
-	const char *algo;
 	char rule[32];
+	const char *pattern;
+	int costs;           /* 0: every cost 1; 1: costs 1-3 */
 	uint32_t burst;
 	uint64_t decisions, admitted;
 	uint64_t false_admit, false_deny;
-	double wrong_pct;
 	/* by traffic class: 0 well under the rate, 1 near it, 2 abusive */
 	uint64_t cls_decisions[3], cls_wrong[3];
-	uint64_t max_in_window, limit, bound;
-	double seconds;      /* wall time of the run */
-	uint64_t tick_ns;    /* the fake clock's tick; 0 = exact */
+	uint32_t nlimits;
+	uint64_t count[FBX_RULE_LIMITS_MAX];
+	uint64_t max_in_window[FBX_RULE_LIMITS_MAX]; /* units, any window of the period */
+	uint64_t bound[FBX_RULE_LIMITS_MAX];
+	double seconds;      /* wall time of the replay */
 };
+
+struct bench_accuracy_algo {
+	int ok;              /* every trace replayed */
+	const char *algo, *reference;
+	struct bench_accuracy_run run[ACC_TRACES];
+	uint64_t decisions, admitted, false_admit, false_deny;
+	uint64_t cls_decisions[3], cls_wrong[3];
+	double wrong_pct;
+	int within_bound;    /* every limit of every trace at most its bound */
+	double max_over_bound; /* the largest max_in_window / bound of any limit */
+};
+
+/* The log's decisions next to Python limits' MovingWindowRateLimiter's. */
+struct bench_limits_cmp {
+	int ran;             /* 0: skipped, see note */
+	int ok;              /* the replay ran to its end */
+	char note[192];
+	char version[24];
+	uint64_t calls, differ;
+	int first_trace;     /* where the first difference is, when differ > 0 */
+	long long first_call;
+	uint32_t traces;
+	double seconds;
+	int boundary_checked, boundary_same; /* a unit exactly one period old */
+};
+
 struct bench_accuracy {
-	uint32_t keys;
-	struct bench_accuracy_algo window, gcra;
-	struct bench_accuracy_algo gcra_burst;   /* burst = limit: for information */
-	struct bench_accuracy_algo gcra_tick;    /* coarse-clock rule, true-time replay */
+	uint32_t keys, calls;
+	struct bench_accuracy_algo log, window, gcra;
+	struct bench_limits_cmp limits;
 };
 int bench_accuracy_run(struct bench_accuracy *out);
 

@@ -88,8 +88,10 @@ const char *bench_box_name(const char *tag, char *buf, size_t len)
 
 int bench_box_create(const char *tag, const fbx_box_config *cfg, fbx_box **out)
 {
-	if (n_boxes >= MAX_BOXES)
+	if (n_boxes >= MAX_BOXES) {
+		fprintf(stderr, "bench: more than %d boxes in one run (MAX_BOXES)\n", MAX_BOXES);
 		return FBX_EFULL;
+	}
 	char name[40];
 	bench_box_name(tag, name, sizeof(name));
 	int i = n_boxes;

@@ -53,10 +53,30 @@ static void jres(struct out *o, const char *key, const bench_result *r)
 	    key, r->procs, (unsigned long long)r->n, r->ns_op, r->mops, r->admitted);
 }
 
-static double cls_pct(const struct bench_accuracy_algo *x, int c)
+static double cls_pct(const uint64_t *wrong, const uint64_t *decisions, int c)
 {
-	return x->cls_decisions[c] ? 100.0 * (double)x->cls_wrong[c] / (double)x->cls_decisions[c]
-				   : 0.0;
+	return decisions[c] ? 100.0 * (double)wrong[c] / (double)decisions[c] : 0.0;
+}
+
+static void jrun(struct out *o, const struct bench_accuracy_run *r)
+{
+	if (!r->ok) {
+		put(o, "null");
+		return;
+	}
+	put(o, "{\"rule\":\"%s\",\"pattern\":\"%s\",\"costs\":\"%s\",\"burst\":%u,"
+	       "\"decisions\":%llu,\"admitted\":%llu,\"false_admit\":%llu,\"false_deny\":%llu,"
+	       "\"wrong_pct_by_class\":{\"under\":%.6f,\"near\":%.6f,\"abusive\":%.6f},\"limits\":[",
+	    r->rule, r->pattern, r->costs ? "1-3" : "1", r->burst,
+	    (unsigned long long)r->decisions, (unsigned long long)r->admitted,
+	    (unsigned long long)r->false_admit, (unsigned long long)r->false_deny,
+	    cls_pct(r->cls_wrong, r->cls_decisions, 0), cls_pct(r->cls_wrong, r->cls_decisions, 1),
+	    cls_pct(r->cls_wrong, r->cls_decisions, 2));
+	for (uint32_t k = 0; k < r->nlimits; k++)
+		put(o, "%s{\"count\":%llu,\"max_in_window\":%llu,\"bound\":%llu}", k ? "," : "",
+		    (unsigned long long)r->count[k], (unsigned long long)r->max_in_window[k],
+		    (unsigned long long)r->bound[k]);
+	put(o, "]}");
 }
 
 static void jacc(struct out *o, const char *key, const struct bench_accuracy_algo *x)
@@ -65,15 +85,33 @@ static void jacc(struct out *o, const char *key, const struct bench_accuracy_alg
 		put(o, "\"%s\":null", key);
 		return;
 	}
-	put(o, "\"%s\":{\"rule\":\"%s\",\"burst\":%u,\"decisions\":%llu,\"admitted\":%llu,"
+	put(o, "\"%s\":{\"reference\":\"%s\",\"decisions\":%llu,\"admitted\":%llu,"
 	       "\"false_admit\":%llu,\"false_deny\":%llu,\"wrong_pct\":%.6f,"
 	       "\"wrong_pct_by_class\":{\"under\":%.6f,\"near\":%.6f,\"abusive\":%.6f},"
-	       "\"max_in_window\":%llu,\"limit\":%llu,\"bound\":%llu}",
-	    key, x->rule, x->burst, (unsigned long long)x->decisions,
-	    (unsigned long long)x->admitted, (unsigned long long)x->false_admit,
-	    (unsigned long long)x->false_deny, x->wrong_pct, cls_pct(x, 0), cls_pct(x, 1),
-	    cls_pct(x, 2), (unsigned long long)x->max_in_window, (unsigned long long)x->limit,
-	    (unsigned long long)x->bound, (unsigned long long)x->tick_ns);
+	       "\"within_bound\":%s,\"max_over_bound\":%.4f,\"traces\":[",
+	    key, x->reference, (unsigned long long)x->decisions, (unsigned long long)x->admitted,
+	    (unsigned long long)x->false_admit, (unsigned long long)x->false_deny, x->wrong_pct,
+	    cls_pct(x->cls_wrong, x->cls_decisions, 0), cls_pct(x->cls_wrong, x->cls_decisions, 1),
+	    cls_pct(x->cls_wrong, x->cls_decisions, 2), x->within_bound ? "true" : "false",
+	    x->max_over_bound);
+	for (int i = 0; i < ACC_TRACES; i++) {
+		if (i)
+			put(o, ",");
+		jrun(o, &x->run[i]);
+	}
+	put(o, "]}");
+}
+
+static void jlimits(struct out *o, const struct bench_limits_cmp *p)
+{
+	if (!p->ran || !p->ok) {
+		put(o, "\"python_limits\":null");
+		return;
+	}
+	put(o, "\"python_limits\":{\"version\":\"%s\",\"traces\":%u,\"decisions\":%llu,"
+	       "\"differ\":%llu,\"boundary_same\":%s}",
+	    p->version, p->traces, (unsigned long long)p->calls, (unsigned long long)p->differ,
+	    !p->boundary_checked ? "null" : p->boundary_same ? "true" : "false");
 }
 
 void bench_json(const struct bench_all *a, const struct target *t, int nt)
@@ -113,12 +151,28 @@ void bench_json(const struct bench_all *a, const struct target *t, int nt)
 	jres(&o, "p2", &l->hot_window_p2);
 	put(&o, "},");
 	jres(&o, "hot_window_fake_clock", &l->hot_window_fake_p1);
+	put(&o, ",\"hot_log\":{");
+	jres(&o, "p1", &l->hot_log_p1);
+	put(&o, ",");
+	jres(&o, "p2", &l->hot_log_p2);
+	put(&o, "},");
+	jres(&o, "hot_log_fake_clock", &l->hot_log_fake_p1);
 	put(&o, ",\"keys_1k\":{");
 	jres(&o, "p1", &l->k1k_p1);
 	put(&o, "},\"keys_100k\":{");
 	jres(&o, "p1", &l->k100k_p1);
 	put(&o, ",");
 	jres(&o, "p2", &l->k100k_p2);
+	put(&o, "},\"keys_1k_log\":{");
+	jres(&o, "p1", &l->k1k_log_p1);
+	put(&o, "},\"keys_100k_log\":{");
+	jres(&o, "p1", &l->k100k_log_p1);
+	put(&o, ",");
+	jres(&o, "p2", &l->k100k_log_p2);
+	put(&o, ",\"log_slots\":%u,\"log_key_bytes\":%llu,\"table_bytes_per_key\":%.2f,"
+	       "\"held\":%llu,\"evicted\":%llu", l->log_slots,
+	    (unsigned long long)l->log_key_bytes, l->log_table_bytes_per_key,
+	    (unsigned long long)l->log_keys_held_100k, (unsigned long long)l->log_evictions_100k);
 	put(&o, "},\"keys_1m\":{");
 	jres(&o, "p1", &l->k1m_p1);
 	put(&o, "},");
@@ -158,14 +212,14 @@ void bench_json(const struct bench_all *a, const struct target *t, int nt)
 	} else {
 		put(&o, "\"redis\":null,");
 	}
-	put(&o, "\"accuracy\":{\"keys\":%u,", a->accuracy.keys);
+	put(&o, "\"accuracy\":{\"keys\":%u,\"calls\":%u,", a->accuracy.keys, a->accuracy.calls);
+	jacc(&o, "log", &a->accuracy.log);
+	put(&o, ",");
 	jacc(&o, "window", &a->accuracy.window);
 	put(&o, ",");
 	jacc(&o, "gcra", &a->accuracy.gcra);
 	put(&o, ",");
-	jacc(&o, "gcra_burst_limit", &a->accuracy.gcra_burst);
-	put(&o, ",");
-	jacc(&o, "gcra_coarse_tick", &a->accuracy.gcra_tick);
+	jlimits(&o, &a->accuracy.limits);
 	put(&o, "},\"targets\":{");
 	for (int i = 0; i < nt; i++) {
 		put(&o, "\"%s\":{", t[i].id);

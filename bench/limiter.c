@@ -1,7 +1,9 @@
 /*
  * limiter.c — fusebox fbx_limiter_take() on one hot key and on random keys
  * out of 1k, 100k and 1M (each in a box whose key capacity is the key
- * count), and what a key's decision state costs in bytes.
+ * count), and what a key's decision state costs in bytes.  The exact log
+ * (FBX_ALGO_LOG) is timed on a hot key and on 100k keys, in a box whose log
+ * holds 131072 keys of 16 slots, so none of them is evicted.
  *
  * Keys are "user:NNNNNNNNNN" (15 bytes), generated before any timing into
  * a flat array with a 16-byte stride; a timed op picks one with xorshift.
@@ -27,6 +29,18 @@
 #define GCRA_BURST 1000000u             /* ... and 1 ms of tolerance: never denies,
 					   even when two processes' clock readings
 					   race (with burst 1 about 2% did) */
+/* The log stamps every admitted unit, so its counts are bounded by the
+ * ring (log_slots - 1): a hot key taken millions of times a second is over
+ * any such limit and the row times what an abusive client costs, a denial.
+ * The stepping clock below moves one emission interval per reading, which
+ * admits every take: that row shows the admit path. */
+#define HOT_LOG_RULE "100/second"
+#define HOT_LOG_STEP_NS 10000000ull
+/* 100k keys of the log: a rule a per-user API limit could have; taken
+ * ~100 times a second each, most of the takes are denials here too. */
+#define KEYS_LOG_RULE "10/second"
+#define KEYS_LOG_SLOTS 16u
+#define KEYS_LOG_CAP 131072u
 
 struct keys {
 	char *bytes;
@@ -148,11 +162,11 @@ static uint64_t overhead_loop(void *arg, uint64_t n)
 /* A clock that moves 2 us per reading: the hot rule then never denies,
  * which shows the window algorithm's admit path without a clock read.
  * For information only; every other speed row uses the real clock. */
-static uint64_t step_now;
+static uint64_t step_now, step_ns;
 static uint64_t step_clock(void *arg)
 {
 	(void)arg;
-	return step_now += 2000;
+	return step_now += step_ns;
 }
 
 static int limiter_add(fbx_box *box, const char *name, fbx_algorithm algo, const char *rule,
@@ -179,6 +193,17 @@ static int box_with_keys(const char *tag, uint32_t keys, fbx_box **out)
 	return bench_box_create(tag, &bc, out);
 }
 
+/* The log's box: room for log_keys keys of the log, little else. */
+static int box_with_log(const char *tag, uint32_t log_keys, uint32_t slots, fbx_box **out)
+{
+	fbx_box_config bc;
+	fbx_box_config_init(&bc);
+	bc.keys = 1024;
+	bc.log_keys = log_keys;
+	bc.log_slots = slots;
+	return bench_box_create(tag, &bc, out);
+}
+
 static uint64_t box_size(fbx_box *box)
 {
 	fbx_box_info info;
@@ -199,9 +224,13 @@ static int hot_runs(const struct keys *k, struct bench_limiter *out, uint64_t *s
 	int rc = limiter_add(c.box, "hot.window", FBX_ALGO_WINDOW, HOT_RULE, &lw);
 	if (rc == 0)
 		rc = limiter_add(c.box, "hot.gcra", FBX_ALGO_GCRA, GCRA_RULE, &lg);
-	fbx_limiter *lf = NULL;
+	fbx_limiter *lf = NULL, *ll = NULL, *llf = NULL;
 	if (rc == 0)
 		rc = limiter_add(c.box, "hot.fakeclock", FBX_ALGO_WINDOW, HOT_RULE, &lf);
+	if (rc == 0)
+		rc = limiter_add(c.box, "hot.log", FBX_ALGO_LOG, HOT_LOG_RULE, &ll);
+	if (rc == 0)
+		rc = limiter_add(c.box, "hot.log.fake", FBX_ALGO_LOG, HOT_LOG_RULE, &llf);
 	if (rc == 0) {
 		bench_op op = {.name = "limiter hot key", .setup = lim_setup, .run = hot_loop,
 			       .finish = lim_finish, .ctx = &c};
@@ -211,10 +240,17 @@ static int hot_runs(const struct keys *k, struct bench_limiter *out, uint64_t *s
 		c.l = lg;
 		out->hot_gcra_p1 = bench_measure(&op, 1);
 		out->hot_gcra_p2 = bench_measure(&op, 2);
+		c.l = ll;
+		out->hot_log_p1 = bench_measure(&op, 1);
+		out->hot_log_p2 = bench_measure(&op, 2);
 		c.l = lf;
 		step_now = 1000ull * 1000000000ull;
+		step_ns = 2000;
 		fbx_clock_set(step_clock, NULL);
 		out->hot_window_fake_p1 = bench_measure(&op, 1);
+		c.l = llf;
+		step_ns = HOT_LOG_STEP_NS;
+		out->hot_log_fake_p1 = bench_measure(&op, 1);
 		fbx_clock_set(NULL, NULL);
 	}
 	*size_default = box_size(c.box);
@@ -223,17 +259,17 @@ static int hot_runs(const struct keys *k, struct bench_limiter *out, uint64_t *s
 	return rc;
 }
 
-/* One box of `count` keys: measured with 1 (and optionally 2) processes. */
-static int random_runs(const struct keys *k, uint32_t count, const char *tag,
-		       bench_result *p1, bench_result *p2, bench_result *overhead,
-		       bench_result *cold, uint64_t *size, uint64_t *held, uint64_t *evicted)
+/* Random keys out of `count` in box (destroyed here): measured with 1 (and
+ * optionally 2) processes. */
+static int random_runs(const struct keys *k, uint32_t count, fbx_box *box, fbx_algorithm algo,
+		       const char *rule, bench_result *p1, bench_result *p2,
+		       bench_result *overhead, bench_result *cold, uint64_t *size, uint64_t *held,
+		       uint64_t *evicted)
 {
-	struct lim_ctx c = {.keys = k};
+	struct lim_ctx c = {.keys = k, .box = box};
 	struct keys sub = {.bytes = k->bytes, .n = count};
 	c.keys = &sub;
-	if (box_with_keys(tag, count, &c.box) != 0)
-		return -1;
-	int rc = limiter_add(c.box, "keys", FBX_ALGO_WINDOW, WINDOW_RULE, &c.l);
+	int rc = limiter_add(c.box, "keys", algo, rule, &c.l);
 	for (uint32_t i = 0; rc == 0 && i < count; i++) {
 		fbx_limit_result r;
 		rc = fbx_limiter_take(c.l, key_at(&sub, i), KEY_LEN, 1, &r);
@@ -275,6 +311,49 @@ static int random_runs(const struct keys *k, uint32_t count, const char *tag,
 	return rc;
 }
 
+static int window_runs(const struct keys *k, uint32_t count, const char *tag, bench_result *p1,
+		       bench_result *p2, bench_result *overhead, bench_result *cold,
+		       uint64_t *size, uint64_t *held, uint64_t *evicted)
+{
+	fbx_box *box = NULL;
+	if (box_with_keys(tag, count, &box) != 0)
+		return -1;
+	return random_runs(k, count, box, FBX_ALGO_WINDOW, WINDOW_RULE, p1, p2, overhead, cold,
+			   size, held, evicted);
+}
+
+/* 100k keys of the log, and what a key of it costs: fbx_box_info's figure,
+ * and the box's growth per configured key over a box without the log. */
+static int log_runs(const struct keys *k, struct bench_limiter *out)
+{
+	fbx_box *box = NULL, *ref = NULL;
+	uint64_t size = 0, size_ref = 0;
+	out->log_slots = KEYS_LOG_SLOTS;
+	out->log_keys_cap = KEYS_LOG_CAP;
+	if (box_with_log("reflog", 0, 0, &ref) == 0) {
+		size_ref = box_size(ref);
+		bench_box_destroy(ref);
+	}
+	/* 1k keys first: their 160 KB stay in the caches, which tells the
+	 * algorithm's cost from the misses of 100k keys' 20 MB */
+	fbx_box *small = NULL;
+	if (box_with_log("k1klog", 2048, KEYS_LOG_SLOTS, &small) != 0)
+		return -1;
+	int rc = random_runs(k, 1000, small, FBX_ALGO_LOG, KEYS_LOG_RULE, &out->k1k_log_p1, NULL,
+			     NULL, NULL, &size, NULL, NULL);
+	if (rc != 0 || box_with_log("k100klog", KEYS_LOG_CAP, KEYS_LOG_SLOTS, &box) != 0)
+		return -1;
+	fbx_box_info info;
+	if (fbx_box_info_get(box, &info) == 0)
+		out->log_key_bytes = info.log_key_bytes;
+	rc = random_runs(k, 100000, box, FBX_ALGO_LOG, KEYS_LOG_RULE, &out->k100k_log_p1,
+			     &out->k100k_log_p2, NULL, NULL, &size, &out->log_keys_held_100k,
+			     &out->log_evictions_100k);
+	if (size > size_ref && size_ref != 0)
+		out->log_table_bytes_per_key = (double)(size - size_ref) / KEYS_LOG_CAP;
+	return rc;
+}
+
 int bench_limiter_run(struct bench_limiter *out)
 {
 	struct keys k;
@@ -283,13 +362,15 @@ int bench_limiter_run(struct bench_limiter *out)
 	uint64_t size[4] = {0}, size_ref = 0;
 	int rc = hot_runs(&k, out, &size[1]);
 	if (rc == 0)
-		rc = random_runs(&k, 1000, "k1k", &out->k1k_p1, NULL, NULL, NULL, &size[0], NULL,
+		rc = window_runs(&k, 1000, "k1k", &out->k1k_p1, NULL, NULL, NULL, &size[0], NULL,
 				 NULL);
 	if (rc == 0)
-		rc = random_runs(&k, 100000, "k100k", &out->k100k_p1, &out->k100k_p2, NULL, NULL,
+		rc = window_runs(&k, 100000, "k100k", &out->k100k_p1, &out->k100k_p2, NULL, NULL,
 				 &size[2], NULL, NULL);
 	if (rc == 0)
-		rc = random_runs(&k, 1000000, "k1m", &out->k1m_p1, NULL, &out->overhead_1m,
+		rc = log_runs(&k, out);
+	if (rc == 0)
+		rc = window_runs(&k, 1000000, "k1m", &out->k1m_p1, NULL, &out->overhead_1m,
 				 &out->k1m_cold_p1, &size[3], &out->keys_held_1m, &out->evictions_1m);
 	free(k.bytes);
 

@@ -63,7 +63,7 @@ int main(void)
 	} else {
 		a.redis.skipped = 1;
 	}
-	if (wanted("accuracy", "accuracy (fake clock)"))
+	if (wanted("accuracy", "accuracy (fake clock), then Python limits side by side"))
 		a.accuracy_rc = bench_accuracy_run(&a.accuracy);
 	fbx_clock_set(NULL, NULL);
 

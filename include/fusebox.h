@@ -334,7 +334,10 @@ typedef struct fbx_limiter fbx_limiter;
  *   log     exact: a take is admitted exactly when fewer than
  *           count - cost + 1 units were admitted in (now - period, now];
  *           at most count in any period.  A key costs 32 + 8 * log_slots
- *           bytes; counts must be below the box's log_slots.
+ *           bytes; counts must be below the box's log_slots.  It reads
+ *           the coarse clock (~4 ms ticks) and stamps each unit a tick
+ *           late, so the count holds in every true window and a take may
+ *           be denied up to a tick before an exact log would admit it.
  *   window  an estimate from two fixed windows (32 bytes a key, any count
  *           up to FBX_WINDOW_COUNT_MAX): at most 2 * count in a period,
  *           close to exact for evenly spread traffic.

@@ -61,8 +61,7 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 	if (burst == 0 || burst > FBX_GCRA_BURST_MAX)
 		return FBX_EINVAL;
 	uint64_t tick = coarse_resolution_ns();
-	/* The log stamps each unit: it is exact to the precise clock only. */
-	out->coarse_clock = algorithm != FBX_ALGO_LOG;
+	out->coarse_clock = 1;
 	out->fast_add = 1;
 	out->min_count = UINT64_MAX;
 	for (uint32_t i = 0; i < out->parsed.n; i++) {
@@ -78,6 +77,10 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 			out->fast_add = 0;
 		if (algorithm == FBX_ALGO_LOG && k->count > FBX__LOG_SLOTS_MAX - 1)
 			return FBX_ERANGE;
+		/* The log may read the coarse clock on the same terms as GCRA:
+		 * periods of 64 ticks and more, units stamped a tick late. */
+		if (algorithm == FBX_ALGO_LOG && (tick == UINT64_MAX || k->period_ns < 64 * tick))
+			out->coarse_clock = 0;
 		if (algorithm == FBX_ALGO_GCRA) {
 			/* The sustained rate is the rule's, whatever the burst:
 			 * one call per period / count, rounded up (a shorter
@@ -104,6 +107,8 @@ int fbx__limiter_cfg_build(uint32_t algorithm, uint32_t burst, const char *rule,
 		}
 	}
 	out->burst = burst;
+	if (algorithm == FBX_ALGO_LOG && out->coarse_clock)
+		out->log_tick_ns = tick > UINT32_MAX ? UINT32_MAX : (uint32_t)tick;
 	return fbx_rule_format(&out->parsed, out->rule, sizeof(out->rule));
 }
 
@@ -413,7 +418,8 @@ bool fbx__limiter_cfg_sane(const struct fbx__limiter_cfg *c, uint32_t algorithm)
 	struct fbx__limiter_cfg again;
 	if (fbx__limiter_cfg_build(algorithm, c->burst, c->rule, &again) != 0 ||
 	    again.burst != c->burst || again.parsed.n != c->parsed.n ||
-	    again.coarse_clock != c->coarse_clock || again.min_count != c->min_count)
+	    again.coarse_clock != c->coarse_clock || again.min_count != c->min_count ||
+	    again.log_tick_ns != c->log_tick_ns)
 		return false;
 	for (uint32_t i = 0; i < c->parsed.n; i++)
 		if (memcmp(&again.lim[i], &c->lim[i], sizeof(again.lim[i])) != 0 ||
@@ -627,10 +633,10 @@ take_with(fbx_limiter *l, const struct fbx__limiter_cfg *c, uint8_t *shard, cons
 	if (FBX__UNLIKELY(l->algorithm == FBX_ALGO_GCRA ? cost > c->burst : cost > c->min_count))
 		return FBX_ERANGE;
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
-	/* GCRA pads its intervals for the coarse clock; a substituted clock is
-	 * exact, with no tick to pad for */
+	/* GCRA pads its intervals for the coarse clock, and the log its
+	 * stamps; a substituted clock is exact, with no tick to pad for */
 	struct fbx__reading at = {now,
-			  l->algorithm == FBX_ALGO_GCRA && c->coarse_clock &&
+			  l->algorithm != FBX_ALGO_WINDOW && c->coarse_clock &&
 				  !fbx__clock_substituted(),
 			  false, c->coarse_clock != 0};
 	_Atomic uint64_t *st = l->rec->global_state;

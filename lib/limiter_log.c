@@ -59,27 +59,35 @@ void fbx__log_figures(const struct fbx__limiter_cfg *c, const struct fbx__log *l
 	uint64_t retry = v->retry_ns;
 	for (uint32_t i = 0; i < c->parsed.n; i++) {
 		const struct fbx__limit *k = &c->lim[i];
-		uint64_t lo = top > k->count ? top - k->count : 0;
-		uint64_t in = top - first_in_window(lg, lo, top, now, k->period_ns);
+		uint64_t need = k->count - cost + 1, t;
+		/* The unit need places back decides the limit; the ring being in
+		 * time order, the units in the window are found between it and
+		 * the newest (admitted), or among the cost - 1 older ones
+		 * (denied): a short search either way. */
+		bool denies = top >= need && fbx__log_time(lg, top - need, &t) &&
+			      (t > now || now - t < k->period_ns);
+		if (!own && !denies)
+			continue; /* a denial reports the limit that denies longest */
+		uint64_t in;
+		if (denies) {
+			uint64_t lo = top > k->count ? top - k->count : 0;
+			in = top - first_in_window(lg, lo, top - need, now, k->period_ns);
+		} else {
+			uint64_t lo = top >= need ? top - need + 1 : 0;
+			in = top - first_in_window(lg, lo, top, now, k->period_ns);
+		}
 		uint64_t used = in + (own ? cost : 0);
 		uint64_t remaining = used >= k->count ? 0 : k->count - used;
-		uint64_t reset = 0, t;
+		uint64_t reset = 0, wait = 0, newest;
 		if (own)
 			reset = own + k->period_ns - now;
-		else if (in > 0 && fbx__log_time(lg, top - 1, &t))
-			reset = t > now ? t + k->period_ns - now
-					: (now - t < k->period_ns ? t + k->period_ns - now : 0);
+		else if (fbx__log_time(lg, top - 1, &newest))
+			reset = newest + k->period_ns - now; /* in the window: it denies */
+		if (denies)
+			wait = t + k->period_ns - now;
 		/* Admitted: the tightest limit.  Denied: the one that denies
 		 * for longest, whose wait the decision put in retry. */
-		bool denies = !own && in + cost > k->count;
-		uint64_t wait = 0;
-		if (denies) {
-			uint64_t tw;
-			if (fbx__log_time(lg, top - (k->count - cost + 1), &tw))
-				wait = tw + k->period_ns - now;
-		}
-		bool pick = own ? (first || remaining < v->remaining)
-				: denies && (first || wait >= retry);
+		bool pick = own ? (first || remaining < v->remaining) : (first || wait >= retry);
 		if (pick) {
 			v->limit = k->count;
 			v->remaining = remaining;
@@ -162,11 +170,16 @@ void fbx__log_clear_ring(const struct fbx__log *lg)
 int fbx__log_take(const struct fbx__limiter_cfg *c, const struct fbx__log *lg,
 		  struct fbx__reading *at, uint64_t cost, struct fbx__verdict *v)
 {
+	/* On the coarse clock, a reading lags the true time by less than a
+	 * tick: stamped a tick later, a unit never leaves its window before it
+	 * truly has, and the limit holds in every true window — a take may be
+	 * denied up to a tick before an exact log would admit it. */
+	uint64_t pad = at->padded ? c->log_tick_ns : 0;
 	uint64_t h = atomic_load_explicit(lg->head, memory_order_acquire);
 	for (int settled = 0;;) {
 		uint64_t last;
 		struct fbx__log_gap gap;
-		int d = fbx__log_decide(c, lg, h, at->now, at->fresh, cost, &last, &gap, v);
+		int d = fbx__log_decide(c, lg, h, at->now, pad, at->fresh, cost, &last, &gap, v);
 		if (FBX__UNLIKELY(d == FBX__STALE)) {
 			fbx__reading_again(at);
 			continue;
@@ -175,7 +188,7 @@ int fbx__log_take(const struct fbx__limiter_cfg *c, const struct fbx__log *lg,
 			if (++settled > SETTLE_ROUNDS)
 				return FBX_ECORRUPT;
 			fbx__reading_again(at);
-			fbx__log_settle(lg, h, &gap, at->now);
+			fbx__log_settle(lg, h, &gap, at->now + pad);
 			h = atomic_load_explicit(lg->head, memory_order_acquire);
 			continue;
 		}
@@ -193,7 +206,7 @@ int fbx__log_take(const struct fbx__limiter_cfg *c, const struct fbx__log *lg,
 		if (!atomic_compare_exchange_weak_explicit(lg->head, &h, mine, memory_order_acq_rel,
 							   memory_order_acquire))
 			continue;
-		uint64_t t = at->now > last ? at->now : last;
+		uint64_t t = at->now + pad > last ? at->now + pad : last;
 		fbx__log_fill(lg, mine, top, cost, t);
 		fbx__log_figures(c, lg, top, at->now, cost, t, v);
 		return FBX__ADMIT;

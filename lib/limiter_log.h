@@ -104,7 +104,7 @@ struct fbx__log_gap {
 };
 
 FBX__HOT int fbx__log_decide(const struct fbx__limiter_cfg *c, const struct fbx__log *lg,
-			     uint64_t h, uint64_t now, bool fresh, uint64_t cost,
+			     uint64_t h, uint64_t now, uint64_t pad, bool fresh, uint64_t cost,
 			     uint64_t *last, struct fbx__log_gap *gap, struct fbx__verdict *v)
 {
 	uint64_t top = FBX__LOG_START(h) + FBX__LOG_PENDING(h), t;
@@ -124,7 +124,7 @@ FBX__HOT int fbx__log_decide(const struct fbx__limiter_cfg *c, const struct fbx_
 		 * a reading just behind another process's, or a clock set
 		 * back by a test, decides on its own reading, which only errs
 		 * towards denial. */
-		if (FBX__UNLIKELY(*last > now + FBX__LOG_SKEW_NS) && !fresh)
+		if (FBX__UNLIKELY(*last > now + pad + FBX__LOG_SKEW_NS) && !fresh)
 			return FBX__STALE;
 	}
 	v->repair = false;

@@ -248,7 +248,10 @@ struct fbx__limiter_cfg {
 	/* Window takes may add first (limiter.c): no limit this limiter has
 	 * ever had counts near the field's top.  Rule changes only clear it. */
 	uint32_t fast_add;
-	uint32_t pad;
+	/* The log on the coarse clock: every unit is stamped this much later
+	 * than the reading, so it never leaves its window before it truly has
+	 * (0: the precise clock, or a rule too short for the coarse one). */
+	uint32_t log_tick_ns;
 };
 
 /* One of a keyed limiter's most-denied keys: tag 0 = empty; the busy bit

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fusebox.h"
@@ -238,6 +239,25 @@ START_TEST(log_sequences_hold_and_retry_exactly)
 }
 END_TEST
 
+/* On the real clock, a log whose periods are long enough reads the coarse
+ * clock, which lags by up to a tick; each unit is stamped a tick late so
+ * that the limit holds in true time: an admitted take's budget is whole
+ * again one period and one tick after its reading. */
+START_TEST(log_coarse_clock_padded)
+{
+	struct timespec res;
+	ck_assert_int_eq(clock_getres(CLOCK_MONOTONIC_COARSE, &res), 0);
+	uint64_t tick = (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
+	ck_assert_uint_le(tick, T_S(1) / 64); /* else the precise clock is used */
+	fbx_box *box = tlim_box(2, 16);
+	fbx_limiter *l = tlim_reg(box, "pad", "3/second", LOG, 1, 0, 0);
+	fbx_limit_result r;
+	ck_assert_int_eq(tlim_take(l, NULL, 1, &r), 0);
+	ck_assert_uint_eq(r.reset_ns, T_S(1) + tick);
+	fbx_box_close(box);
+}
+END_TEST
+
 /* ---- the default, and the box's log ----------------------------------- */
 
 static fbx_limiter *reg_default(fbx_box *box, const char *name, const char *rule)
@@ -456,6 +476,7 @@ FBX_TEST_SUITE(limiter_log)
 	tcase_add_test(tc, log_user_stopwatch);
 	tcase_add_test(tc, log_denial_consumes_nothing);
 	tcase_add_loop_test(tc, log_sequences_hold_and_retry_exactly, 0, 3);
+	tcase_add_test(tc, log_coarse_clock_padded);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("box");

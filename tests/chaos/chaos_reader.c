@@ -174,8 +174,12 @@ static void events_step(struct reader *r)
 
 static struct tui_sample sample_of(const struct reader *r, const fbx_snapshot *s)
 {
-	return (struct tui_sample){s, fbx_snapshot_time(s), r->info.created_ns,
-				   r->info.layout_version, r->info.capacity.keys};
+	return (struct tui_sample){.snap = s,
+				   .time_ns = fbx_snapshot_time(s),
+				   .box_created_ns = r->info.created_ns,
+				   .layout_version = r->info.layout_version,
+				   .key_capacity = r->info.capacity.keys,
+				   .log_key_capacity = r->info.capacity.log_keys};
 }
 
 static void render(struct reader *r, const struct tui_sample *cur, const struct tui_sample *prev,

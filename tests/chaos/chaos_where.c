@@ -57,7 +57,12 @@ static const struct field breaker_fields[] = {
 	F(struct fbx__breaker_rec, cfg.trial_lease_ns), F(struct fbx__breaker_rec, state),
 	F(struct fbx__breaker_rec, consec), F(struct fbx__breaker_rec, ho_succ),
 	F(struct fbx__breaker_rec, trips), F(struct fbx__breaker_rec, win_floor),
-	F(struct fbx__breaker_rec, ring_seq), FA(struct fbx__breaker_rec, lease, FBX_HALF_OPEN_MAX),
+	F(struct fbx__breaker_rec, ring_seq), F(struct fbx__breaker_rec, last_bad),
+	F(struct fbx__breaker_rec, eval_bucket), F(struct fbx__breaker_rec, short_by),
+	FA(struct fbx__breaker_rec, lease, FBX_HALF_OPEN_MAX), F(struct fbx__breaker_rec, since_ms),
+	FA(struct fbx__breaker_rec, manual, FBX__MANUAL_N), F(struct fbx__breaker_rec, op_who),
+	F(struct fbx__breaker_rec, op_when_ms), F(struct fbx__breaker_rec, op_cause),
+	FA(struct fbx__breaker_rec, op_reason, FBX_REASON_MAX / 8), F(struct fbx__breaker_rec, op_check),
 };
 
 static const struct field limiter_fields[] = {
@@ -80,7 +85,7 @@ static const struct field cfg_fields[] = {
 	F(struct fbx__limiter_cfg, parsed.limit[2].period_ns),
 	FA(struct fbx__limiter_cfg, lim, FBX_RULE_LIMITS_MAX), F(struct fbx__limiter_cfg, min_count),
 	F(struct fbx__limiter_cfg, burst), F(struct fbx__limiter_cfg, coarse_clock),
-	F(struct fbx__limiter_cfg, fast_add), F(struct fbx__limiter_cfg, pad),
+	F(struct fbx__limiter_cfg, fast_add), F(struct fbx__limiter_cfg, log_tick_ns),
 };
 
 static const struct field limit_fields[] = {
