@@ -439,7 +439,109 @@ int fbx_rule_parse(const char *text, fbx_rule *rule, size_t *where);
 int fbx_rule_format(const fbx_rule *rule, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------
- * 6. Snapshots — a copy of every record, for consoles and tools.
+ * 6. Workers, health checks and drain — host-wide state of a prefork server.
+ *
+ * Each process that calls fbx_worker_register() announces itself in its own
+ * slot (the one its counters use; a fork() child moves to a slot of its
+ * own and registers again) with a role ("master", "worker", or any short
+ * name) and a heartbeat timeout.  Its hot path writes only that slot, no
+ * lock, no system call.  Anyone who looks sees a worker dead when its
+ * process is gone (pid and start time, never a bare pid) or its heartbeat
+ * is older than its timeout; a dead worker's requests in flight are not
+ * counted, and its slot goes to the next process that needs one.  Nothing
+ * ever sends a signal to a pid read from the box.
+ *
+ * Health checks are named records any process may set: pass, warn or fail,
+ * critical or not, with a TTL — a check not set again within it counts as
+ * failed, so a dead checker never leaves a stale pass.  A check may instead
+ * follow a breaker (open or forced open: fail; half-open: warn), opt-in:
+ * a critical check bound to an upstream's breaker takes every instance of
+ * a fleet out of rotation together when that upstream fails, which then
+ * moves the load onto fewer instances, or none — bind critical checks to
+ * what this instance alone can fix.
+ *
+ * Aggregate, as the service specifies:  a critical check failing ->
+ * unhealthy (HTTP 503); else a critical check warning or any other check
+ * failing or warning -> degraded (200); else ok (200).
+ *   live:    the master and at least one worker alive with a fresh heartbeat
+ *   ready:   started, no critical check failing, not draining
+ *   started: fbx_started() was called (by the master, once initialised)
+ * ---------------------------------------------------------------------- */
+
+#define FBX_ROLE_MAX 16       /* bytes of a role, its terminating NUL included */
+#define FBX_CHECK_MESSAGE_MAX 96
+
+/* Registers this process as a worker of role (1-15 printable characters)
+ * that promises a heartbeat at least every heartbeat_timeout_ns (1 ms to
+ * 1 hour).  FBX_EFULL when every worker slot is held by a live process:
+ * never a shared slot.  Registering again changes role and timeout. */
+int fbx_worker_register(fbx_box *box, const char *role, uint64_t heartbeat_timeout_ns);
+/* This process leaves (a clean exit); its slot is free for another. */
+int fbx_worker_unregister(fbx_box *box);
+
+/* Hot path: each a store or an add on this process's own slot.  A process
+ * that has not registered gets FBX_ENOENT and changes nothing. */
+int fbx_worker_heartbeat(fbx_box *box);
+int fbx_request_begin(fbx_box *box);
+int fbx_request_end(fbx_box *box);
+
+/* Marks the box draining: readiness fails at once, fbx_draining() says so.
+ * One atomic store and a clock read: async-signal-safe, for a SIGTERM
+ * handler.  on = 0 ends a drain started by mistake. */
+int fbx_drain(fbx_box *box, int on);
+/* Hot path: 1 while the box drains, 0 otherwise (or on a NULL box). */
+int fbx_draining(const fbx_box *box);
+
+/* Per worker still busy when a drain wait ended. */
+typedef struct fbx_drain_busy {
+	int32_t pid;
+	char role[FBX_ROLE_MAX];
+	uint64_t in_flight;
+} fbx_drain_busy;
+/* Waits until no live worker has a request in flight (dead ones do not
+ * count), or timeout_ns has passed: 0, or FBX_ETIMEDOUT with busy[0..*n)
+ * filled (up to cap) with who was still busy.  Sleeps in short steps; not
+ * for a signal handler. */
+int fbx_drain_wait(fbx_box *box, uint64_t timeout_ns, fbx_drain_busy *busy, size_t cap,
+		   size_t *n);
+
+/* The master's "initialisation finished": startup probes pass from now. */
+int fbx_started(fbx_box *box);
+
+typedef enum fbx_check_status {
+	FBX_CHECK_PASS = 0,
+	FBX_CHECK_WARN = 1,
+	FBX_CHECK_FAIL = 2,
+} fbx_check_status;
+/* "pass", "warn", "fail"; "invalid" otherwise. */
+const char *fbx_check_status_name(int status);
+/* The status named NAME, or FBX_EINVAL. */
+int fbx_check_status_parse(const char *name);
+
+/* Sets check NAME (a record name, as strict as a breaker's), adding it if
+ * new: status, critical or not, ttl_ns (1 ms to 30 days) and a message
+ * (may be NULL; printable, cut to FBX_CHECK_MESSAGE_MAX - 1 bytes).
+ * FBX_EFULL when the box has no room for another check; FBX_ECONFLICT for
+ * a check that follows a breaker. */
+int fbx_check_set(fbx_box *box, const char *name, fbx_check_status status, int critical,
+		  uint64_t ttl_ns, const char *message);
+/* Adds check NAME following breaker BREAKER (which must exist); it has no
+ * TTL.  Binding again to the same breaker is a no-op, to another one
+ * FBX_ECONFLICT. */
+int fbx_check_bind_breaker(fbx_box *box, const char *name, const char *breaker, int critical);
+/* Removes check NAME (a stale one, or one no longer wanted). */
+int fbx_check_remove(fbx_box *box, const char *name);
+
+typedef enum fbx_health_status {
+	FBX_HEALTH_OK = 0,
+	FBX_HEALTH_DEGRADED = 1,
+	FBX_HEALTH_UNHEALTHY = 2,
+} fbx_health_status;
+/* "ok", "degraded", "unhealthy"; "invalid" otherwise. */
+const char *fbx_health_status_name(int status);
+
+/* ------------------------------------------------------------------------
+ * 7. Snapshots — a copy of every record, for consoles and tools.
  *
  * Everything read from the segment is treated as untrusted: indices,
  * lengths and enums are bounded, strings are cut and checked, and a record
@@ -505,7 +607,7 @@ typedef struct fbx_limiter_info {
 } fbx_limiter_info;
 
 /* ------------------------------------------------------------------------
- * 7. Events — every breaker transition and every operator action, in a
+ * 8. Events — every breaker transition and every operator action, in a
  * ring of fixed size; read them with a snapshot or fbx_events_read().
  * ---------------------------------------------------------------------- */
 
@@ -572,6 +674,49 @@ void fbx_snapshot_free(fbx_snapshot *snap);
 uint64_t fbx_snapshot_time(const fbx_snapshot *snap);   /* clock when taken */
 const fbx_breaker_info *fbx_snapshot_breakers(const fbx_snapshot *snap, size_t *n);
 const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *snap, size_t *n);
+
+typedef struct fbx_worker_info {
+	int32_t pid;
+	char role[FBX_ROLE_MAX];
+	int alive;                  /* process there and heartbeat fresh */
+	int process_gone;           /* not alive because its process is gone;
+				       else because its heartbeat is stale */
+	uint64_t heartbeat_age_ns;
+	uint64_t heartbeat_timeout_ns;
+	uint64_t registered_age_ns;
+	uint64_t in_flight;         /* 0 for a dead worker: reclaimed */
+	uint64_t served;            /* requests ended, since it registered */
+	int corrupt;                /* a slot whose words do not hold together */
+} fbx_worker_info;
+
+typedef struct fbx_check_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	fbx_check_status status;    /* as it counts now: expired counts as fail */
+	fbx_check_status set_status;/* as last set */
+	int critical;
+	int expired;                /* not set again within its TTL */
+	uint64_t ttl_ns;            /* 0 for a check that follows a breaker */
+	uint64_t age_ns;            /* since it was last set */
+	char breaker[FBX_NAME_MAX]; /* the breaker it follows, or "" */
+	char message[FBX_CHECK_MESSAGE_MAX];
+	uint32_t setter_uid;
+	int32_t setter_pid;
+} fbx_check_info;
+
+typedef struct fbx_health {
+	fbx_health_status status;
+	int live, ready, started, draining;
+	uint64_t drain_age_ns;      /* draining: since when */
+	uint32_t workers_alive, workers_dead, masters_alive;
+	uint64_t in_flight;         /* over live workers */
+	uint64_t served;
+	char reason[128];           /* not live / not ready / not ok: why, in words */
+} fbx_health;
+
+const fbx_worker_info *fbx_snapshot_workers(const fbx_snapshot *snap, size_t *n);
+const fbx_check_info *fbx_snapshot_checks(const fbx_snapshot *snap, size_t *n);
+const fbx_health *fbx_snapshot_health(const fbx_snapshot *snap);
 /* Events oldest first, up to the first one still being written (see
  * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
@@ -588,14 +733,14 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
 		    size_t cap, size_t *n, uint64_t *next);
 
 /* ------------------------------------------------------------------------
- * 8. Clock — CLOCK_MONOTONIC nanoseconds, the clock every decision reads
+ * 9. Clock — CLOCK_MONOTONIC nanoseconds, the clock every decision reads
  * (the one to time calls with for fbx_breaker_done's duration).
  * ---------------------------------------------------------------------- */
 
 uint64_t fbx_clock_now(void);
 
 /* ------------------------------------------------------------------------
- * 9. Test hooks — FOR TESTS AND THE BENCH ONLY, NOT FOR PRODUCTION.
+ * 10. Test hooks — FOR TESTS AND THE BENCH ONLY, NOT FOR PRODUCTION.
  *
  * Exported so that the test suite and the benchmark can drive the library
  * through time; a service has no reason to call anything here, and doing so

@@ -192,6 +192,10 @@ static void read_operator(const struct fbx__breaker_rec *r, uint64_t now_ms,
 	bi->operator_cause = (fbx_event_cause)w[2];
 	memcpy(bi->operator_reason, &w[3], FBX_REASON_MAX);
 	bi->operator_reason[FBX_REASON_MAX - 1] = '\0';
+	/* shown on terminals, as event reasons are: printable ASCII only */
+	for (char *c = bi->operator_reason; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 }
 
 static void read_breaker(fbx_box *box, uint32_t i, uint64_t now, fbx_breaker_info *bi)

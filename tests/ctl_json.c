@@ -118,6 +118,7 @@ const json_t *jlast(const json_t *a)
 
 const char *const breaker_states[5] = {"closed", "open", "half_open", "forced_open",
 				       "forced_closed"};
+const char *const manual_actions[4] = {"trip", "hold", "release", "reset"};
 
 static bool one_of(const char *s, const char *const *set, size_t n)
 {
@@ -148,6 +149,27 @@ void check_breaker_schema(const json_t *b)
 	ck_assert_msg(json_is_null(fr) || (json_is_number(fr) && json_number_value(fr) >= 0 &&
 					   json_number_value(fr) <= 1),
 		      "failure_rate is neither null nor a number from 0 to 1");
+	/* due: open, with nothing left of the open period */
+	if (jbool(b, "trial_due")) {
+		ck_assert_str_eq(st, "open");
+		ck_assert_uint_eq(juint(b, "open_remaining_ms"), 0);
+	}
+	juint(b, "state_age_ms");
+	const json_t *manual = jobj(b, "manual_actions");
+	all_uint(manual, manual_actions, ARRAY_LEN(manual_actions));
+	ck_assert_uint_eq(json_object_size(manual), ARRAY_LEN(manual_actions));
+	const json_t *op = jget(b, "last_operator_action");
+	ck_assert_msg(op != NULL, "field 'last_operator_action' missing");
+	ck_assert_msg(json_is_null(op) || json_is_object(op),
+		      "last_operator_action is neither null nor an object");
+	if (json_is_object(op)) {
+		const char *a = jstr(op, "action");
+		ck_assert_msg(one_of(a, manual_actions, ARRAY_LEN(manual_actions)), "action '%s'", a);
+		ck_assert_uint_gt(juint(manual, a), 0); /* the last one was counted */
+		static const char *const who[] = {"uid", "pid", "age_ms"};
+		all_uint(op, who, ARRAY_LEN(who));
+		jstr(op, "reason");
+	}
 	static const char *const settings[] = {
 		"fail_max", "failure_rate_pct", "slow_rate_pct", "slow_call_ms", "window_calls",
 		"window_ms", "min_calls", "reset_timeout_ms", "reset_timeout_max_ms",
@@ -241,6 +263,17 @@ const char *breaker_state(const char *box, const char *name)
 unsigned long long breaker_count(const char *box, const char *name, const char *field)
 {
 	return juint(breaker_json(box, name), field);
+}
+
+const json_t *breaker_wait_due(const char *box, const char *name)
+{
+	for (uint64_t until = spawn_now_ms() + 5000;; tsleep_ms(2)) {
+		const json_t *b = breaker_json(box, name);
+		if (jbool(b, "trial_due"))
+			return b;
+		ck_assert_msg(spawn_now_ms() < until, "breaker %s never showed a trial due: %s", name,
+			      R.out);
+	}
 }
 
 const json_t *events_json(const char *box)

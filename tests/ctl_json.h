@@ -28,6 +28,8 @@ bool jbool(const json_t *o, const char *key);
 const json_t *jfind_named(const json_t *arr, const char *name);
 
 extern const char *const breaker_states[5];
+/* The keys of a breaker's manual_actions, in fbx_breaker_info's order. */
+extern const char *const manual_actions[4];
 
 void check_breaker_schema(const json_t *b);
 void check_limiter_schema(const json_t *l);
@@ -41,6 +43,9 @@ const json_t *breaker_json(const char *box, const char *name);
 const json_t *limiter_json(const char *box, const char *name);
 const char *breaker_state(const char *box, const char *name);
 unsigned long long breaker_count(const char *box, const char *name, const char *field);
+/* `breaker show NAME --json`, polled (bounded) until it says trial_due:
+ * an open breaker whose open period is over and that no call has tried. */
+const json_t *breaker_wait_due(const char *box, const char *name);
 /* `events --json`, checked (oldest first); the events array. */
 const json_t *events_json(const char *box);
 /* The last element of array a. */

@@ -200,7 +200,7 @@ START_TEST(tools_write_around_a_scribbled_record)
 	const char *reset[] = {ctl, "breaker", "reset", "b_bad", "--reason", "repair", NULL};
 	shows(box, reset, 0, "", nothing, NULL);
 	const char *show_b[] = {ctl, "breaker", "show", "b_bad", NULL};
-	const char *closed[] = {"breaker b_bad\n  state                closed\n", NULL};
+	const char *closed[] = {"breaker b_bad\n  state                closed for ", NULL};
 	shows(box, show_b, 0, "", closed, NULL);
 	/* the repair is recorded whole: from an unknown state, with its reason */
 	const char *events[] = {ctl, "events", "--json", NULL};

@@ -203,6 +203,41 @@ START_TEST(create_exist_ok_nothing_half_applied)
 }
 END_TEST
 
+/* GCRA limits only the library's own rules refuse (calls closer than
+ * 1 ns; a burst running more than 2^61 ns ahead) are refused with the
+ * rest of the file, before anything is made: on an existing box with
+ * --exist-ok, the records declared before them are not registered. */
+static const struct {
+	const char *limiter, *what;
+} refused_gcra[] = {
+	{"[limiter fast]\nrate = 4000000000/second\nalgo = gcra\n", "nanosecond"},
+	{"[limiter slow]\nrate = 1/year\nalgo = gcra\nburst = 100\n", "lower the burst"},
+	{"[limiter two]\nrate = 10/second;4000000000/second\nalgo = gcra\nburst = 2\n",
+	 "and 4000000000/second is faster"},
+};
+
+START_TEST(create_exist_ok_gcra_refused_up_front)
+{
+	const char *have = lib_box();
+	char text[256];
+	snprintf(text, sizeof(text), "[breaker newcomer]\nfail_max = 3\n%s", refused_gcra[_i].limiter);
+	const char *cfg = tfile(text);
+	FAILS(refused_gcra[_i].what, have, "create", "--exist-ok", "--config", cfg);
+	char where[160];
+	snprintf(where, sizeof(where), "fuseboxctl: %s:3: limiter '", cfg);
+	ck_assert_msg(strncmp(R.err, where, strlen(where)) == 0, "expected [%s...], got [%s]", where,
+		      R.err);
+	ck_assert_msg(ctl(have, "breaker", "show", "newcomer", (const char *)NULL) == 2,
+		      "breaker 'newcomer' was registered by a create --exist-ok that failed");
+	ck_assert_ptr_null(ready_box_change(have));
+	/* and on no box: none made */
+	const char *box = new_box();
+	FAILS(refused_gcra[_i].what, box, "create", "--config", cfg);
+	ck_assert(!tshm_exists(box));
+	unlink(cfg);
+}
+END_TEST
+
 FBX_TEST_SUITE(ctl_config)
 {
 	Suite *s = suite_create("ctl_config");
@@ -211,6 +246,8 @@ FBX_TEST_SUITE(ctl_config)
 	tcase_add_loop_test(tc, create_config_bad, 0, (int)ARRAY_LEN(bad_configs));
 	tcase_add_test(tc, create_config_unreadable);
 	tcase_add_test(tc, create_exist_ok_nothing_half_applied);
+	tcase_add_loop_test(tc, create_exist_ok_gcra_refused_up_front, 0,
+			    (int)ARRAY_LEN(refused_gcra));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -67,6 +67,10 @@ START_TEST(metrics_format_and_values)
 		{"fusebox_breaker_state", "gauge"},
 		{"fusebox_breaker_calls_total", "counter"},
 		{"fusebox_breaker_not_permitted_calls_total", "counter"},
+		{"fusebox_breaker_trips_total", "counter"},
+		{"fusebox_breaker_manual_actions_total", "counter"},
+		{"fusebox_breaker_state_since_seconds", "gauge"},
+		{"fusebox_breaker_trial_due", "gauge"},
 		{"fusebox_limiter_decisions_total", "counter"},
 		{"fusebox_limiter_keys", "gauge"},
 		{"fusebox_limiter_evictions_total", "counter"},
@@ -108,6 +112,30 @@ START_TEST(metrics_format_and_values)
 			       NULL) == calls[i].v);
 	ck_assert(pval(e, "fusebox_breaker_not_permitted_calls_total", "name", "web", NULL) == 1);
 	ck_assert(pval(e, "fusebox_breaker_not_permitted_calls_total", "name", "rate", NULL) == 0);
+	/* operator actions by kind, beside the automatic trips */
+	static const struct {
+		const char *name;
+		double trips, manual[4];
+	} acts[] = {{"web", 1, {0, 0, 0, 0}},
+		    {"rate", 0, {0, 0, 0, 0}},
+		    {"q\"u\\o{t}e=,x", 0, {1, 0, 0, 0}},
+		    {"held", 0, {0, 1, 0, 0}}};
+	for (size_t i = 0; i < ARRAY_LEN(acts); i++) {
+		ck_assert(pval(e, "fusebox_breaker_trips_total", "name", acts[i].name, NULL) ==
+			  acts[i].trips);
+		for (size_t k = 0; k < ARRAY_LEN(manual_actions); k++) {
+			double v = pval(e, "fusebox_breaker_manual_actions_total", "name",
+					acts[i].name, "action", manual_actions[k], NULL);
+			ck_assert_msg(v == acts[i].manual[k], "%s %s = %g", acts[i].name,
+				      manual_actions[k], v);
+		}
+		/* seconds in the state: the box was made in this test */
+		double since = pval(e, "fusebox_breaker_state_since_seconds", "name", acts[i].name,
+				    NULL);
+		ck_assert_msg(since >= 0 && since < 600, "%s since %g", acts[i].name, since);
+		/* web is open for an hour: not due */
+		ck_assert(pval(e, "fusebox_breaker_trial_due", "name", acts[i].name, NULL) == 0);
+	}
 	ck_assert(pval(e, "fusebox_limiter_decisions_total", "name", "api", "result", "allowed",
 		       NULL) == 3);
 	ck_assert(pval(e, "fusebox_limiter_decisions_total", "name", "api", "result", "denied",
@@ -127,6 +155,48 @@ START_TEST(metrics_format_and_values)
 	for (size_t i = 0; i < e->n; i++)
 		for (int j = 0; j < e->s[i].nl; j++)
 			ck_assert_msg(strcmp(e->s[i].ln[j], "key") != 0, "a 'key' label");
+}
+END_TEST
+
+/* An idle open breaker past its open period: trial_due 1, which an alert
+ * on state="open" alone cannot see; its state's age counts from the
+ * trip, and an operator's trip is not an automatic one. */
+START_TEST(metrics_trial_due)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "idle", "--fail-max", "1", "--reset", "50ms");
+	OK(box, "breaker", "trip", "idle", "--reason", "drill");
+	OK(box, "breaker", "reset", "idle", "--reason", "drill over");
+	OK(box, "breaker", "record", "idle", "failure");
+	OK(box, "breaker", "add", "other");
+	unsigned long long age_ms = juint(breaker_wait_due(box, "idle"), "state_age_ms");
+	OK(box, "metrics");
+	ck_assert_str_eq(R.err, "");
+	struct expo *e = prom_must(R.out);
+	ck_assert(pval(e, "fusebox_breaker_trial_due", "name", "idle", NULL) == 1);
+	ck_assert(pval(e, "fusebox_breaker_trial_due", "name", "other", NULL) == 0);
+	ck_assert(pval(e, "fusebox_breaker_state", "name", "idle", "state", "open", NULL) == 1);
+	double since = pval(e, "fusebox_breaker_state_since_seconds", "name", "idle", NULL);
+	ck_assert_msg(since * 1000 >= (double)age_ms - 1 && since < 60, "since %g, age %llu ms", since,
+		      age_ms);
+	ck_assert(pval(e, "fusebox_breaker_trips_total", "name", "idle", NULL) == 1);
+	static const double want[4] = {1, 0, 0, 1};
+	for (size_t k = 0; k < ARRAY_LEN(manual_actions); k++)
+		ck_assert(pval(e, "fusebox_breaker_manual_actions_total", "name", "idle", "action",
+			       manual_actions[k], NULL) == want[k]);
+	/* one series per action and breaker, never more */
+	size_t series = 0;
+	for (size_t i = 0; i < e->n; i++)
+		series += strcmp(e->s[i].name, "fusebox_breaker_manual_actions_total") == 0;
+	ck_assert_uint_eq(series, 2 * ARRAY_LEN(manual_actions));
+	/* the trial goes through: closed, not due */
+	OK(box, "breaker", "record", "idle", "success");
+	OK(box, "metrics");
+	e = prom_must(R.out);
+	ck_assert(pval(e, "fusebox_breaker_trial_due", "name", "idle", NULL) == 0);
+	ck_assert(pval(e, "fusebox_breaker_state", "name", "idle", "state", "closed", NULL) == 1);
+	/* counted from the close now, not from the trip */
+	ck_assert(pval(e, "fusebox_breaker_state_since_seconds", "name", "idle", NULL) < 5);
 }
 END_TEST
 
@@ -178,6 +248,7 @@ FBX_TEST_SUITE(ctl_metrics)
 	TCase *tc = ctl_tcase("metrics", 20);
 	tcase_add_test(tc, prom_validator_self_check);
 	tcase_add_test(tc, metrics_format_and_values);
+	tcase_add_test(tc, metrics_trial_due);
 	tcase_add_test(tc, metrics_out_file);
 	suite_add_tcase(s, tc);
 	return s;

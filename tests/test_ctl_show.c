@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl_harness.h"
 #include "ctl_json.h"
@@ -97,6 +98,139 @@ START_TEST(status_json_fields)
 }
 END_TEST
 
+/* An idle open breaker whose open period is over stays open until a call
+ * comes: status and show say "open, trial due" (JSON: trial_due), how
+ * long it has been in its state, the operator's actions by kind and the
+ * last one, with who, when and why. */
+START_TEST(breaker_trial_due_and_operator)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "idle", "--fail-max", "1", "--reset", "50ms");
+	OK(box, "breaker", "add", "calm");
+	OK(box, "breaker", "add", "cooling", "--fail-max", "1", "--reset", "1h");
+	OK(box, "breaker", "trip", "idle", "--reason", "drill 1");
+	OK(box, "breaker", "hold", "idle");
+	OK(box, "breaker", "release", "idle", "--reason", "drill 2");
+	OK(box, "breaker", "reset", "idle", "--reason", "INC-7: \"db\" back");
+	pid_t resetter = R.pid;
+	OK(box, "breaker", "record", "idle", "failure");
+	OK(box, "breaker", "record", "cooling", "failure");
+
+	const json_t *b = breaker_wait_due(box, "idle");
+	ck_assert_str_eq(jstr(b, "state"), "open");
+	ck_assert_uint_eq(juint(b, "open_remaining_ms"), 0);
+	ck_assert_uint_ge(juint(b, "state_age_ms"), 50);
+	ck_assert_uint_eq(juint(b, "trips"), 1); /* the automatic one only */
+	const json_t *manual = jobj(b, "manual_actions");
+	for (size_t k = 0; k < ARRAY_LEN(manual_actions); k++)
+		ck_assert_uint_eq(juint(manual, manual_actions[k]), 1);
+	const json_t *op = jobj(b, "last_operator_action");
+	ck_assert_str_eq(jstr(op, "action"), "reset");
+	ck_assert_uint_eq(juint(op, "uid"), getuid());
+	ck_assert_uint_eq(juint(op, "pid"), (unsigned long long)resetter);
+	ck_assert_str_eq(jstr(op, "reason"), "INC-7: \"db\" back");
+	ck_assert_uint_ge(juint(op, "age_ms"), juint(b, "state_age_ms"));
+
+	/* still cooling down: open, not due; untouched: no operator */
+	const json_t *cooling = breaker_json(box, "cooling");
+	ck_assert_str_eq(jstr(cooling, "state"), "open");
+	ck_assert(!jbool(cooling, "trial_due"));
+	ck_assert_uint_gt(juint(cooling, "open_remaining_ms"), 0);
+	ck_assert(json_is_null(jget(cooling, "last_operator_action")));
+	ck_assert_uint_eq(juint(jobj(cooling, "manual_actions"), "trip"), 0);
+
+	/* status --json holds the same objects */
+	const json_t *bs = jarr(status_json(box), "breakers");
+	const json_t *in_status = jfind_named(bs, "idle");
+	static const char *const same[] = {"state", "trial_due", "manual_actions", "trips"};
+	for (size_t i = 0; i < ARRAY_LEN(same); i++)
+		ck_assert_msg(json_equal(jget(in_status, same[i]), jget(b, same[i])),
+			      "show and status differ in %s", same[i]);
+	ck_assert_str_eq(jstr(jobj(in_status, "last_operator_action"), "action"), "reset");
+	ck_assert(!jbool(jfind_named(bs, "calm"), "trial_due"));
+	ck_assert(json_is_null(jget(jfind_named(bs, "calm"), "last_operator_action")));
+
+	/* the text of status: a state no one can take for plain "open", the
+	 * operator's actions counted, and the last one under the table */
+	OK(box, "status");
+	char want[160];
+	snprintf(want, sizeof(want), "\n%-24s %-15s ", "idle", "open, trial due");
+	ck_assert_msg(strstr(R.out, want) != NULL, "no [%s] in [%s]", want, R.out);
+	snprintf(want, sizeof(want), "\n%-24s %-15s ", "cooling", "open");
+	ck_assert_msg(strstr(R.out, want) != NULL, "no [%s] in [%s]", want, R.out);
+	ck_assert_msg(strstr(R.out, "STATE            SINCE ") && strstr(R.out, " MANUAL "),
+		      "[%s]", R.out);
+	const char *row = strstr(R.out, "\nidle ");
+	ck_assert_ptr_nonnull(row);
+	unsigned long long ok, failed, slow, rejected, trips, manual_n, consec;
+	char since[16];
+	ck_assert_int_eq(sscanf(row + 1 + 24 + 1 + 15, " %15s %llu %llu %llu %llu %llu %llu %llu",
+				since, &ok, &failed, &slow, &rejected, &trips, &manual_n, &consec),
+			 8);
+	ck_assert_uint_eq(failed, 1);
+	ck_assert_uint_eq(trips, 1);
+	ck_assert_uint_eq(manual_n, 4);
+	ck_assert_msg(strchr("0123456789", since[0]) && strstr(since, "s"), "SINCE [%s]", since);
+	ck_assert_ptr_nonnull(strstr(R.out, "LAST OPERATOR ACTION"));
+	snprintf(want, sizeof(want), " ago by uid %u pid %d: INC-7: \"db\" back\n", (unsigned)getuid(),
+		 (int)resetter);
+	const char *last = strstr(R.out, "\nidle                     reset ");
+	ck_assert_msg(last != NULL && strstr(last, want) != NULL, "no [%s] in [%s]", want, R.out);
+	ck_assert_ptr_null(strstr(R.out, "\ncalm                     reset "));
+
+	/* the text of show */
+	OK(box, "breaker", "show", "idle");
+	ck_assert_msg(strstr(R.out, "\n  state                open, trial due (open for ") != NULL,
+		      "[%s]", R.out);
+	ck_assert_ptr_null(strstr(R.out, "trial allowed in"));
+	ck_assert_msg(strstr(R.out, "\n  operator actions     1 trip, 1 hold, 1 release, 1 reset\n"),
+		      "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  last operator action reset ") && strstr(R.out, want),
+		      "[%s]", R.out);
+	OK(box, "breaker", "show", "cooling");
+	ck_assert_msg(strstr(R.out, "\n  state                open for ") != NULL, "[%s]", R.out);
+	ck_assert_ptr_nonnull(strstr(R.out, "\n  trial allowed in     "));
+	ck_assert_ptr_null(strstr(R.out, "last operator action"));
+	ck_assert_ptr_null(strstr(R.out, "trial due"));
+
+	/* a call is the trial: half-open is no longer due */
+	OK(box, "breaker", "record", "idle", "success");
+	b = breaker_json(box, "idle");
+	ck_assert_str_eq(jstr(b, "state"), "closed");
+	ck_assert(!jbool(b, "trial_due"));
+}
+END_TEST
+
+/* Any process that can write the box (or call the library with an
+ * unchecked string) may have put control bytes in the last operator's
+ * reason: the library hands readers printable ASCII only, as it does an
+ * event's reason, so neither the text forms nor JSON carry them. */
+START_TEST(operator_reason_shown_printable)
+{
+	const char *box = lib_box();
+	fbx_box *b;
+	fbx_breaker *br;
+	ck_assert_int_eq(fbx_box_open(box, 0, NULL, &b), 0);
+	ck_assert_int_eq(fbx_breaker_find(b, "b1", &br), 0);
+	ck_assert_int_eq(fbx_breaker_trip(br, "\x1b[2J\x1b]0;owned\x07 caf\xc3\xa9"), 0);
+	fbx_box_close(b);
+	static const char *const text[][4] = {{"status"}, {"breaker", "show", "b1"}};
+	for (size_t i = 0; i < ARRAY_LEN(text); i++) {
+		ck_assert_int_eq(run_args(NULL, box, text[i]), 0);
+		ck_assert_msg(strstr(R.out, ": ?[2J?]0;owned? caf??\n") != NULL, "%s: [%s]", R.cmd,
+			      R.out);
+		for (const char *p = R.out; *p; p++)
+			ck_assert_msg(*p == '\n' || (*p >= 0x20 && *p < 0x7f), "%s: byte 0x%02x", R.cmd,
+				      (unsigned char)*p);
+	}
+	const json_t *op = jobj(breaker_json(box, "b1"), "last_operator_action");
+	ck_assert_str_eq(jstr(op, "action"), "trip");
+	ck_assert_uint_eq(juint(op, "pid"), (unsigned long long)getpid());
+	ck_assert_str_eq(jstr(op, "reason"), "?[2J?]0;owned? caf??");
+	ck_assert_ptr_null(strchr(R.out, 0x1b));
+}
+END_TEST
+
 /* "--json is one versioned object" for status and both show commands. */
 START_TEST(show_json_is_versioned)
 {
@@ -134,6 +268,8 @@ FBX_TEST_SUITE(ctl_show)
 	TCase *tc = ctl_tcase("output", 20);
 	tcase_add_test(tc, status_json_fields);
 	tcase_add_test(tc, show_json_is_versioned);
+	tcase_add_test(tc, breaker_trial_due_and_operator);
+	tcase_add_test(tc, operator_reason_shown_printable);
 	tcase_add_test(tc, output_write_error);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "internal.h"
@@ -44,7 +45,7 @@ static void fail_once(fbx_breaker *b)
 static void render(struct tui_view *v, int rows, int cols)
 {
 	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
-	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536};
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
 	tui_render(&cur, NULL, v, rows, cols, &scr);
 }
 
@@ -108,7 +109,7 @@ START_TEST(selection_filter_and_sort)
 	v.sort = TUI_SORT_NAME;
 	v.selected = 1;
 	render(&v, 40, 120);
-	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536};
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
 	ck_assert_str_eq(tui_selected_name(&cur, &v), "beta");
 	int b = row_of("beta");
 	ck_assert_int_eq(attr_at(b, 0), TUI_SELECTED);
@@ -195,6 +196,164 @@ START_TEST(no_box_and_damaged_records)
 }
 END_TEST
 
+/* The row of the breakers pane that names name (the events pane below
+ * names it too). */
+static int breaker_row(const char *name)
+{
+	char cell[32];
+	snprintf(cell, sizeof(cell), " %s ", name);
+	int lim = row_of("LIMITERS");
+	for (int r = 0; r < lim; r++)
+		if (strstr(scr.line[r].text, cell) != NULL)
+			return r;
+	return -1;
+}
+
+/* SINCE says how long each breaker has been in its state, in the largest
+ * unit; an open breaker whose period is over and which no call has come
+ * to try reads OPEN,due, not OPEN, with "due" for its trial, in 80
+ * columns. */
+START_TEST(since_column_and_trial_due)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	c.reset_timeout_ns = 30ull * 1000000000u;
+	fail_once(tbreaker_reg(box, "idle", &c));
+	fail_once(tbreaker_reg(box, "cooling", &c));
+	breaker("calm");
+	tclock_advance_ms(12000);
+	struct tui_view v = view();
+	v.pane = TUI_PANE_EVENTS; /* no breaker row selected: its own colours show */
+	render(&v, 24, 80);
+	ck_assert_int_ge(row_of("STATE           SINCE NAME"), 0);
+	int r = breaker_row("idle");
+	ck_assert_int_ge(r, 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "X OPEN    "));
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "   12s idle"));
+	ck_assert_ptr_null(strstr(scr.line[r].text, "due"));
+	ck_assert_ptr_nonnull(strstr(scr.line[breaker_row("calm")].text, "   12s calm"));
+	ck_assert_ptr_null(strstr(scr.line[0].text, "due"));
+
+	/* idle's period is over and no call came: due.  cooling is called,
+	 * and that call is its trial: half-open, and no longer due */
+	tclock_advance_ms(20000);
+	fbx_permit p;
+	fbx_breaker *cooling;
+	ck_assert_int_eq(fbx_breaker_find(box, "cooling", &cooling), 0);
+	ck_assert_int_eq(fbx_breaker_allow(cooling, &p), 0);
+	render(&v, 24, 80);
+	r = breaker_row("idle");
+	const char *line = scr.line[r].text;
+	const char *word = strstr(line, "X OPEN,due");
+	ck_assert_msg(word != NULL, "[%s]", line);
+	ck_assert_int_eq(attr_at(r, (int)(word - line)), TUI_BAD);
+	ck_assert_ptr_nonnull(strstr(line, "   32s idle"));
+	const char *due = strstr(word + 4, "due");
+	ck_assert_ptr_nonnull(due);
+	ck_assert_int_lt((int)(due - line) + 3, 80); /* TRIAL-IN is inside 80 columns */
+	ck_assert_int_eq(attr_at(r, (int)(due - line)), TUI_BAD);
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "1 open (1 due)"));
+	int h = breaker_row("cooling");
+	ck_assert_ptr_nonnull(strstr(scr.line[h].text, "~ half-open"));
+	ck_assert_ptr_nonnull(strstr(scr.line[h].text, "    0s cooling"));
+	ck_assert_ptr_null(strstr(scr.line[h].text, "due"));
+	ck_assert_int_eq(fbx_breaker_done(cooling, &p, FBX_SUCCESS, 0), 0);
+
+	/* minutes, hours, days: one unit, never wider than the column */
+	static const struct {
+		uint64_t ms;
+		const char *since;
+	} steps[] = {{4 * 60000, "    4m idle"}, {3 * 3600000, "    3h idle"},
+		     {2 * 86400000ull, "    2d idle"}};
+	for (size_t i = 0; i < ARRAY_LEN(steps); i++) {
+		tclock_advance_ms(steps[i].ms);
+		render(&v, 24, 80);
+		line = scr.line[breaker_row("idle")].text;
+		ck_assert_msg(strstr(line, steps[i].since) != NULL, "no [%s] in [%s]",
+			      steps[i].since, line);
+		ck_assert_ptr_nonnull(strstr(line, "X OPEN,due"));
+	}
+}
+END_TEST
+
+/* The detail view: how long in the state, the operator's actions by kind
+ * and the last one, with who and why. */
+START_TEST(detail_operator_actions)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	c.reset_timeout_ns = 1000000000u;
+	fbx_breaker *b = tbreaker_reg(box, "pay", &c);
+	ck_assert_int_eq(fbx_breaker_trip(b, "db failover"), 0);
+	ck_assert_int_eq(fbx_breaker_hold(b, NULL), 0);
+	ck_assert_int_eq(fbx_breaker_release(b, NULL), 0);
+	ck_assert_int_eq(fbx_breaker_trip(b, NULL), 0);
+	tclock_advance_ms(5000);
+	ck_assert_int_eq(fbx_breaker_reset(b, "INC-9: \x1b[2Jfixed"), 0);
+	tclock_advance_ms(133000);
+	fail_once(b);
+	tclock_advance_ms(2000);
+	struct tui_view v = view();
+	v.detail = true;
+	render(&v, 30, 120);
+	int r = row_of("  state");
+	ck_assert_int_ge(r, 0);
+	ck_assert_msg(strstr(scr.line[r].text, "X OPEN,due for 2s") != NULL, "[%s]", scr.line[r].text);
+	ck_assert_int_ge(row_of("due: the next call is the trial"), 0);
+	r = row_of("operator actions");
+	ck_assert_int_ge(r, 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "2 trip, 1 hold, 1 release, 1 reset"));
+	r = row_of("last operator action");
+	ck_assert_int_ge(r, 0);
+	char who[96];
+	snprintf(who, sizeof(who), "reset 2m15s ago by uid %u pid %d: INC-9: ?[2Jfixed",
+		 (unsigned)getuid(), (int)getpid());
+	ck_assert_msg(strstr(scr.line[r].text, who) != NULL, "no [%s] in [%s]", who,
+		      scr.line[r].text);
+	int col = (int)(strstr(scr.line[r].text, "reset") - scr.line[r].text);
+	ck_assert_int_eq(attr_at(r, col), TUI_MANUAL);
+	for (int k = 0; k < scr.rows; k++)
+		for (int i = 0; scr.line[k].text[i]; i++)
+			ck_assert(scr.line[k].text[i] >= 0x20 && scr.line[k].text[i] < 0x7f);
+	/* nobody acted on a new breaker: no line for it */
+	breaker("fresh");
+	v.sort = TUI_SORT_NAME;
+	render(&v, 30, 120);
+	ck_assert_int_ge(row_of("BREAKER fresh"), 0);
+	ck_assert_ptr_nonnull(strstr(scr.line[row_of("operator actions")].text,
+				     "0 trip, 0 hold, 0 release, 0 reset"));
+	ck_assert_int_lt(row_of("last operator action"), 0);
+}
+END_TEST
+
+/* A keyed log limiter's keys are counted against the log's table, whose
+ * size the sample carries (0: not known, no capacity shown). */
+START_TEST(log_keys_out_of_the_log_table)
+{
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "5/second";
+	lc.keyed = 1;
+	lc.algorithm = FBX_ALGO_LOG;
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "exact", &lc, &l), 0);
+	lc.rule = "500/second";
+	lc.algorithm = FBX_ALGO_WINDOW;
+	ck_assert_int_eq(fbx_limiter_register(box, "rough", &lc, &l), 0);
+	struct tui_view v = view();
+	render(&v, 30, 100);
+	ck_assert_ptr_nonnull(strstr(scr.line[row_of("  exact ")].text, " 0/4096 "));
+	ck_assert_ptr_nonnull(strstr(scr.line[row_of("  rough ")].text, " 0/65536 "));
+	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
+	struct tui_sample unknown = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 0};
+	tui_render(&unknown, NULL, &v, 30, 100, &scr);
+	const char *row = scr.line[row_of("  exact ")].text;
+	ck_assert_msg(strstr(row, " 0/") == NULL, "[%s]", row);
+}
+END_TEST
+
 START_TEST(detail_views)
 {
 	fbx_breaker *b = breaker("pay");
@@ -236,6 +395,9 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, read_only_offers_no_actions);
 	tcase_add_test(tc, no_box_and_damaged_records);
 	tcase_add_test(tc, detail_views);
+	tcase_add_test(tc, since_column_and_trial_due);
+	tcase_add_test(tc, detail_operator_actions);
+	tcase_add_test(tc, log_keys_out_of_the_log_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,6 +73,12 @@ int cmd_metrics(struct ctl *c);
 
 /* Shared by status / show / metrics. */
 void show_breaker_text(FILE *f, const fbx_breaker_info *b);
+/* The state as text: fbx_breaker_state_name(), or "open, trial due". */
+const char *breaker_state_text(const fbx_breaker_info *b);
+/* A duration as "350ms", "12s", "2m13s", "3h05m" or "4d02h". */
+void age_text(char *buf, size_t len, uint64_t ns);
+/* The last operator action: "reset 2m13s ago by uid 1000 pid 4242: why". */
+void operator_text(char *buf, size_t len, const fbx_breaker_info *b);
 /* versioned: the object stands alone (show), not inside status's arrays */
 void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned);
 /* top: how many of the most denied keys to list (0: none) */

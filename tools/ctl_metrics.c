@@ -40,6 +40,24 @@ static void head(FILE *f, const char *metric, const char *box, const char *name)
 	label(f, name);
 }
 
+/* Beside the automatic trips, so that a dashboard shows both. */
+static void manual_actions(FILE *f, const char *box, const fbx_breaker_info *b, size_t nb)
+{
+	static const char *const action[4] = {"trip", "hold", "release", "reset"};
+	family(f, "fusebox_breaker_manual_actions_total", "counter",
+	       "Operator actions on the breaker, by action (trip: forced open, hold: forced "
+	       "closed, release, reset).");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].corrupt)
+			continue;
+		for (int k = 0; k < 4; k++) {
+			head(f, "fusebox_breaker_manual_actions_total", box, b[i].name);
+			fprintf(f, ",action=\"%s\"} %llu\n", action[k],
+				(unsigned long long)b[i].manual_actions[k]);
+		}
+	}
+}
+
 static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 {
 	size_t nb, nl, ne;
@@ -57,6 +75,26 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 			head(f, "fusebox_breaker_state", box, b[i].name);
 			fprintf(f, ",state=\"%s\"} %d\n", fbx_breaker_state_name(st), (int)b[i].state == st);
 		}
+	}
+	family(f, "fusebox_breaker_state_since_seconds", "gauge",
+	       "Seconds the breaker has been in its current state.");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].corrupt)
+			continue;
+		head(f, "fusebox_breaker_state_since_seconds", box, b[i].name);
+		fprintf(f, "} %.3f\n", (double)b[i].state_age_ns / 1e9);
+	}
+	/* An idle open breaker moves to half-open only at its next call: an
+	 * alert on state="open" alone cannot tell "still cooling down" from
+	 * "nothing has tried since". */
+	family(f, "fusebox_breaker_trial_due", "gauge",
+	       "1 when the breaker is open, its open period is over and no call has come to "
+	       "be the trial.");
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].corrupt)
+			continue;
+		head(f, "fusebox_breaker_trial_due", box, b[i].name);
+		fprintf(f, "} %d\n", b[i].trial_due ? 1 : 0);
 	}
 	family(f, "fusebox_breaker_calls_total", "counter",
 	       "Calls that ran through the breaker, by outcome.");
@@ -79,7 +117,9 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 	} per_breaker[] = {
 		{"fusebox_breaker_not_permitted_calls_total", "counter",
 		 "Calls the breaker rejected.", offsetof(fbx_breaker_info, rejected)},
-		{"fusebox_breaker_trips_total", "counter", "Times the breaker tripped open.",
+		{"fusebox_breaker_trips_total", "counter",
+		 "Times the breaker tripped open by itself (an operator's trips are in "
+		 "fusebox_breaker_manual_actions_total).",
 		 offsetof(fbx_breaker_info, trips)},
 		{"fusebox_breaker_consecutive_failures", "gauge",
 		 "Failures in a row in the closed state.", offsetof(fbx_breaker_info, consecutive_failures)},
@@ -98,6 +138,8 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 			head(f, per_breaker[m].metric, box, b[i].name);
 			fprintf(f, "} %llu\n", (unsigned long long)v);
 		}
+		if (per_breaker[m].off == offsetof(fbx_breaker_info, trips))
+			manual_actions(f, box, b, nb);
 	}
 	family(f, "fusebox_limiter_decisions_total", "counter",
 	       "Limiter decisions, by result (dry_run_denied: dry-run mode let it through).");

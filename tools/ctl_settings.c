@@ -141,6 +141,29 @@ int breaker_check(const char *name, const fbx_breaker_config *c, const char *whe
 	return 0;
 }
 
+/* GCRA spaces calls period / count apart and lets them run burst
+ * intervals ahead; the library keeps both within what its clock words
+ * hold.  Which of the two a limit breaks is what an operator can change. */
+static int gcra_refused(const char *name, const struct limiter_spec *l, const fbx_rule *r,
+			const char *where)
+{
+	for (uint32_t i = 0; i < r->n; i++) {
+		if (r->limit[i].period_ns / r->limit[i].count != 0)
+			continue;
+		fbx_rule one = {.n = 1};
+		one.limit[0].count = r->limit[i].count;
+		one.limit[0].period_ns = r->limit[i].period_ns;
+		char text[FBX_RULE_TEXT_MAX];
+		if (fbx_rule_format(&one, text, sizeof(text)) != 0)
+			snprintf(text, sizeof(text), "%s", l->rule);
+		return ctl_fail("%s: limiter '%s': gcra paces at most one call a nanosecond, and "
+				"%s is faster", where, name, text);
+	}
+	return ctl_fail("%s: limiter '%s': gcra with burst %u on %s runs too far ahead (burst "
+			"x period / count is over 2^61 ns, about 73 years); lower the burst",
+			where, name, l->cfg.burst, l->rule);
+}
+
 int limiter_check(const char *name, const struct limiter_spec *l, const char *where)
 {
 	if (fbx_name_check_record(name) != 0)
@@ -160,7 +183,21 @@ int limiter_check(const char *name, const struct limiter_spec *l, const char *wh
 			return ctl_fail("%s: limiter '%s': a log limit counts at most 65535 calls "
 					"(the window algorithm counts more)", where, name);
 	}
-	return 0;
+	/* Whatever else the library would refuse is refused here too, before
+	 * a box is touched: create --exist-ok must not stop half-way through
+	 * a config file. */
+	fbx_limiter_config cfg = limiter_config(l);
+	int rc = fbx_limiter_config_check(&cfg);
+	if (rc == 0)
+		return 0;
+	if (rc == FBX_ERANGE && l->cfg.algorithm == FBX_ALGO_GCRA)
+		return gcra_refused(name, l, &r, where);
+	if (rc == FBX_ERULE)
+		return ctl_fail("%s: limiter '%s': '%s' is not a rule (e.g. 100/minute or "
+				"10/second;1000/hour)", where, name, l->rule);
+	return ctl_fail("%s: limiter '%s': the library refuses algorithm %s with burst %u: %s",
+			where, name, fbx_algorithm_name(l->cfg.algorithm), l->cfg.burst,
+			fbx_strerror(rc));
 }
 
 int log_misfit(const char *rule, bool keyed, uint32_t log_slots, uint32_t log_keys, char *why,

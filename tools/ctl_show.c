@@ -64,6 +64,52 @@ void show_capacity_json(FILE *f, const fbx_box_info *bi)
 		bi->log_count_max);
 }
 
+/* A duration as people say it: "350ms", "12s", "2m13s", "3h05m", "4d02h". */
+void age_text(char *buf, size_t len, uint64_t ns)
+{
+	unsigned long long s = (unsigned long long)(ns / 1000000000u);
+	if (s == 0)
+		snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000u));
+	else if (s < 60)
+		snprintf(buf, len, "%llus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%02llum", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%llud%02lluh", s / 86400, s / 3600 % 24);
+}
+
+/* "open, trial due" rather than "open": the move to half-open waits for a
+ * call, so an idle breaker stays open past its period, and whoever reads
+ * the state must be able to tell that from one still counting down. */
+const char *breaker_state_text(const fbx_breaker_info *b)
+{
+	return b->trial_due ? "open, trial due" : fbx_breaker_state_name(b->state);
+}
+
+static const char *const manual_names[4] = {"trip", "hold", "release", "reset"};
+
+/* The reason is read from the box, which any writer may have scribbled
+ * on: shown on a terminal, a control byte must not act. */
+static void printable(char *out, size_t len, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] != '\0' && i + 1 < len; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* "reset 2m13s ago by uid 1000 pid 4242: db back" */
+void operator_text(char *buf, size_t len, const fbx_breaker_info *b)
+{
+	char age[32], why[FBX_REASON_MAX];
+	age_text(age, sizeof(age), b->operator_age_ns);
+	printable(why, sizeof(why), b->operator_reason);
+	snprintf(buf, len, "%s %s ago by uid %u pid %d%s%s", fbx_event_cause_name(b->operator_cause),
+		 age, (unsigned)b->operator_uid, (int)b->operator_pid, why[0] ? ": " : "", why);
+}
+
 /* The failure rate of the current window, or -1 below the minimum calls. */
 static double failure_rate(const fbx_breaker_info *b)
 {
@@ -95,6 +141,20 @@ void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned)
 		   "\"open_remaining_ms\":%llu,\"half_open_in_flight\":%u,\"open_streak\":%u,",
 		ull(b->window_calls), ull(b->window_failures), ull(b->window_slow),
 		ms(b->open_remaining_ns), b->half_open_in_flight, b->open_streak);
+	fprintf(f, "\"trial_due\":%s,\"state_age_ms\":%llu,\"manual_actions\":{",
+		b->trial_due ? "true" : "false", ms(b->state_age_ns));
+	for (int k = 0; k < 4; k++)
+		fprintf(f, "%s\"%s\":%llu", k ? "," : "", manual_names[k], ull(b->manual_actions[k]));
+	fputs("},\"last_operator_action\":", f);
+	if (b->operator_known) {
+		fprintf(f, "{\"action\":\"%s\",\"uid\":%u,\"pid\":%d,\"age_ms\":%llu,\"reason\":",
+			fbx_event_cause_name(b->operator_cause), (unsigned)b->operator_uid,
+			(int)b->operator_pid, ms(b->operator_age_ns));
+		json_str(f, b->operator_reason);
+		fputs("},", f);
+	} else {
+		fputs("null,", f);
+	}
 	fprintf(f, "\"config\":{\"fail_max\":%u,\"failure_rate_pct\":%u,\"slow_rate_pct\":%u,"
 		   "\"slow_call_ms\":%llu,\"window_calls\":%u,\"window_ms\":%llu,\"min_calls\":%u,"
 		   "\"reset_timeout_ms\":%llu,\"reset_timeout_max_ms\":%llu,\"half_open_max\":%u,"
@@ -143,9 +203,15 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 	}
 	const fbx_breaker_config *c = &b->config;
 	double rate = failure_rate(b);
+	char age[32], op[192];
+	age_text(age, sizeof(age), b->state_age_ns);
 	fprintf(f, "breaker %s\n", b->name);
-	fprintf(f, "  state                %s\n", fbx_breaker_state_name(b->state));
-	if (b->state == FBX_OPEN)
+	if (b->trial_due)
+		fprintf(f, "  state                open, trial due (open for %s; the next call is the "
+			   "trial)\n", age);
+	else
+		fprintf(f, "  state                %s for %s\n", fbx_breaker_state_name(b->state), age);
+	if (b->state == FBX_OPEN && !b->trial_due)
 		fprintf(f, "  trial allowed in     %.3f s\n", (double)b->open_remaining_ns / 1e9);
 	if (b->state == FBX_HALF_OPEN)
 		fprintf(f, "  trials in flight     %u of %u\n", b->half_open_in_flight, c->half_open_max);
@@ -154,6 +220,13 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 	fprintf(f, "  rejected             %llu\n  trips                %llu\n", ull(b->rejected),
 		ull(b->trips));
 	fprintf(f, "  consecutive failures %llu of %u\n", ull(b->consecutive_failures), c->fail_max);
+	fprintf(f, "  operator actions     %llu trip, %llu hold, %llu release, %llu reset\n",
+		ull(b->manual_actions[0]), ull(b->manual_actions[1]), ull(b->manual_actions[2]),
+		ull(b->manual_actions[3]));
+	if (b->operator_known) {
+		operator_text(op, sizeof(op), b);
+		fprintf(f, "  last operator action %s\n", op);
+	}
 	if (c->failure_rate_pct || c->slow_rate_pct) {
 		fprintf(f, "  window               %llu calls, %llu failed, %llu slow", ull(b->window_calls),
 			ull(b->window_failures), ull(b->window_slow));
@@ -254,17 +327,37 @@ int cmd_status(struct ctl *c)
 		       nl, ne, ull(dropped));
 		show_capacity_text(stdout, &bi);
 		fputc('\n', stdout);
-		printf("%-24s %-13s %10s %8s %8s %8s %6s %6s %9s\n", "BREAKER", "STATE", "OK", "FAILED",
-		       "SLOW", "REJECTED", "TRIPS", "CONSEC", "OPEN_LEFT");
+		printf("%-24s %-15s %6s %10s %8s %8s %8s %6s %6s %6s %9s\n", "BREAKER", "STATE",
+		       "SINCE", "OK", "FAILED", "SLOW", "REJECTED", "TRIPS", "MANUAL", "CONSEC",
+		       "OPEN_LEFT");
+		size_t operated = 0;
 		for (size_t i = 0; i < nb; i++) {
 			if (b[i].corrupt) {
 				printf("%-24s %s\n", b[i].name, "(damaged record)");
 				continue;
 			}
-			printf("%-24s %-13s %10llu %8llu %8llu %8llu %6llu %6llu %8.1fs\n", b[i].name,
-			       fbx_breaker_state_name(b[i].state), ull(b[i].successes),
+			char age[32];
+			age_text(age, sizeof(age), b[i].state_age_ns);
+			uint64_t manual = 0;
+			for (int k = 0; k < 4; k++)
+				manual += b[i].manual_actions[k];
+			operated += b[i].operator_known != 0;
+			printf("%-24s %-15s %6s %10llu %8llu %8llu %8llu %6llu %6llu %6llu %8.1fs\n",
+			       b[i].name, breaker_state_text(&b[i]), age, ull(b[i].successes),
 			       ull(b[i].failures), ull(b[i].slow), ull(b[i].rejected), ull(b[i].trips),
-			       ull(b[i].consecutive_failures), (double)b[i].open_remaining_ns / 1e9);
+			       ull(manual), ull(b[i].consecutive_failures),
+			       (double)b[i].open_remaining_ns / 1e9);
+		}
+		/* who acted last, for the breakers an operator has touched: what
+		 * an incident review asks first */
+		if (operated > 0)
+			printf("\n%-24s %s\n", "BREAKER", "LAST OPERATOR ACTION");
+		for (size_t i = 0; i < nb && operated > 0; i++) {
+			char op[192];
+			if (b[i].corrupt || !b[i].operator_known)
+				continue;
+			operator_text(op, sizeof(op), &b[i]);
+			printf("%-24s %s\n", b[i].name, op);
 		}
 		printf("\n%-24s %-24s %-6s %-5s %-3s %10s %8s %8s %8s\n", "LIMITER", "RULE", "ALGO",
 		       "KEYED", "DRY", "ALLOWED", "DENIED", "KEYS", "EVICTED");

@@ -73,9 +73,13 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 		return;
 	}
 	const fbx_breaker_config *c = &b->config;
-	kv(s, &row, "state", tui_state_attr(b->state), "%s %s", tui_state_glyph(b->state),
-	   tui_state_word(b->state));
-	if (b->state == FBX_OPEN)
+	char age[32];
+	tui_age(age, sizeof(age), b->state_age_ns, false);
+	kv(s, &row, "state", tui_state_attr(b->state), "%s %s for %s", tui_state_glyph(b->state),
+	   tui_breaker_word(b), age);
+	if (b->trial_due)
+		kv(s, &row, "trial allowed in", TUI_BAD, "due: the next call is the trial");
+	else if (b->state == FBX_OPEN)
 		kv(s, &row, "trial allowed in", TUI_BAD, "%.1f s", (double)b->open_remaining_ns / 1e9);
 	kv(s, &row, "calls", TUI_NORMAL, "%llu ok, %llu failed, %llu ignored, %llu slow",
 	   (unsigned long long)b->successes, (unsigned long long)b->failures,
@@ -84,6 +88,24 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 	   (unsigned long long)b->trips);
 	kv(s, &row, "consecutive failures", TUI_NORMAL, "%llu of %u",
 	   (unsigned long long)b->consecutive_failures, c->fail_max);
+	kv(s, &row, "operator actions", TUI_NORMAL, "%llu trip, %llu hold, %llu release, %llu reset",
+	   (unsigned long long)b->manual_actions[0], (unsigned long long)b->manual_actions[1],
+	   (unsigned long long)b->manual_actions[2], (unsigned long long)b->manual_actions[3]);
+	if (b->operator_known) {
+		/* read from the box, which any writer may have scribbled on: a
+		 * control byte must not reach the terminal */
+		char why[FBX_REASON_MAX];
+		size_t n = 0;
+		for (; b->operator_reason[n] != '\0' && n + 1 < sizeof(why); n++)
+			why[n] = b->operator_reason[n] >= 0x20 && b->operator_reason[n] < 0x7f
+					 ? b->operator_reason[n]
+					 : '?';
+		why[n] = '\0';
+		tui_age(age, sizeof(age), b->operator_age_ns, false);
+		kv(s, &row, "last operator action", TUI_MANUAL, "%s %s ago by uid %u pid %d%s%s",
+		   fbx_event_cause_name(b->operator_cause), age, (unsigned)b->operator_uid,
+		   (int)b->operator_pid, why[0] ? ": " : "", why);
+	}
 	if (c->failure_rate_pct || c->slow_rate_pct)
 		kv(s, &row, "window", TUI_NORMAL, "%llu calls, %llu failed, %llu slow (trips at %u%% failed / %u%% slow, min %u)",
 		   (unsigned long long)b->window_calls, (unsigned long long)b->window_failures,

@@ -27,15 +27,18 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 	const fbx_breaker_info *b = fbx_snapshot_breakers(cur->snap, &nb);
 	const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &nl);
 	const fbx_event *e = fbx_snapshot_events(cur->snap, &ne, &dropped);
-	int open = 0, half = 0, forced = 0, dry = 0;
+	int open = 0, due = 0, half = 0, forced = 0, dry = 0;
 	for (size_t i = 0; i < nb; i++) {
 		open += b[i].state == FBX_OPEN;
+		due += b[i].trial_due != 0;
 		half += b[i].state == FBX_HALF_OPEN;
 		forced += b[i].state == FBX_FORCED_OPEN || b[i].state == FBX_FORCED_CLOSED;
 	}
 	for (size_t i = 0; i < nl; i++)
 		dry += l[i].dry_run;
 	tui_putf(&p, -1, open ? TUI_BAD : TUI_NORMAL, "  %d open", open);
+	if (due)
+		tui_putf(&p, -1, TUI_BAD, " (%d due)", due);
 	tui_putf(&p, -1, half ? TUI_WARN : TUI_NORMAL, " %d half", half);
 	tui_putf(&p, -1, forced ? TUI_MANUAL : TUI_NORMAL, " %d forced", forced);
 	tui_putf(&p, -1, dry ? TUI_WARN : TUI_NORMAL, " %d dry-run", dry);

@@ -122,11 +122,11 @@ static void attach(struct top *t, bool want_write)
 	fbx_box_info_get(t->box, &info);
 	if (tui_history_init(&t->history, info.capacity.breakers) == 0)
 		t->view.history = &t->history;
-	t->view.log_key_capacity = info.capacity.log_keys;
 	for (int i = 0; i < 2; i++) {
 		t->sample[i].box_created_ns = info.created_ns;
 		t->sample[i].layout_version = info.layout_version;
 		t->sample[i].key_capacity = info.capacity.keys;
+		t->sample[i].log_key_capacity = info.capacity.log_keys;
 	}
 }
 

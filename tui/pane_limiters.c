@@ -42,7 +42,7 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		tui_putf(&p, 8, d > 0 ? TUI_WARN : TUI_NORMAL, "%8.0f", d);
 		char keys[32];
 		/* a log limiter's keys live in the log's own table */
-		uint32_t cap = x->algorithm == FBX_ALGO_LOG ? v->log_key_capacity : cur->key_capacity;
+		uint32_t cap = x->algorithm == FBX_ALGO_LOG ? cur->log_key_capacity : cur->key_capacity;
 		if (x->keyed && cap > 0)
 			snprintf(keys, sizeof(keys), "%llu/%u", (unsigned long long)x->keys, cap);
 		else if (x->keyed)

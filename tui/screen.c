@@ -13,6 +13,40 @@ const char *tui_state_word(int state)
 	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? w[state] : "?";
 }
 
+/* Not plain "OPEN": the move to half-open waits for a call, so an idle
+ * breaker stays open past its period, and an operator must tell that
+ * from one still counting down. */
+const char *tui_breaker_word(const fbx_breaker_info *b)
+{
+	return b->trial_due ? "OPEN,due" : tui_state_word(b->state);
+}
+
+void tui_age(char *buf, size_t len, uint64_t ns, bool compact)
+{
+	unsigned long long s = (unsigned long long)(ns / 1000000000u);
+	if (compact) {
+		/* the largest unit only: a column, read at a glance */
+		char unit = 's';
+		unsigned long long v = s;
+		if (s >= 86400)
+			v = s / 86400, unit = 'd';
+		else if (s >= 3600)
+			v = s / 3600, unit = 'h';
+		else if (s >= 60)
+			v = s / 60, unit = 'm';
+		snprintf(buf, len, "%llu%c", v, unit);
+	} else if (s == 0)
+		snprintf(buf, len, "%llums", (unsigned long long)(ns / 1000000u));
+	else if (s < 60)
+		snprintf(buf, len, "%llus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%02llum", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%llud%02lluh", s / 86400, s / 3600 % 24);
+}
+
 const char *tui_state_glyph(int state)
 {
 	static const char *const g[] = {"o", "X", "~", "!", "="};

@@ -56,10 +56,6 @@ struct tui_view {
 	const char *message;  /* one line for the operator (errors, results) */
 	char clock[16];       /* wall-clock time of the last sample, "12:03:04" */
 	const struct tui_history *history; /* NULL: no sparklines */
-	/* Keys of the box's log, the table a keyed log limiter fills (0: not
-	 * known).  Kept here, not in tui_sample, which callers build by
-	 * position. */
-	uint32_t log_key_capacity;
 };
 
 struct tui_sample;
@@ -84,6 +80,8 @@ struct tui_sample {
 	uint64_t box_created_ns;
 	uint32_t layout_version;
 	uint32_t key_capacity;     /* keys of the window and GCRA limiters' table */
+	uint32_t log_key_capacity; /* keys of the log's table, which keyed log
+				      limiters fill (0: not known) */
 };
 
 /* Fills out (rows x cols, clamped to the maxima) from cur, with rates
@@ -93,6 +91,13 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 
 /* The state's word and glyph, e.g. "OPEN" and "X". */
 const char *tui_state_word(int state);
+/* A breaker's word: its state's, or "OPEN,due" when its open period is
+ * over and no call has come to be the trial. */
+const char *tui_breaker_word(const fbx_breaker_info *b);
+/* A duration: compact, in at most 4 columns for a table ("0s", "12s",
+ * "4m", "3h", "2d"), else to the second ("350ms", "2m13s", "3h05m",
+ * "2d04h"). */
+void tui_age(char *buf, size_t len, uint64_t ns, bool compact);
 const char *tui_state_glyph(int state);
 enum tui_attr tui_state_attr(int state);
 

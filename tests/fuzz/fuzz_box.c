@@ -539,9 +539,10 @@ static void console(fbx_box *box, const fbx_snapshot *s, uint8_t flags, uint8_t 
 	fbx_box_info info;
 	CHECK(fbx_box_info_get(box, &info) == 0 && info.read_only);
 	struct tui_sample cur = {s, fbx_snapshot_time(s), info.created_ns, info.layout_version,
-				 info.capacity.keys};
+				 info.capacity.keys, info.capacity.log_keys};
 	struct tui_sample before = {pristine_snap, fbx_snapshot_time(pristine_snap),
-				    info.created_ns, info.layout_version, info.capacity.keys};
+				    info.created_ns, info.layout_version, info.capacity.keys,
+				    info.capacity.log_keys};
 	const struct tui_sample *prev = flags & 0x80 ? NULL : &before;
 
 	history.len = history.head = 0;

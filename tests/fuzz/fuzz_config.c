@@ -94,12 +94,10 @@ static void check_plan(const struct plan *p, const uint8_t *data, size_t size)
 		      (cfg.dry_run == 0 || cfg.dry_run == 1));
 		for (size_t k = 0; k < i; k++)
 			CHECK(strcmp(p->limiters[i].name, p->limiters[k].name) != 0);
-		/* What fbx_limiter_register() will build.  limiter_check() lets
-		 * through GCRA limits the library refuses (an interval under
-		 * 1 ns, a burst spanning more than 2^61 ns): create then fails
-		 * once the box is made, and with --exist-ok leaves the records
-		 * registered before it.  Counted, not failed, until the library
-		 * offers a check the tool can call. */
+		/* What fbx_limiter_register() will build.  limiter_check() asks
+		 * fbx_limiter_config_check(), so none should be refused once the
+		 * box is made (create --exist-ok would then leave the records
+		 * registered before it); counted, for run.sh's summary. */
 		struct fbx__limiter_cfg built;
 		/* auto builds as the window wherever the log does not fit */
 		uint32_t algo = cfg.algorithm == FBX_ALGO_AUTO ? FBX_ALGO_WINDOW : cfg.algorithm;
