@@ -107,6 +107,13 @@ struct bench_breaker {
 };
 int bench_breaker_run(struct bench_breaker *out);
 
+/* A worker's hot path: heartbeat; request begin + end (a pair per op). */
+struct bench_workers {
+	bench_result heartbeat_p1, heartbeat_p2;
+	bench_result request_p1, request_p2;
+};
+int bench_workers_run(struct bench_workers *out);
+
 struct bench_limiter {
 	bench_result hot_window_p1, hot_window_p2;  /* "1000000/second" window */
 	bench_result hot_gcra_p1, hot_gcra_p2;      /* never denies */
@@ -208,11 +215,12 @@ int bench_accuracy_run(struct bench_accuracy *out);
 struct bench_all {
 	struct bench_floor floor;
 	struct bench_breaker breaker;
+	struct bench_workers workers;
 	struct bench_limiter limiter;
 	struct bench_mutex mutex;
 	struct bench_redis redis;
 	struct bench_accuracy accuracy;
-	int floor_rc, breaker_rc, limiter_rc, mutex_rc, redis_rc, accuracy_rc;
+	int floor_rc, breaker_rc, workers_rc, limiter_rc, mutex_rc, redis_rc, accuracy_rc;
 	double seconds;
 	char load_before[64], load_after[64];    /* /proc/loadavg: others' work */
 };

@@ -141,7 +141,15 @@ void bench_json(const struct bench_all *a, const struct target *t, int nt)
 	jres(&o, "p1", &a->breaker.p1);
 	put(&o, ",");
 	jres(&o, "p2", &a->breaker.p2);
-	put(&o, "},\"limiter\":{\"hot_gcra\":{");
+	put(&o, "},\"workers\":{\"heartbeat\":{");
+	jres(&o, "p1", &a->workers.heartbeat_p1);
+	put(&o, ",");
+	jres(&o, "p2", &a->workers.heartbeat_p2);
+	put(&o, "},\"request_pair\":{");
+	jres(&o, "p1", &a->workers.request_p1);
+	put(&o, ",");
+	jres(&o, "p2", &a->workers.request_p2);
+	put(&o, "}},\"limiter\":{\"hot_gcra\":{");
 	jres(&o, "p1", &l->hot_gcra_p1);
 	put(&o, ",");
 	jres(&o, "p2", &l->hot_gcra_p2);

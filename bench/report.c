@@ -135,6 +135,9 @@ void bench_table(const struct bench_all *a)
 	row("clock_gettime(CLOCK_MONOTONIC)", &a->floor.clock_mono, NULL);
 	row("clock_gettime(CLOCK_MONOTONIC_COARSE)", &a->floor.clock_coarse, NULL);
 	row("fusebox breaker allow+done (CLOSED)", &a->breaker.p1, &a->breaker.p2);
+	row("fusebox worker heartbeat", &a->workers.heartbeat_p1, &a->workers.heartbeat_p2);
+	row("fusebox worker request begin+end (pair)", &a->workers.request_p1,
+	    &a->workers.request_p2);
 	row("mutex breaker allow+done", &a->mutex.brk_p1, &a->mutex.brk_p2);
 	row("fusebox limiter hot key, window 16e6/s", &l->hot_window_p1, &l->hot_window_p2);
 	row("  same on a stepping fake clock (info only)", &l->hot_window_fake_p1, NULL);

@@ -18,6 +18,13 @@ int bench_targets(const struct bench_all *a, struct target *t)
 	t[n++] = (struct target){"breaker_1p_vs_floor", "breaker allow+done 1-proc / floor 1-proc",
 		a->breaker.p1.ns_op / a->floor.p1.ns_op, 2.0, 0,
 		a->breaker.p1.ok && a->floor.p1.ok, "x", 0};
+	t[n++] = (struct target){"worker_heartbeat_vs_floor", "worker heartbeat / floor 1-proc",
+		a->workers.heartbeat_p1.ns_op / a->floor.p1.ns_op, 2.0, 0,
+		a->workers.heartbeat_p1.ok && a->floor.p1.ok, "x", 0};
+	t[n++] = (struct target){"worker_request_vs_floor",
+		"worker request begin or end / floor 1-proc",
+		a->workers.request_p1.ns_op / 2 / a->floor.p1.ns_op, 2.0, 0,
+		a->workers.request_p1.ok && a->floor.p1.ok, "x", 0};
 	t[n++] = (struct target){"breaker_2p_scaling", "breaker 2-proc / 1-proc throughput",
 		a->breaker.p2.mops / a->breaker.p1.mops, 1.8, 1,
 		a->breaker.p1.ok && a->breaker.p2.ok, "x", 0};

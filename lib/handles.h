@@ -78,10 +78,14 @@ struct fbx_box {
 	struct fbx__event_slot *events;
 	struct fbx__worker *workers;
 	uint8_t *shards;
+	uint8_t *checks;             /* cap_checks records of FBX__CHECK_SIZE */
 	/* this process's shard; re-acquired when fork_gen moves */
 	_Atomic(uint8_t *) my_shard;
 	_Atomic uint64_t fork_gen;
 	_Atomic int32_t my_worker;   /* -1: the shared overflow shard 0 */
+	/* fork_gen when this process registered as a worker (0: it has not):
+	 * a fork() child is not registered until it registers itself */
+	_Atomic uint64_t my_registered;
 	/* Counters take a locked add only when the shard may have two writers:
 	 * the handle is shared by threads (FBX_OPEN_THREADS) or the process
 	 * writes the overflow shard.  Otherwise one writer, a plain add. */

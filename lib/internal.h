@@ -107,6 +107,7 @@ struct fbx__records {
 };
 struct fbx__records fbx__breaker_records(fbx_box *box);
 struct fbx__records fbx__limiter_records(fbx_box *box);
+struct fbx__records fbx__check_records(fbx_box *box);
 static inline struct fbx__rec_head *fbx__record(const struct fbx__records *rs, uint32_t i)
 {
 	/* R1: callers go up to the validated capacity, never past it */
@@ -160,6 +161,13 @@ static inline uint64_t fbx__op_check(const uint64_t w[FBX__OP_WORDS])
 	}
 	return h | 1; /* never 0: 0 is "no action yet" */
 }
+/* workers.c, checks.c: what readers make of a worker slot or a check
+ * record (1: there is one; 0: none), and the checks' words' check */
+int fbx__role_check(const char *role);
+int fbx__worker_read(const fbx_box *box, uint32_t i, uint64_t now_ms, fbx_worker_info *out);
+int fbx__check_read(const fbx_box *box, uint32_t i, uint64_t now_ms, fbx_check_info *out);
+void fbx__health_of(const fbx_worker_info *w, size_t nw, const fbx_check_info *c, size_t nc,
+		    uint64_t draining, uint64_t started, uint64_t now_ms, fbx_health *out);
 /* Moves rec->since_ms forward to ms (never back). */
 void fbx__breaker_since(struct fbx__breaker_rec *rec, uint64_t ms);
 bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,

@@ -138,6 +138,7 @@ void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__l
 	box->events = (void *)(box->base + lay->off_events);
 	box->workers = (void *)(box->base + lay->off_workers);
 	box->shards = box->base + lay->off_shards;
+	box->checks = box->base + lay->off_checks;
 }
 
 struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i)

@@ -179,6 +179,13 @@ uint8_t *fbx__shard_acquire(fbx_box *box)
 			uint64_t me = fbx__self_identity();
 			int32_t w = claim_slot(box, me);
 			box->my_owner = w >= 0 ? me : 0;
+			if (w >= 0) {
+				/* A dead owner's registration is not ours: this
+				 * process is a worker only once it registers. */
+				struct fbx__worker *slot = &box->workers[w];
+				atomic_store(&slot->registered, 0);
+				atomic_store(&slot->begun, atomic_load(&slot->served));
+			}
 			/* R6: a slot of our own is named by us, never by 0 (free) */
 			FBX_ASSERT(w < 0 || box->my_owner != 0);
 			atomic_store(&box->my_worker, w);

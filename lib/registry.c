@@ -79,6 +79,11 @@ struct fbx__records fbx__breaker_records(fbx_box *box)
 				     box->cap_breakers};
 }
 
+struct fbx__records fbx__check_records(fbx_box *box)
+{
+	return (struct fbx__records){box->checks, FBX__CHECK_SIZE, box->cap_checks};
+}
+
 struct fbx__records fbx__limiter_records(fbx_box *box)
 {
 	return (struct fbx__records){(uint8_t *)box->limiters, sizeof(struct fbx__limiter_rec),
@@ -185,8 +190,10 @@ int fbx__registry_lock(fbx_box *box)
 			wait_ns *= 2;
 	}
 	struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
+	struct fbx__records c = fbx__check_records(box);
 	wipe_unfinished(&b);
 	wipe_unfinished(&l);
+	wipe_unfinished(&c);
 	return fd;
 }
 

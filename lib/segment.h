@@ -116,6 +116,10 @@ struct fbx__header {
 	_Atomic uint32_t n_limiters;
 	_Atomic uint32_t shards_hwm;  /* highest shard index ever claimed + 1 */
 	alignas(FBX__CACHELINE) _Atomic uint64_t event_head;
+	/* ms since creation + 1 when the box began draining (0: it is not),
+	 * and when the master said its initialisation was finished */
+	alignas(FBX__CACHELINE) _Atomic uint64_t draining;
+	_Atomic uint64_t started;
 };
 static_assert(sizeof(struct fbx__header) <= 4096, "the header fits its page");
 
@@ -345,9 +349,40 @@ struct fbx__event_slot {
 #define FBX__OWNER_MAKE(pid, start) (((uint64_t)(pid) & 0x3fffff) | ((uint64_t)(start) << 22))
 #define FBX__OWNER_PID(w) ((pid_t)((w) & 0x3fffff))
 #define FBX__OWNER_START(w) ((w) >> 22)
+/* A worker's slot, written only by the process its owner word names
+ * (R6).  registered: ms since the box's creation + 1 when the process
+ * registered as a worker, 0 while it has not (a tool that only counts);
+ * it is stored last, so the other words are whole when it is read.
+ * In flight is begun - served: a new owner sets begun to served, which
+ * reclaims whatever a dead one left in flight. */
 struct fbx__worker {
 	_Atomic uint64_t owner;
-	_Atomic uint64_t reserved[15];  /* heartbeat, in-flight, drain: a later layout */
+	_Atomic uint64_t role[FBX_ROLE_MAX / 8];  /* NUL-padded */
+	_Atomic uint64_t registered;
+	_Atomic uint64_t timeout_ms;
+	_Atomic uint64_t heartbeat_ms;             /* since the box's creation */
+	_Atomic uint64_t begun;
+	_Atomic uint64_t served;
+	_Atomic uint64_t reserved[8];
+};
+static_assert(sizeof(struct fbx__worker) == 128, "a worker slot is two cache lines");
+
+/* A health check's record.  Its words (status|critical, set_ms, ttl_ms,
+ * who, message) are written by whoever sets it, one setter at a time
+ * (busy: the setter's owner word, taken over from a dead or stuck one),
+ * and vouched for by check: a reader that finds them torn by a setter
+ * killed midway counts the check as failed until it is set again.
+ * breaker: index + 1 of the breaker it follows (0: none), set before the
+ * record is published and never changed. */
+#define FBX__CHECK_MSG_WORDS (FBX_CHECK_MESSAGE_MAX / 8)
+#define FBX__CHECK_WORDS (4 + FBX__CHECK_MSG_WORDS)
+struct fbx__check_rec {
+	struct fbx__rec_head head;
+	uint32_t breaker;
+	uint32_t bound_critical;
+	_Atomic uint64_t busy;
+	_Atomic uint64_t w[FBX__CHECK_WORDS];
+	_Atomic uint64_t check;
 };
 
 /* Counter shards follow the workers: shard 0 is the shared overflow shard,
@@ -356,5 +391,6 @@ struct fbx__worker {
 
 /* Health-check records (reserved for the worker-health API). */
 #define FBX__CHECK_SIZE 256
+static_assert(sizeof(struct fbx__check_rec) <= FBX__CHECK_SIZE, "a check fits its record");
 
 #endif /* FBX_SEGMENT_H */

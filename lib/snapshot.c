@@ -15,13 +15,16 @@
 
 struct fbx_snapshot {
 	uint64_t time;
-	uint32_t cap_b, cap_l, cap_e;
-	size_t nb, nl, ne;
+	uint32_t cap_b, cap_l, cap_e, cap_w, cap_c;
+	size_t nb, nl, ne, nw, nc;
 	uint64_t dropped;
 	uint64_t *keys;  /* per limiter index */
 	fbx_breaker_info *b;
 	fbx_limiter_info *l;
 	fbx_event *ev;
+	fbx_worker_info *w;
+	fbx_check_info *c;
+	fbx_health health;
 };
 
 int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
@@ -38,7 +41,12 @@ int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
 	s->l = calloc(s->cap_l, sizeof(*s->l));
 	s->ev = calloc(s->cap_e, sizeof(*s->ev));
 	s->keys = calloc(s->cap_l, sizeof(*s->keys));
-	if (s->b == NULL || s->l == NULL || s->ev == NULL || s->keys == NULL) {
+	s->cap_w = box->cap_workers;
+	s->cap_c = box->cap_checks;
+	s->w = calloc(s->cap_w, sizeof(*s->w));
+	s->c = calloc(s->cap_c ? s->cap_c : 1, sizeof(*s->c));
+	if (s->b == NULL || s->l == NULL || s->ev == NULL || s->keys == NULL || s->w == NULL ||
+	    s->c == NULL) {
 		fbx_snapshot_free(s);
 		return FBX_ENOMEM;
 	}
@@ -54,6 +62,8 @@ void fbx_snapshot_free(fbx_snapshot *s)
 	free(s->l);
 	free(s->ev);
 	free(s->keys);
+	free(s->w);
+	free(s->c);
 	free(s);
 }
 
@@ -457,7 +467,8 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 {
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
-	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events)
+	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events ||
+	    s->cap_w != box->cap_workers || s->cap_c != box->cap_checks)
 		return FBX_EINVAL;
 	int rc = fbx__box_whole(box);
 	if (rc)
@@ -487,6 +498,16 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 		else if (damaged_life(live, box->limiters[i].head.name))
 			damaged_limiter(box, i, &s->l[s->nl++]);
 	}
+	/* Workers, checks and what they add up to, on one reading. */
+	uint64_t now_ms = fbx__ms_since(box, now);
+	s->nw = 0;
+	for (uint32_t i = 0; i < box->cap_workers; i++)
+		s->nw += (size_t)fbx__worker_read(box, i, now_ms, &s->w[s->nw]);
+	s->nc = 0;
+	for (uint32_t i = 0; i < box->cap_checks; i++)
+		s->nc += (size_t)fbx__check_read(box, i, now_ms, &s->c[s->nc]);
+	fbx__health_of(s->w, s->nw, s->c, s->nc, atomic_load(&box->hdr->draining),
+		       atomic_load(&box->hdr->started), now_ms, &s->health);
 	uint64_t next;
 	rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
 	/* everything before the oldest event copied was overwritten */
@@ -511,6 +532,25 @@ const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *s, size_t *n)
 	if (n != NULL)
 		*n = s ? s->nl : 0;
 	return s ? s->l : NULL;
+}
+
+const fbx_worker_info *fbx_snapshot_workers(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nw : 0;
+	return s ? s->w : NULL;
+}
+
+const fbx_check_info *fbx_snapshot_checks(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nc : 0;
+	return s ? s->c : NULL;
+}
+
+const fbx_health *fbx_snapshot_health(const fbx_snapshot *s)
+{
+	return s ? &s->health : NULL;
 }
 
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *s, size_t *n, uint64_t *dropped)
