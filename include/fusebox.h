@@ -78,6 +78,8 @@ enum {
 			     * asked: not adopted (fbx_box_owner_get says whose) */
 	FBX_ETRUNC = -20,   /* the box's object was cut short under this handle:
 			     * close it and open the box again */
+	FBX_EFAILED = -21,  /* fbx_retry: the call failed, and no more retries were
+			     * allowed (see fbx_retry_result) */
 };
 
 /* A static English sentence for any value returned by this library. */
@@ -109,6 +111,8 @@ typedef struct fbx_box_config {
 	 * below it; 0 leaves the log out of the box. */
 	uint32_t log_keys;    /* keys of keyed log limiters  (default 4096) */
 	uint32_t log_slots;   /* ring slots per log key      (default 128) */
+	uint32_t budgets;     /* retry budget records        (default 16) */
+	uint32_t bulkheads;   /* bulkhead records            (default 16; 8 KiB each) */
 	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
 	gid_t group;          /* group for the object when group_set (operators' group) */
 	int group_set;
@@ -541,7 +545,112 @@ typedef enum fbx_health_status {
 const char *fbx_health_status_name(int status);
 
 /* ------------------------------------------------------------------------
- * 7. Snapshots — a copy of every record, for consoles and tools.
+ * 7. Retries, bulkheads and fallbacks — what each worker would otherwise do
+ * alone, shared by the host.
+ *
+ * Backoff is a pure function (no shared state).  A retry budget, a
+ * bulkhead and a cache are named records in the box, sized at creation
+ * (fbx_box_config's budgets, bulkheads, caches, cache_slots and
+ * cache_value_max).
+ * ---------------------------------------------------------------------- */
+
+/* AWS's "Exponential Backoff and Jitter": before retry n (1, 2, ...), with
+ * e = min(cap, base * 2^(n-1)),
+ * none waits e; full a uniform draw in [0, e]; equal e/2 plus a draw in
+ * [0, e/2]; decorrelated min(cap, a draw in [base, 3 * previous]). */
+typedef enum fbx_jitter {
+	FBX_JITTER_FULL = 0,
+	FBX_JITTER_NONE = 1,
+	FBX_JITTER_EQUAL = 2,
+	FBX_JITTER_DECORRELATED = 3,
+} fbx_jitter;
+
+typedef struct fbx_backoff {
+	uint32_t max_retries;  /* retries after the first attempt (default 3) */
+	uint64_t base_ns;      /* default 100 ms */
+	uint64_t cap_ns;       /* default 10 s */
+	fbx_jitter jitter;     /* default FBX_JITTER_FULL */
+	uint64_t state[2];     /* this process's generator and the previous
+				  delay: seeded by init, reseed with fbx_backoff_seed */
+} fbx_backoff;
+
+void fbx_backoff_init(fbx_backoff *b);
+void fbx_backoff_seed(fbx_backoff *b, uint64_t seed);
+/* The delay before retry n (1 for the first retry), in ns; 0 on a bad
+ * policy (fbx_backoff_check says which). */
+uint64_t fbx_backoff_delay(fbx_backoff *b, uint32_t n);
+int fbx_backoff_check(const fbx_backoff *b);
+
+/* Why fbx_retry() stopped. */
+typedef enum fbx_retry_stop {
+	FBX_RETRY_SUCCEEDED = 0,
+	FBX_RETRY_EXHAUSTED = 1,    /* max_retries retries failed too */
+	FBX_RETRY_BREAKER_OPEN = 2, /* the breaker rejected the next attempt */
+	FBX_RETRY_BUDGET = 3,       /* the retry budget refused the next retry */
+	FBX_RETRY_DRAINING = 4,     /* the box drains: no retry starts */
+} fbx_retry_stop;
+/* "succeeded", "exhausted", "breaker_open", "budget", "draining". */
+const char *fbx_retry_stop_name(int stop);
+
+typedef struct fbx_retry_result {
+	uint32_t attempts;         /* calls made */
+	int last;                  /* what the last call returned (0: success) */
+	fbx_retry_stop stopped;
+	uint64_t retry_after_ns;   /* BREAKER_OPEN: until a trial is allowed */
+	uint64_t slept_ns;         /* backoff slept in all */
+} fbx_retry_result;
+
+typedef struct fbx_budget fbx_budget;
+typedef struct fbx_budget_config {
+	uint32_t percent;           /* retries may be this share of requests (1-100, default 20) */
+	uint32_t min_per_sec;       /* and at least this many a second (default 10) */
+	uint64_t ttl_ns;            /* over the last ttl (1 s to 1 hour, default 10 s) */
+} fbx_budget_config;
+void fbx_budget_config_init(fbx_budget_config *cfg);
+/* Like a breaker: same name, same budget; another configuration: ECONFLICT. */
+int fbx_budget_register(fbx_box *box, const char *name, const fbx_budget_config *cfg,
+			fbx_budget **out);
+int fbx_budget_find(fbx_box *box, const char *name, fbx_budget **out);
+/* Hot path.  Every first attempt deposits; a retry withdraws, and is
+ * allowed (0) only while retries in the last ttl stay within percent of
+ * the deposits plus min_per_sec * ttl; else FBX_ELIMITED. */
+int fbx_budget_deposit(fbx_budget *b);
+int fbx_budget_withdraw(fbx_budget *b);
+
+typedef struct fbx_bulkhead fbx_bulkhead;
+#define FBX_BULKHEAD_MAX 1024 /* the largest cap */
+/* cap: calls in flight at once, host-wide (1-FBX_BULKHEAD_MAX). */
+int fbx_bulkhead_register(fbx_box *box, const char *name, uint32_t cap, fbx_bulkhead **out);
+int fbx_bulkhead_find(fbx_box *box, const char *name, fbx_bulkhead **out);
+typedef struct fbx_bulkhead_permit {
+	int32_t _slot;
+	uint64_t _owner;
+} fbx_bulkhead_permit;
+/* Takes a place: 0, or FBX_EFULL when every place is held, after waiting
+ * up to wait_ns (0: fail fast).  A place held by a process that died is
+ * taken back by the next acquire that finds the bulkhead full. */
+int fbx_bulkhead_acquire(fbx_bulkhead *h, uint64_t wait_ns, fbx_bulkhead_permit *p);
+/* Gives it back; a permit released twice, or one this process never got,
+ * is FBX_EINVAL and changes nothing. */
+int fbx_bulkhead_release(fbx_bulkhead *h, fbx_bulkhead_permit *p);
+
+/*
+ * Calls fn(arg) (0: success, anything else: a failure worth retrying) and
+ * retries with policy's backoff (NULL: the defaults), never into an open
+ * breaker b (may be NULL: each attempt goes through allow()/done(), a
+ * failure reported as FBX_FAILURE), never past budget (may be NULL: the
+ * first attempt deposits, each retry withdraws), and not once the box is
+ * draining (box may be NULL).  Sleeps between attempts; not for a signal
+ * handler.  0 when a call succeeded; FBX_EOPEN when the breaker rejected
+ * the first attempt (nothing was called); FBX_EFAILED otherwise, with out
+ * saying why it stopped.
+ */
+int fbx_retry(fbx_box *box, fbx_backoff *policy, fbx_breaker *b, fbx_budget *budget,
+	      int (*fn)(void *arg), void *arg, fbx_retry_result *out);
+
+
+/* ------------------------------------------------------------------------
+ * 8. Snapshots — a copy of every record, for consoles and tools.
  *
  * Everything read from the segment is treated as untrusted: indices,
  * lengths and enums are bounded, strings are cut and checked, and a record
@@ -607,7 +716,7 @@ typedef struct fbx_limiter_info {
 } fbx_limiter_info;
 
 /* ------------------------------------------------------------------------
- * 8. Events — every breaker transition and every operator action, in a
+ * 9. Events — every breaker transition and every operator action, in a
  * ring of fixed size; read them with a snapshot or fbx_events_read().
  * ---------------------------------------------------------------------- */
 
@@ -717,6 +826,26 @@ typedef struct fbx_health {
 const fbx_worker_info *fbx_snapshot_workers(const fbx_snapshot *snap, size_t *n);
 const fbx_check_info *fbx_snapshot_checks(const fbx_snapshot *snap, size_t *n);
 const fbx_health *fbx_snapshot_health(const fbx_snapshot *snap);
+typedef struct fbx_budget_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	fbx_budget_config config;
+	uint64_t deposits, withdrawals; /* in the last ttl */
+	uint64_t balance;               /* retries still allowed now */
+	uint64_t attempts, retries_allowed, retries_refused; /* since created */
+} fbx_budget_info;
+
+typedef struct fbx_bulkhead_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	uint32_t cap;
+	uint64_t in_flight;   /* places held now (a dead holder's too, until
+				 an acquire that finds it full takes it back) */
+	uint64_t peak, refused, reclaimed;
+} fbx_bulkhead_info;
+
+const fbx_budget_info *fbx_snapshot_budgets(const fbx_snapshot *snap, size_t *n);
+const fbx_bulkhead_info *fbx_snapshot_bulkheads(const fbx_snapshot *snap, size_t *n);
 /* Events oldest first, up to the first one still being written (see
  * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
@@ -733,14 +862,14 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out,
 		    size_t cap, size_t *n, uint64_t *next);
 
 /* ------------------------------------------------------------------------
- * 9. Clock — CLOCK_MONOTONIC nanoseconds, the clock every decision reads
+ * 10. Clock — CLOCK_MONOTONIC nanoseconds, the clock every decision reads
  * (the one to time calls with for fbx_breaker_done's duration).
  * ---------------------------------------------------------------------- */
 
 uint64_t fbx_clock_now(void);
 
 /* ------------------------------------------------------------------------
- * 10. Test hooks — FOR TESTS AND THE BENCH ONLY, NOT FOR PRODUCTION.
+ * 11. Test hooks — FOR TESTS AND THE BENCH ONLY, NOT FOR PRODUCTION.
  *
  * Exported so that the test suite and the benchmark can drive the library
  * through time; a service has no reason to call anything here, and doing so

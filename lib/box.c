@@ -39,6 +39,8 @@ void fbx_box_config_init(fbx_box_config *cfg)
 	cfg->checks = 64;
 	cfg->log_keys = 4096;
 	cfg->log_slots = 128;
+	cfg->budgets = 16;
+	cfg->bulkheads = 16;
 	cfg->mode = 0600;
 	cfg->timeout_ms = 2000;
 }
@@ -492,6 +494,14 @@ void fbx_box_close(fbx_box *box)
 	for (fbx_breaker *b = box->breaker_list, *next; b != NULL; b = next) {
 		next = b->next;
 		free(b);
+	}
+	for (fbx_budget *g = box->budget_list, *next; g != NULL; g = next) {
+		next = g->next;
+		free(g);
+	}
+	for (fbx_bulkhead *h = box->bulkhead_list, *next; h != NULL; h = next) {
+		next = h->next;
+		free(h);
 	}
 	for (fbx_limiter *l = box->limiter_list, *next; l != NULL; l = next) {
 		next = l->next;

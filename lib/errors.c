@@ -27,6 +27,7 @@ const char *fbx_strerror(int err)
 	case FBX_ERANGE: return "number out of range for this setting";
 	case FBX_EOWNER: return "the box belongs to another user or others may write it: not adopted";
 	case FBX_ETRUNC: return "the box was truncated under this handle (close and open it again)";
+	case FBX_EFAILED: return "the call failed, and no more retries were allowed";
 	default: return "unknown error";
 	}
 }

@@ -31,6 +31,21 @@ struct fbx_breaker {
 	struct fbx_breaker *next;
 };
 
+struct fbx_budget {
+	struct fbx_box *box;
+	struct fbx__budget_rec *rec;
+	fbx_budget_config cfg;   /* local copy, checked when found */
+	uint64_t bucket_ns;
+	struct fbx_budget *next;
+};
+
+struct fbx_bulkhead {
+	struct fbx_box *box;
+	struct fbx__bulkhead_rec *rec;
+	uint32_t cap;            /* local copy, checked when found */
+	struct fbx_bulkhead *next;
+};
+
 #define FBX__LOCAL_CFGS 4
 struct fbx_limiter {
 	struct fbx_box *box;
@@ -64,6 +79,7 @@ struct fbx_box {
 	 * records is bounded by these, never by a figure read later */
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
 	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
+	uint32_t cap_budgets, cap_bulkheads;
 	uint32_t key_buckets, log_key_buckets;
 	uint32_t log_shift;          /* log_slots = 1 << log_shift (when not 0) */
 	uint64_t shard_stride;
@@ -79,6 +95,8 @@ struct fbx_box {
 	struct fbx__worker *workers;
 	uint8_t *shards;
 	uint8_t *checks;             /* cap_checks records of FBX__CHECK_SIZE */
+	struct fbx__budget_rec *budgets;
+	struct fbx__bulkhead_rec *bulkheads;
 	/* this process's shard; re-acquired when fork_gen moves */
 	_Atomic(uint8_t *) my_shard;
 	_Atomic uint64_t fork_gen;
@@ -95,6 +113,8 @@ struct fbx_box {
 	pthread_mutex_t lock;        /* process-local: handle lists, shard claim */
 	struct fbx_breaker *breaker_list;
 	struct fbx_limiter *limiter_list;
+	struct fbx_budget *budget_list;
+	struct fbx_bulkhead *bulkhead_list;
 };
 
 #endif /* FBX_HANDLES_H */

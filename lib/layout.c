@@ -79,6 +79,10 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 	off = align_up(off + lay->shard_stride * ((uint64_t)cfg->workers + 1), page);
 	lay->off_checks = off;
 	off = align_up(off + (uint64_t)cfg->checks * FBX__CHECK_SIZE, page);
+	lay->off_budgets = off;
+	off = align_up(off + (uint64_t)cfg->budgets * sizeof(struct fbx__budget_rec), page);
+	lay->off_bulkheads = off;
+	off = align_up(off + (uint64_t)cfg->bulkheads * sizeof(struct fbx__bulkhead_rec), page);
 	lay->total = off;
 	/* R1: offsets computed from capacities within their bounds place the
 	 * regions one after another, none overlapping another or the header */
@@ -97,6 +101,7 @@ uint64_t fbx__fingerprint(void)
 		sizeof(struct fbx__breaker_shard), sizeof(struct fbx__limiter_rec),
 		offsetof(struct fbx__limiter_rec, global_state), sizeof(struct fbx__limiter_cfg),
 		sizeof(struct fbx__limiter_shard), sizeof(struct fbx__kbucket), FBX__LOG_SLOTS_MAX,
+		sizeof(struct fbx__budget_rec), sizeof(struct fbx__bulkhead_rec),
 		sizeof(struct fbx__event_slot), sizeof(struct fbx__worker),
 		FBX_NAME_MAX, FBX_RULE_LIMITS_MAX, FBX_WINDOW_BUCKETS, FBX_HALF_OPEN_MAX,
 		FBX_WINDOW_CALLS_MAX, FBX__CHECK_SIZE,
@@ -139,6 +144,8 @@ void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__l
 	box->workers = (void *)(box->base + lay->off_workers);
 	box->shards = box->base + lay->off_shards;
 	box->checks = box->base + lay->off_checks;
+	box->budgets = (void *)(box->base + lay->off_budgets);
+	box->bulkheads = (void *)(box->base + lay->off_bulkheads);
 }
 
 struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i)

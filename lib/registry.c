@@ -79,6 +79,18 @@ struct fbx__records fbx__breaker_records(fbx_box *box)
 				     box->cap_breakers};
 }
 
+struct fbx__records fbx__budget_records(fbx_box *box)
+{
+	return (struct fbx__records){(uint8_t *)box->budgets, sizeof(struct fbx__budget_rec),
+				     box->cap_budgets};
+}
+
+struct fbx__records fbx__bulkhead_records(fbx_box *box)
+{
+	return (struct fbx__records){(uint8_t *)box->bulkheads, sizeof(struct fbx__bulkhead_rec),
+				     box->cap_bulkheads};
+}
+
 struct fbx__records fbx__check_records(fbx_box *box)
 {
 	return (struct fbx__records){box->checks, FBX__CHECK_SIZE, box->cap_checks};
@@ -190,10 +202,13 @@ int fbx__registry_lock(fbx_box *box)
 			wait_ns *= 2;
 	}
 	struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
-	struct fbx__records c = fbx__check_records(box);
+	struct fbx__records c = fbx__check_records(box), g = fbx__budget_records(box),
+			    h = fbx__bulkhead_records(box);
 	wipe_unfinished(&b);
 	wipe_unfinished(&l);
 	wipe_unfinished(&c);
+	wipe_unfinished(&g);
+	wipe_unfinished(&h);
 	return fd;
 }
 

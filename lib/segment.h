@@ -66,13 +66,15 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 	X(workers, 1, FBX__CAP_MAX_WORKERS)       \
 	X(checks, 0, FBX__CAP_MAX_RECORDS)        \
 	X(log_keys, 0, FBX__CAP_MAX_KEYS)         \
-	X(log_slots, 0, FBX__LOG_SLOTS_MAX)
+	X(log_slots, 0, FBX__LOG_SLOTS_MAX)       \
+	X(budgets, 0, FBX__CAP_MAX_RECORDS)       \
+	X(bulkheads, 0, FBX__CAP_MAX_RECORDS)
 
 /* The regions of the segment, in address order, each page-aligned; the
  * header keeps each one's offset as off_NAME (layout.c places them). */
 #define FBX__REGIONS(X)                                                          \
 	X(breakers) X(rings) X(limiters) X(keys) X(log_keys) X(log_rings) X(events) \
-	X(workers) X(shards) X(checks)
+	X(workers) X(shards) X(checks) X(budgets) X(bulkheads)
 
 /* Record life: a slot goes FREE -> INIT (under the registry lock) -> LIVE.
  * A slot in INIT when the lock is taken was left by a dead registrar and
@@ -96,6 +98,7 @@ struct fbx__header {
 	uint64_t total_size;
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
 	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
+	uint32_t cap_budgets, cap_bulkheads;
 	uint32_t key_buckets, log_key_buckets, mode;
 	uint32_t group;
 	int32_t creator_pid;
@@ -103,7 +106,7 @@ struct fbx__header {
 	uint64_t created_ns;
 	uint64_t secret[2];       /* key of the limiter-key hash (keyhash.h) */
 	uint64_t off_breakers, off_rings, off_limiters, off_keys, off_log_keys, off_log_rings;
-	uint64_t off_events, off_workers, off_shards, off_checks;
+	uint64_t off_events, off_workers, off_shards, off_checks, off_budgets, off_bulkheads;
 	uint64_t shard_stride;
 	char name[40];
 	alignas(FBX__CACHELINE) _Atomic uint32_t ready;
@@ -126,11 +129,11 @@ static_assert(sizeof(struct fbx__header) <= 4096, "the header fits its page");
 /* The lists above name the header's fields in order, and nothing else
  * lies between them: code driven by a list misses no field. */
 #define FBX__ONE(...) +1
-static_assert(offsetof(struct fbx__header, cap_log_slots) + sizeof(uint32_t) -
+static_assert(offsetof(struct fbx__header, cap_bulkheads) + sizeof(uint32_t) -
 			      offsetof(struct fbx__header, cap_breakers) ==
 		      (0 FBX__CAPACITIES(FBX__ONE)) * sizeof(uint32_t),
 	      "FBX__CAPACITIES names every cap_ field of the header");
-static_assert(offsetof(struct fbx__header, off_checks) + sizeof(uint64_t) -
+static_assert(offsetof(struct fbx__header, off_bulkheads) + sizeof(uint64_t) -
 			      offsetof(struct fbx__header, off_breakers) ==
 		      (0 FBX__REGIONS(FBX__ONE)) * sizeof(uint64_t),
 	      "FBX__REGIONS names every off_ field of the header");
@@ -392,5 +395,33 @@ struct fbx__check_rec {
 /* Health-check records (reserved for the worker-health API). */
 #define FBX__CHECK_SIZE 256
 static_assert(sizeof(struct fbx__check_rec) <= FBX__CHECK_SIZE, "a check fits its record");
+
+/* ---- retry budgets and bulkheads --------------------------------------- */
+
+/* A retry budget: deposits (first attempts) and withdrawals (retries) in
+ * FBX__BUDGET_BUCKETS buckets of ttl / FBX__BUDGET_BUCKETS each, every word
+ * tag:32 | count:32 (the tag is the bucket's index in time, as a breaker's
+ * window buckets are), shared by every process: one add per deposit. */
+#define FBX__BUDGET_BUCKETS 10
+struct fbx__budget_rec {
+	struct fbx__rec_head head;
+	fbx_budget_config cfg;        /* immutable once LIVE */
+	alignas(FBX__CACHELINE) _Atomic uint64_t dep[FBX__BUDGET_BUCKETS];
+	alignas(FBX__CACHELINE) _Atomic uint64_t wd[FBX__BUDGET_BUCKETS];
+	alignas(FBX__CACHELINE) _Atomic uint64_t attempts, allowed, refused;
+};
+
+/* A bulkhead: cap places, each the owner word (pid and start time) of the
+ * process holding it, 0 when free.  A place held by a process that is gone
+ * is taken over by the next acquire that finds every place held; in_flight
+ * and peak are figures for readers, kept by adds. */
+struct fbx__bulkhead_rec {
+	struct fbx__rec_head head;
+	uint32_t cap;                 /* immutable once LIVE */
+	alignas(FBX__CACHELINE) _Atomic uint64_t next;   /* where the next search starts */
+	_Atomic uint64_t in_use;  /* for peak: + on acquire, - on release or reclaim */
+	_Atomic uint64_t refused, reclaimed, peak;
+	alignas(FBX__CACHELINE) _Atomic uint64_t place[FBX_BULKHEAD_MAX];
+};
 
 #endif /* FBX_SEGMENT_H */

@@ -15,8 +15,8 @@
 
 struct fbx_snapshot {
 	uint64_t time;
-	uint32_t cap_b, cap_l, cap_e, cap_w, cap_c;
-	size_t nb, nl, ne, nw, nc;
+	uint32_t cap_b, cap_l, cap_e, cap_w, cap_c, cap_g, cap_h;
+	size_t nb, nl, ne, nw, nc, ng, nh;
 	uint64_t dropped;
 	uint64_t *keys;  /* per limiter index */
 	fbx_breaker_info *b;
@@ -24,6 +24,8 @@ struct fbx_snapshot {
 	fbx_event *ev;
 	fbx_worker_info *w;
 	fbx_check_info *c;
+	fbx_budget_info *g;
+	fbx_bulkhead_info *h;
 	fbx_health health;
 };
 
@@ -45,8 +47,12 @@ int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
 	s->cap_c = box->cap_checks;
 	s->w = calloc(s->cap_w, sizeof(*s->w));
 	s->c = calloc(s->cap_c ? s->cap_c : 1, sizeof(*s->c));
+	s->cap_g = box->cap_budgets;
+	s->cap_h = box->cap_bulkheads;
+	s->g = calloc(s->cap_g ? s->cap_g : 1, sizeof(*s->g));
+	s->h = calloc(s->cap_h ? s->cap_h : 1, sizeof(*s->h));
 	if (s->b == NULL || s->l == NULL || s->ev == NULL || s->keys == NULL || s->w == NULL ||
-	    s->c == NULL) {
+	    s->c == NULL || s->g == NULL || s->h == NULL) {
 		fbx_snapshot_free(s);
 		return FBX_ENOMEM;
 	}
@@ -64,6 +70,8 @@ void fbx_snapshot_free(fbx_snapshot *s)
 	free(s->keys);
 	free(s->w);
 	free(s->c);
+	free(s->g);
+	free(s->h);
 	free(s);
 }
 
@@ -468,7 +476,8 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 {
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
 	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events ||
-	    s->cap_w != box->cap_workers || s->cap_c != box->cap_checks)
+	    s->cap_w != box->cap_workers || s->cap_c != box->cap_checks ||
+	    s->cap_g != box->cap_budgets || s->cap_h != box->cap_bulkheads)
 		return FBX_EINVAL;
 	int rc = fbx__box_whole(box);
 	if (rc)
@@ -506,6 +515,12 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	s->nc = 0;
 	for (uint32_t i = 0; i < box->cap_checks; i++)
 		s->nc += (size_t)fbx__check_read(box, i, now_ms, &s->c[s->nc]);
+	s->ng = 0;
+	for (uint32_t i = 0; i < box->cap_budgets; i++)
+		s->ng += (size_t)fbx__budget_read(box, i, now, &s->g[s->ng]);
+	s->nh = 0;
+	for (uint32_t i = 0; i < box->cap_bulkheads; i++)
+		s->nh += (size_t)fbx__bulkhead_read(box, i, &s->h[s->nh]);
 	fbx__health_of(s->w, s->nw, s->c, s->nc, atomic_load(&box->hdr->draining),
 		       atomic_load(&box->hdr->started), now_ms, &s->health);
 	uint64_t next;
@@ -546,6 +561,20 @@ const fbx_check_info *fbx_snapshot_checks(const fbx_snapshot *s, size_t *n)
 	if (n != NULL)
 		*n = s ? s->nc : 0;
 	return s ? s->c : NULL;
+}
+
+const fbx_budget_info *fbx_snapshot_budgets(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->ng : 0;
+	return s ? s->g : NULL;
+}
+
+const fbx_bulkhead_info *fbx_snapshot_bulkheads(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nh : 0;
+	return s ? s->h : NULL;
 }
 
 const fbx_health *fbx_snapshot_health(const fbx_snapshot *s)

@@ -11,12 +11,12 @@
 START_TEST(strerror_texts)
 {
 	const char *unknown = fbx_strerror(-9999);
-	const char *t[19];
+	const char *t[22];
 	int e, f;
 
 	ck_assert_ptr_nonnull(unknown);
 	ck_assert_uint_gt(strlen(unknown), 0);
-	for (e = 0; e >= FBX_ERANGE; e--) {
+	for (e = 0; e >= FBX_EFAILED; e--) {
 		t[-e] = fbx_strerror(e);
 		ck_assert_ptr_nonnull(t[-e]);
 		ck_assert_msg(strlen(t[-e]) > 0, "fbx_strerror(%d) is empty", e);
@@ -26,7 +26,7 @@ START_TEST(strerror_texts)
 			ck_assert_msg(strcmp(t[-e], t[-f]) != 0, "codes %d and %d share a text", e, f);
 	}
 	ck_assert_uint_gt(strlen(fbx_strerror(1)), 0);
-	ck_assert_uint_gt(strlen(fbx_strerror(FBX_ERANGE - 1)), 0);
+	ck_assert_uint_gt(strlen(fbx_strerror(FBX_EFAILED - 1)), 0);
 	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_WINDOW), "window");
 	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_GCRA), "gcra");
 	ck_assert_str_eq(fbx_algorithm_name(FBX_ALGO_LOG), "log");
