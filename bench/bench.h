@@ -114,6 +114,12 @@ struct bench_workers {
 };
 int bench_workers_run(struct bench_workers *out);
 
+/* Retry budget, bulkhead and cache hot operations. */
+struct bench_resilience {
+	bench_result deposit, withdraw, bulkhead_p1, bulkhead_p2, put, get_p1, get_p2;
+};
+int bench_resilience_run(struct bench_resilience *out);
+
 struct bench_limiter {
 	bench_result hot_window_p1, hot_window_p2;  /* "1000000/second" window */
 	bench_result hot_gcra_p1, hot_gcra_p2;      /* never denies */
@@ -216,11 +222,12 @@ struct bench_all {
 	struct bench_floor floor;
 	struct bench_breaker breaker;
 	struct bench_workers workers;
+	struct bench_resilience resilience;
 	struct bench_limiter limiter;
 	struct bench_mutex mutex;
 	struct bench_redis redis;
 	struct bench_accuracy accuracy;
-	int floor_rc, breaker_rc, workers_rc, limiter_rc, mutex_rc, redis_rc, accuracy_rc;
+	int floor_rc, breaker_rc, workers_rc, resilience_rc, limiter_rc, mutex_rc, redis_rc, accuracy_rc;
 	double seconds;
 	char load_before[64], load_after[64];    /* /proc/loadavg: others' work */
 };

@@ -56,6 +56,8 @@ int main(void)
 		a.breaker_rc = bench_breaker_run(&a.breaker);
 	if (wanted("workers", "fusebox workers (heartbeat, request begin+end)"))
 		a.workers_rc = bench_workers_run(&a.workers);
+	if (wanted("resilience", "fusebox retry budget, bulkhead, cache"))
+		a.resilience_rc = bench_resilience_run(&a.resilience);
 	if (wanted("limiter", "fusebox limiter (hot key, 1k, 100k, 1M keys)"))
 		a.limiter_rc = bench_limiter_run(&a.limiter);
 	if (wanted("mutex", "mutex baseline"))
@@ -73,7 +75,8 @@ int main(void)
 	loadavg(a.load_after, sizeof(a.load_after));
 	bench_report(&a);
 	bench_cleanup_run();
-	int rc = a.floor_rc || a.breaker_rc || a.workers_rc || a.limiter_rc || a.mutex_rc ||
+	int rc = a.floor_rc || a.breaker_rc || a.workers_rc || a.resilience_rc || a.limiter_rc ||
+		 a.mutex_rc ||
 		 a.redis_rc ||
 		 a.accuracy_rc;
 	if (rc)

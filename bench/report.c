@@ -138,6 +138,12 @@ void bench_table(const struct bench_all *a)
 	row("fusebox worker heartbeat", &a->workers.heartbeat_p1, &a->workers.heartbeat_p2);
 	row("fusebox worker request begin+end (pair)", &a->workers.request_p1,
 	    &a->workers.request_p2);
+	row("fusebox retry budget deposit", &a->resilience.deposit, NULL);
+	row("fusebox retry budget withdraw", &a->resilience.withdraw, NULL);
+	row("fusebox bulkhead acquire+release (pair)", &a->resilience.bulkhead_p1,
+	    &a->resilience.bulkhead_p2);
+	row("fusebox cache put (64 B)", &a->resilience.put, NULL);
+	row("fusebox cache get (64 B)", &a->resilience.get_p1, &a->resilience.get_p2);
 	row("mutex breaker allow+done", &a->mutex.brk_p1, &a->mutex.brk_p2);
 	row("fusebox limiter hot key, window 16e6/s", &l->hot_window_p1, &l->hot_window_p2);
 	row("  same on a stepping fake clock (info only)", &l->hot_window_fake_p1, NULL);

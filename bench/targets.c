@@ -25,6 +25,15 @@ int bench_targets(const struct bench_all *a, struct target *t)
 		"worker request begin or end / floor 1-proc",
 		a->workers.request_p1.ns_op / 2 / a->floor.p1.ns_op, 2.0, 0,
 		a->workers.request_p1.ok && a->floor.p1.ok, "x", 0};
+	t[n++] = (struct target){"budget_withdraw_vs_floor", "retry budget withdraw / floor",
+		a->resilience.withdraw.ns_op / a->floor.p1.ns_op, 3.0, 0,
+		a->resilience.withdraw.ok && a->floor.p1.ok, "x", 0};
+	t[n++] = (struct target){"bulkhead_vs_floor", "bulkhead acquire or release / floor",
+		a->resilience.bulkhead_p1.ns_op / 2 / a->floor.p1.ns_op, 3.0, 0,
+		a->resilience.bulkhead_p1.ok && a->floor.p1.ok, "x", 0};
+	t[n++] = (struct target){"cache_get_vs_floor", "cache get (64 B) / floor",
+		a->resilience.get_p1.ns_op / a->floor.p1.ns_op, 3.0, 0,
+		a->resilience.get_p1.ok && a->floor.p1.ok, "x", 0};
 	t[n++] = (struct target){"breaker_2p_scaling", "breaker 2-proc / 1-proc throughput",
 		a->breaker.p2.mops / a->breaker.p1.mops, 1.8, 1,
 		a->breaker.p1.ok && a->breaker.p2.ok, "x", 0};

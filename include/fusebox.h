@@ -113,6 +113,9 @@ typedef struct fbx_box_config {
 	uint32_t log_slots;   /* ring slots per log key      (default 128) */
 	uint32_t budgets;     /* retry budget records        (default 16) */
 	uint32_t bulkheads;   /* bulkhead records            (default 16; 8 KiB each) */
+	uint32_t caches;      /* shared caches               (default 4) */
+	uint32_t cache_slots; /* entries of each cache       (default 256, a multiple of 4) */
+	uint32_t cache_value_max; /* bytes of a cached value (default 1024; 8 to 8192, whole words) */
 	uint32_t mode;        /* permission bits, applied with fchmod (default 0600) */
 	gid_t group;          /* group for the object when group_set (operators' group) */
 	int group_set;
@@ -635,6 +638,47 @@ int fbx_bulkhead_acquire(fbx_bulkhead *h, uint64_t wait_ns, fbx_bulkhead_permit 
 int fbx_bulkhead_release(fbx_bulkhead *h, fbx_bulkhead_permit *p);
 
 /*
+ * A shared stale-if-error cache (RFC 5861's idea, for every worker): a
+ * worker that fetched a value puts it; any worker whose call failed or was
+ * rejected gets the last good copy and its age.  Entries are fixed-size
+ * (the box's cache_value_max); keys (1 to FBX_CACHE_KEY_MAX bytes) are
+ * hashed with the box's secret like limiter keys.  A reader never sees a
+ * torn value: each entry keeps two copies and switches between them, so a
+ * writer killed midway leaves the previous value readable.  Values are
+ * readable by whoever can read the box: keep secrets out of it.
+ */
+#define FBX_CACHE_KEY_MAX 128
+typedef struct fbx_cache fbx_cache;
+/* ttl_ns: fresh for this long; stale_ns: then served as stale for this
+ * much longer (each 1 ms to 30 days; stale may be 0). */
+int fbx_cache_register(fbx_box *box, const char *name, uint64_t ttl_ns, uint64_t stale_ns,
+		       fbx_cache **out);
+int fbx_cache_find(fbx_box *box, const char *name, fbx_cache **out);
+int fbx_cache_put(fbx_cache *c, const void *key, size_t keylen, const void *value, size_t len);
+typedef struct fbx_cache_hit {
+	size_t len;          /* bytes of the value */
+	uint64_t age_ns;     /* since it was put */
+	int stale;           /* older than ttl, within ttl + stale */
+} fbx_cache_hit;
+/* 0 with the value in buf (FBX_ERANGE when cap is too small: hit->len
+ * says how much is needed), or FBX_ENOENT: never put, dropped, pushed out,
+ * or older than ttl + stale. */
+int fbx_cache_get(fbx_cache *c, const void *key, size_t keylen, void *buf, size_t cap,
+		  fbx_cache_hit *hit);
+int fbx_cache_drop(fbx_cache *c, const void *key, size_t keylen);
+
+/* The service's call-with-fallback: primary, then backup (may be NULL),
+ * then the default, each called with arg until one returns 0.  *which says
+ * who answered; FBX_EFAILED when even the default failed. */
+typedef enum fbx_fallback_source {
+	FBX_FALLBACK_PRIMARY = 0,
+	FBX_FALLBACK_BACKUP = 1,
+	FBX_FALLBACK_DEFAULT = 2,
+} fbx_fallback_source;
+int fbx_fallback(int (*primary)(void *arg), int (*backup)(void *arg), int (*fallback)(void *arg),
+		 void *arg, fbx_fallback_source *which);
+
+/*
  * Calls fn(arg) (0: success, anything else: a failure worth retrying) and
  * retries with policy's backoff (NULL: the defaults), never into an open
  * breaker b (may be NULL: each attempt goes through allow()/done(), a
@@ -845,7 +889,17 @@ typedef struct fbx_bulkhead_info {
 } fbx_bulkhead_info;
 
 const fbx_budget_info *fbx_snapshot_budgets(const fbx_snapshot *snap, size_t *n);
+typedef struct fbx_cache_info {
+	char name[FBX_NAME_MAX];
+	int corrupt;
+	uint64_t ttl_ns, stale_ns;
+	uint32_t slots, value_max;
+	uint64_t entries;            /* slots holding a value now */
+	uint64_t hits, stale_hits, misses, puts;
+} fbx_cache_info;
+
 const fbx_bulkhead_info *fbx_snapshot_bulkheads(const fbx_snapshot *snap, size_t *n);
+const fbx_cache_info *fbx_snapshot_caches(const fbx_snapshot *snap, size_t *n);
 /* Events oldest first, up to the first one still being written (see
  * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,

@@ -41,6 +41,9 @@ void fbx_box_config_init(fbx_box_config *cfg)
 	cfg->log_slots = 128;
 	cfg->budgets = 16;
 	cfg->bulkheads = 16;
+	cfg->caches = 4;
+	cfg->cache_slots = 256;
+	cfg->cache_value_max = 1024;
 	cfg->mode = 0600;
 	cfg->timeout_ms = 2000;
 }
@@ -498,6 +501,10 @@ void fbx_box_close(fbx_box *box)
 	for (fbx_budget *g = box->budget_list, *next; g != NULL; g = next) {
 		next = g->next;
 		free(g);
+	}
+	for (fbx_cache *k = box->cache_list, *next; k != NULL; k = next) {
+		next = k->next;
+		free(k);
 	}
 	for (fbx_bulkhead *h = box->bulkhead_list, *next; h != NULL; h = next) {
 		next = h->next;

@@ -46,6 +46,15 @@ struct fbx_bulkhead {
 	struct fbx_bulkhead *next;
 };
 
+struct fbx_cache {
+	struct fbx_box *box;
+	struct fbx__cache_rec *rec;
+	uint32_t index;
+	uint64_t ttl_ms, stale_ms; /* local copies, checked when found */
+	uint64_t hash_salt;
+	struct fbx_cache *next;
+};
+
 #define FBX__LOCAL_CFGS 4
 struct fbx_limiter {
 	struct fbx_box *box;
@@ -79,7 +88,7 @@ struct fbx_box {
 	 * records is bounded by these, never by a figure read later */
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
 	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
-	uint32_t cap_budgets, cap_bulkheads;
+	uint32_t cap_budgets, cap_bulkheads, cap_caches, cap_cache_slots, cap_cache_value_max;
 	uint32_t key_buckets, log_key_buckets;
 	uint32_t log_shift;          /* log_slots = 1 << log_shift (when not 0) */
 	uint64_t shard_stride;
@@ -97,6 +106,8 @@ struct fbx_box {
 	uint8_t *checks;             /* cap_checks records of FBX__CHECK_SIZE */
 	struct fbx__budget_rec *budgets;
 	struct fbx__bulkhead_rec *bulkheads;
+	struct fbx__cache_rec *caches;
+	_Atomic uint64_t *cache_entries;
 	/* this process's shard; re-acquired when fork_gen moves */
 	_Atomic(uint8_t *) my_shard;
 	_Atomic uint64_t fork_gen;
@@ -115,6 +126,7 @@ struct fbx_box {
 	struct fbx_limiter *limiter_list;
 	struct fbx_budget *budget_list;
 	struct fbx_bulkhead *bulkhead_list;
+	struct fbx_cache *cache_list;
 };
 
 #endif /* FBX_HANDLES_H */

@@ -29,6 +29,7 @@
 struct fbx__layout {
 	uint64_t off_breakers, off_rings, off_limiters, off_keys, off_log_keys, off_log_rings;
 	uint64_t off_events, off_workers, off_shards, off_checks, off_budgets, off_bulkheads;
+	uint64_t off_caches, off_cache_entries;
 	uint64_t shard_stride, total;
 	uint32_t key_buckets, log_key_buckets;
 };
@@ -110,6 +111,7 @@ struct fbx__records fbx__limiter_records(fbx_box *box);
 struct fbx__records fbx__check_records(fbx_box *box);
 struct fbx__records fbx__budget_records(fbx_box *box);
 struct fbx__records fbx__bulkhead_records(fbx_box *box);
+struct fbx__records fbx__cache_records(fbx_box *box);
 static inline struct fbx__rec_head *fbx__record(const struct fbx__records *rs, uint32_t i)
 {
 	/* R1: callers go up to the validated capacity, never past it */
@@ -170,6 +172,7 @@ int fbx__worker_read(const fbx_box *box, uint32_t i, uint64_t now_ms, fbx_worker
 int fbx__check_read(const fbx_box *box, uint32_t i, uint64_t now_ms, fbx_check_info *out);
 int fbx__budget_read(const fbx_box *box, uint32_t i, uint64_t now, fbx_budget_info *out);
 int fbx__bulkhead_read(const fbx_box *box, uint32_t i, fbx_bulkhead_info *out);
+int fbx__cache_read(const fbx_box *box, uint32_t i, uint64_t now_ms, fbx_cache_info *out);
 void fbx__health_of(const fbx_worker_info *w, size_t nw, const fbx_check_info *c, size_t nc,
 		    uint64_t draining, uint64_t started, uint64_t now_ms, fbx_health *out);
 /* Moves rec->since_ms forward to ms (never back). */

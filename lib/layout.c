@@ -83,6 +83,18 @@ int fbx__layout_compute(const fbx_box_config *cfg, struct fbx__layout *lay)
 	off = align_up(off + (uint64_t)cfg->budgets * sizeof(struct fbx__budget_rec), page);
 	lay->off_bulkheads = off;
 	off = align_up(off + (uint64_t)cfg->bulkheads * sizeof(struct fbx__bulkhead_rec), page);
+	/* caches: slots a multiple of the ways, values whole words */
+	if (cfg->caches != 0 &&
+	    (cfg->cache_slots < FBX__CACHE_WAYS || cfg->cache_slots % FBX__CACHE_WAYS != 0 ||
+	     cfg->cache_value_max < 8 || cfg->cache_value_max % 8 != 0))
+		return FBX_EINVAL;
+	lay->off_caches = off;
+	off = align_up(off + (uint64_t)cfg->caches * sizeof(struct fbx__cache_rec), page);
+	lay->off_cache_entries = off;
+	off = align_up(off + (cfg->caches ? (uint64_t)cfg->caches * cfg->cache_slots *
+						    FBX__CACHE_ENTRY_WORDS(cfg->cache_value_max) * 8
+					  : 0),
+		       page);
 	lay->total = off;
 	/* R1: offsets computed from capacities within their bounds place the
 	 * regions one after another, none overlapping another or the header */
@@ -102,6 +114,7 @@ uint64_t fbx__fingerprint(void)
 		offsetof(struct fbx__limiter_rec, global_state), sizeof(struct fbx__limiter_cfg),
 		sizeof(struct fbx__limiter_shard), sizeof(struct fbx__kbucket), FBX__LOG_SLOTS_MAX,
 		sizeof(struct fbx__budget_rec), sizeof(struct fbx__bulkhead_rec),
+		sizeof(struct fbx__cache_rec), FBX_CACHE_KEY_MAX,
 		sizeof(struct fbx__event_slot), sizeof(struct fbx__worker),
 		FBX_NAME_MAX, FBX_RULE_LIMITS_MAX, FBX_WINDOW_BUCKETS, FBX_HALF_OPEN_MAX,
 		FBX_WINDOW_CALLS_MAX, FBX__CHECK_SIZE,
@@ -146,6 +159,8 @@ void fbx__box_bind(fbx_box *box, const fbx_box_config *caps, const struct fbx__l
 	box->checks = box->base + lay->off_checks;
 	box->budgets = (void *)(box->base + lay->off_budgets);
 	box->bulkheads = (void *)(box->base + lay->off_bulkheads);
+	box->caches = (void *)(box->base + lay->off_caches);
+	box->cache_entries = (void *)(box->base + lay->off_cache_entries);
 }
 
 struct fbx__limiter_shard *fbx__lshard(const fbx_box *box, uint8_t *shard, uint32_t i)

@@ -91,6 +91,12 @@ struct fbx__records fbx__bulkhead_records(fbx_box *box)
 				     box->cap_bulkheads};
 }
 
+struct fbx__records fbx__cache_records(fbx_box *box)
+{
+	return (struct fbx__records){(uint8_t *)box->caches, sizeof(struct fbx__cache_rec),
+				     box->cap_caches};
+}
+
 struct fbx__records fbx__check_records(fbx_box *box)
 {
 	return (struct fbx__records){box->checks, FBX__CHECK_SIZE, box->cap_checks};
@@ -203,12 +209,13 @@ int fbx__registry_lock(fbx_box *box)
 	}
 	struct fbx__records b = fbx__breaker_records(box), l = fbx__limiter_records(box);
 	struct fbx__records c = fbx__check_records(box), g = fbx__budget_records(box),
-			    h = fbx__bulkhead_records(box);
+			    h = fbx__bulkhead_records(box), k = fbx__cache_records(box);
 	wipe_unfinished(&b);
 	wipe_unfinished(&l);
 	wipe_unfinished(&c);
 	wipe_unfinished(&g);
 	wipe_unfinished(&h);
+	wipe_unfinished(&k);
 	return fd;
 }
 

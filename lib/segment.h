@@ -58,6 +58,8 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 #define FBX__CAP_MAX_WORKERS 4096u
 /* A log's pending count is 16 bits (limiter_log.h): counts below 2^16. */
 #define FBX__LOG_SLOTS_MAX 65536u
+/* A cached value is copied through the stack of a put or a get: 8 KiB. */
+#define FBX__CACHE_VALUE_MAX 8192u
 #define FBX__CAPACITIES(X)                        \
 	X(breakers, 1, FBX__CAP_MAX_RECORDS)      \
 	X(limiters, 1, FBX__LIMITERS_MAX)         \
@@ -68,13 +70,16 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 	X(log_keys, 0, FBX__CAP_MAX_KEYS)         \
 	X(log_slots, 0, FBX__LOG_SLOTS_MAX)       \
 	X(budgets, 0, FBX__CAP_MAX_RECORDS)       \
-	X(bulkheads, 0, FBX__CAP_MAX_RECORDS)
+	X(bulkheads, 0, FBX__CAP_MAX_RECORDS)     \
+	X(caches, 0, FBX__CAP_MAX_RECORDS)        \
+	X(cache_slots, 0, 65536)                  \
+	X(cache_value_max, 0, FBX__CACHE_VALUE_MAX)
 
 /* The regions of the segment, in address order, each page-aligned; the
  * header keeps each one's offset as off_NAME (layout.c places them). */
 #define FBX__REGIONS(X)                                                          \
 	X(breakers) X(rings) X(limiters) X(keys) X(log_keys) X(log_rings) X(events) \
-	X(workers) X(shards) X(checks) X(budgets) X(bulkheads)
+	X(workers) X(shards) X(checks) X(budgets) X(bulkheads) X(caches) X(cache_entries)
 
 /* Record life: a slot goes FREE -> INIT (under the registry lock) -> LIVE.
  * A slot in INIT when the lock is taken was left by a dead registrar and
@@ -98,7 +103,7 @@ struct fbx__header {
 	uint64_t total_size;
 	uint32_t cap_breakers, cap_limiters, cap_keys, cap_events;
 	uint32_t cap_workers, cap_checks, cap_log_keys, cap_log_slots;
-	uint32_t cap_budgets, cap_bulkheads;
+	uint32_t cap_budgets, cap_bulkheads, cap_caches, cap_cache_slots, cap_cache_value_max;
 	uint32_t key_buckets, log_key_buckets, mode;
 	uint32_t group;
 	int32_t creator_pid;
@@ -107,6 +112,7 @@ struct fbx__header {
 	uint64_t secret[2];       /* key of the limiter-key hash (keyhash.h) */
 	uint64_t off_breakers, off_rings, off_limiters, off_keys, off_log_keys, off_log_rings;
 	uint64_t off_events, off_workers, off_shards, off_checks, off_budgets, off_bulkheads;
+	uint64_t off_caches, off_cache_entries;
 	uint64_t shard_stride;
 	char name[40];
 	alignas(FBX__CACHELINE) _Atomic uint32_t ready;
@@ -129,11 +135,11 @@ static_assert(sizeof(struct fbx__header) <= 4096, "the header fits its page");
 /* The lists above name the header's fields in order, and nothing else
  * lies between them: code driven by a list misses no field. */
 #define FBX__ONE(...) +1
-static_assert(offsetof(struct fbx__header, cap_bulkheads) + sizeof(uint32_t) -
+static_assert(offsetof(struct fbx__header, cap_cache_value_max) + sizeof(uint32_t) -
 			      offsetof(struct fbx__header, cap_breakers) ==
 		      (0 FBX__CAPACITIES(FBX__ONE)) * sizeof(uint32_t),
 	      "FBX__CAPACITIES names every cap_ field of the header");
-static_assert(offsetof(struct fbx__header, off_bulkheads) + sizeof(uint64_t) -
+static_assert(offsetof(struct fbx__header, off_cache_entries) + sizeof(uint64_t) -
 			      offsetof(struct fbx__header, off_breakers) ==
 		      (0 FBX__REGIONS(FBX__ONE)) * sizeof(uint64_t),
 	      "FBX__REGIONS names every off_ field of the header");
@@ -423,5 +429,27 @@ struct fbx__bulkhead_rec {
 	_Atomic uint64_t refused, reclaimed, peak;
 	alignas(FBX__CACHELINE) _Atomic uint64_t place[FBX_BULKHEAD_MAX];
 };
+
+/* ---- shared caches ------------------------------------------------------ */
+
+/* A cache: its policy (immutable once LIVE) and figures for readers; its
+ * cache_slots entries lie in the cache_entries region. */
+struct fbx__cache_rec {
+	struct fbx__rec_head head;
+	uint64_t ttl_ms, stale_ms;
+	alignas(FBX__CACHELINE) _Atomic uint64_t hits, stale_hits, misses, puts;
+};
+
+/* An entry: tag (the key's keyed hash | 1; 0 empty), busy (the writer's
+ * owner word), version (seq << 1 | the copy in force), then two copies of
+ * FBX__CACHE_COPY_WORDS(value_max) words each: put_ms, keylen | vlen << 32,
+ * check, the key (FBX_CACHE_KEY_MAX bytes), the value.  A writer fills the
+ * copy not in force and then switches: readers never see it half-written,
+ * and read again when the version moved while they copied. */
+#define FBX__CACHE_HEAD_WORDS 4
+#define FBX__CACHE_KEY_WORDS (FBX_CACHE_KEY_MAX / 8)
+#define FBX__CACHE_COPY_WORDS(vmax) (3 + FBX__CACHE_KEY_WORDS + (uint64_t)(vmax) / 8)
+#define FBX__CACHE_ENTRY_WORDS(vmax) (FBX__CACHE_HEAD_WORDS + 2 * FBX__CACHE_COPY_WORDS(vmax))
+#define FBX__CACHE_WAYS 4
 
 #endif /* FBX_SEGMENT_H */

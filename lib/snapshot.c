@@ -15,8 +15,8 @@
 
 struct fbx_snapshot {
 	uint64_t time;
-	uint32_t cap_b, cap_l, cap_e, cap_w, cap_c, cap_g, cap_h;
-	size_t nb, nl, ne, nw, nc, ng, nh;
+	uint32_t cap_b, cap_l, cap_e, cap_w, cap_c, cap_g, cap_h, cap_k;
+	size_t nb, nl, ne, nw, nc, ng, nh, nk;
 	uint64_t dropped;
 	uint64_t *keys;  /* per limiter index */
 	fbx_breaker_info *b;
@@ -26,6 +26,7 @@ struct fbx_snapshot {
 	fbx_check_info *c;
 	fbx_budget_info *g;
 	fbx_bulkhead_info *h;
+	fbx_cache_info *k;
 	fbx_health health;
 };
 
@@ -51,8 +52,10 @@ int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out)
 	s->cap_h = box->cap_bulkheads;
 	s->g = calloc(s->cap_g ? s->cap_g : 1, sizeof(*s->g));
 	s->h = calloc(s->cap_h ? s->cap_h : 1, sizeof(*s->h));
+	s->cap_k = box->cap_caches;
+	s->k = calloc(s->cap_k ? s->cap_k : 1, sizeof(*s->k));
 	if (s->b == NULL || s->l == NULL || s->ev == NULL || s->keys == NULL || s->w == NULL ||
-	    s->c == NULL || s->g == NULL || s->h == NULL) {
+	    s->c == NULL || s->g == NULL || s->h == NULL || s->k == NULL) {
 		fbx_snapshot_free(s);
 		return FBX_ENOMEM;
 	}
@@ -72,6 +75,7 @@ void fbx_snapshot_free(fbx_snapshot *s)
 	free(s->c);
 	free(s->g);
 	free(s->h);
+	free(s->k);
 	free(s);
 }
 
@@ -477,7 +481,8 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
 	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events ||
 	    s->cap_w != box->cap_workers || s->cap_c != box->cap_checks ||
-	    s->cap_g != box->cap_budgets || s->cap_h != box->cap_bulkheads)
+	    s->cap_g != box->cap_budgets || s->cap_h != box->cap_bulkheads ||
+	    s->cap_k != box->cap_caches)
 		return FBX_EINVAL;
 	int rc = fbx__box_whole(box);
 	if (rc)
@@ -521,6 +526,9 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	s->nh = 0;
 	for (uint32_t i = 0; i < box->cap_bulkheads; i++)
 		s->nh += (size_t)fbx__bulkhead_read(box, i, &s->h[s->nh]);
+	s->nk = 0;
+	for (uint32_t i = 0; i < box->cap_caches; i++)
+		s->nk += (size_t)fbx__cache_read(box, i, now_ms, &s->k[s->nk]);
 	fbx__health_of(s->w, s->nw, s->c, s->nc, atomic_load(&box->hdr->draining),
 		       atomic_load(&box->hdr->started), now_ms, &s->health);
 	uint64_t next;
@@ -575,6 +583,13 @@ const fbx_bulkhead_info *fbx_snapshot_bulkheads(const fbx_snapshot *s, size_t *n
 	if (n != NULL)
 		*n = s ? s->nh : 0;
 	return s ? s->h : NULL;
+}
+
+const fbx_cache_info *fbx_snapshot_caches(const fbx_snapshot *s, size_t *n)
+{
+	if (n != NULL)
+		*n = s ? s->nk : 0;
+	return s ? s->k : NULL;
 }
 
 const fbx_health *fbx_snapshot_health(const fbx_snapshot *s)
