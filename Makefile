@@ -27,12 +27,14 @@ JANSSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 INIH_LIBS    = $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null)
 HIREDIS_LIBS = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+MHD_CFLAGS   = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS     = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 STATIC    := $(B)/libfusebox.a
 SHARED    := $(B)/libfusebox.so.$(VERSION)
 
-.PHONY: all lib tools tui test asan bench demo deps install uninstall clean examples
-all: lib tools tui examples
+.PHONY: all lib tools tui probe test asan bench demo deps install uninstall clean examples
+all: lib tools tui probe examples
 
 lib: $(STATIC) $(SHARED)
 
@@ -77,6 +79,16 @@ tui: $(B)/fusebox-top
 $(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h tools/term.h $(STATIC)
 	$(CC) $(BASEFLAGS) -Itools $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
 
+# ---- probe -------------------------------------------------------------
+
+# HTTP for Kubernetes probes: libmicrohttpd parses, jansson writes the
+# bodies, and reads of the box go through the tool's SIGBUS guard.
+PROBE_SRC := $(wildcard tools/probe_*.c) tools/ctl_busguard.c
+probe: $(B)/fusebox-probe
+$(B)/fusebox-probe: $(PROBE_SRC) tools/probe.h tools/busguard.h $(STATIC)
+	$(CC) $(BASEFLAGS) -Itools $(MHD_CFLAGS) $(OPT) $(CFLAGS) -o $@ $(PROBE_SRC) $(STATIC) \
+		$(MHD_LIBS) $(JANSSON_LIBS) $(LDLIBS)
+
 # ---- tests -------------------------------------------------------------
 
 deps:
@@ -95,11 +107,12 @@ $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) ben
 # A short chaos run and a few seconds of each fuzz target come first, so
 # that check's counts are the last lines printed.
 test: deps
-	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-tests $(B)/fuseboxctl $(B)/fusebox-top examples
+	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-tests $(B)/fuseboxctl $(B)/fusebox-top \
+		$(B)/fusebox-probe examples
 	$(MAKE) --no-print-directory B=$(B) chaos-smoke
 	$(MAKE) --no-print-directory B=$(B) fuzz-smoke
 	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
-		$(B)/fusebox-tests
+		FUSEBOX_PROBE=$(B)/fusebox-probe $(B)/fusebox-tests
 
 # The same suite, library and tests built with ASan+UBSan.
 # FBX_DEBUG compiles the library's invariant assertions in (lib/debug.h).
@@ -107,9 +120,9 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 	      -DFBX_DEBUG
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
-		build/asan/fuseboxctl build/asan/fusebox-top examples
+		build/asan/fuseboxctl build/asan/fusebox-top build/asan/fusebox-probe examples
 	FUSEBOX_CTL=build/asan/fuseboxctl FUSEBOX_TOP=build/asan/fusebox-top \
-		FUSEBOX_FLEET=build/asan/examples/fleet ASAN_OPTIONS=detect_leaks=1 \
+		FUSEBOX_FLEET=build/asan/examples/fleet FUSEBOX_PROBE=build/asan/fusebox-probe ASAN_OPTIONS=detect_leaks=1 \
 		LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 		build/asan/fusebox-tests
 
@@ -123,7 +136,7 @@ $(B)/examples/%: examples/%.c $(STATIC)
 
 demo:
 	@sh tools/install-deps.sh demo
-	$(MAKE) --no-print-directory lib tools tui examples
+	$(MAKE) --no-print-directory lib tools tui probe examples
 	B=$(B) sh tools/demo.sh
 
 BENCH_SRC := $(wildcard bench/*.c)
@@ -143,11 +156,12 @@ bench:
 
 # ---- install -----------------------------------------------------------
 
-install: lib tools tui $(B)/fusebox.pc
+install: lib tools tui probe $(B)/fusebox.pc
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(B)/fuseboxctl $(B)/fusebox-top $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 man/fuseboxctl.1 man/fusebox-top.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 755 $(B)/fuseboxctl $(B)/fusebox-top $(B)/fusebox-probe $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/fuseboxctl.1 man/fusebox-top.1 man/fusebox-probe.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/fusebox.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
@@ -158,8 +172,10 @@ install: lib tools tui $(B)/fusebox.pc
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/fusebox.h $(DESTDIR)$(PREFIX)/lib/libfusebox.* \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc $(DESTDIR)$(PREFIX)/bin/fuseboxctl \
-		$(DESTDIR)$(PREFIX)/bin/fusebox-top $(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1 \
-		$(DESTDIR)$(PREFIX)/share/man/man1/fusebox-top.1
+		$(DESTDIR)$(PREFIX)/bin/fusebox-top $(DESTDIR)$(PREFIX)/bin/fusebox-probe \
+		$(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/fusebox-top.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/fusebox-probe.1
 
 clean:
 	rm -rf build

@@ -29,9 +29,18 @@
  * latency it reports to the breaker is the simulated one), so the fleet
  * costs little CPU.  A rejected call (FBX_EOPEN) returns at once.
  *
- * SIGTERM or SIGINT to the master stops the workers, reaps them and exits
- * 0; a worker exits when the master dies.  Only errors are printed.
- * Uses only the public API (fusebox.h).
+ * The processes also say how they are: the master registers as "master",
+ * each worker after its fork as "worker", and they heartbeat every 100 ms;
+ * each request is counted in flight from its first step to its answer;
+ * the master says it has started once the workers are forked, keeps a
+ * critical check "fleet" set (pass while every worker runs, TTL 3 s) and
+ * adds a check "payments-breaker" that follows the payments breaker
+ * (not critical: it degrades the box while payments fails, and no more).
+ * While the box drains (`fuseboxctl drain`), workers take no new request.
+ *
+ * SIGTERM or SIGINT to the master marks the box draining, stops the
+ * workers, reaps them and exits 0; a worker exits when the master dies.
+ * Only errors are printed.  Uses only the public API (fusebox.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -52,12 +61,21 @@
 #define WORKER_RATE 150 /* requests a second per worker */
 #define TAIL_USERS 300
 
-static volatile sig_atomic_t stop;
+#define HEARTBEAT_NS (100 * MS)
+#define HEARTBEAT_TIMEOUT_NS (5 * NS)
 
+static volatile sig_atomic_t stop;
+static fbx_box *the_box;
+static pid_t master_pid;
+
+/* fbx_drain is one store: safe here, and readiness fails at once, before
+ * the slower work of stopping the workers begins. */
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+	if (getpid() == master_pid && the_box != NULL)
+		fbx_drain(the_box, 1);
 }
 
 static int usage(void)
@@ -89,6 +107,7 @@ static double unit(uint32_t *s)
 }
 
 struct fleet {
+	fbx_box *box;
 	fbx_breaker *catalog, *payments, *search;
 	fbx_limiter *api;
 	uint64_t start;  /* the master's clock at start: the upstreams' timeline */
@@ -137,6 +156,10 @@ static fbx_outcome call_upstream(int which, uint64_t t, uint32_t *seed, uint64_t
 	return o;
 }
 
+static void request(const struct fleet *f, int id, fbx_breaker *const br[3], uint32_t *seedp,
+		    double p_named, double p_mallory, unsigned long *limited,
+		    unsigned long *rejected, unsigned long *failed, unsigned long *served);
+
 static void worker(const struct fleet *f, int id, pid_t master)
 {
 	/* die with the master; it may have died before prctl() took effect */
@@ -144,7 +167,6 @@ static void worker(const struct fleet *f, int id, pid_t master)
 	if (getppid() != master)
 		return;
 
-	static const char *const named[] = {"tok-alice", "tok-bob", "tok-carol"};
 	fbx_breaker *const br[3] = {f->catalog, f->payments, f->search};
 	uint32_t seed = 2463534242u ^ ((uint32_t)getpid() * 2654435761u) ^ (uint32_t)id;
 	if (seed == 0)
@@ -158,7 +180,10 @@ static void worker(const struct fleet *f, int id, pid_t master)
 		p_mallory = 0.45;
 	}
 	unsigned long served = 0, limited = 0, rejected = 0, failed = 0;
-	uint64_t interval = NS / WORKER_RATE, next = fbx_clock_now();
+	int rc = fbx_worker_register(f->box, "worker", HEARTBEAT_TIMEOUT_NS);
+	if (rc != 0)
+		fprintf(stderr, "fleet: worker %d: register: %s\n", id, fbx_strerror(rc));
+	uint64_t interval = NS / WORKER_RATE, next = fbx_clock_now(), beat = next;
 	while (!stop && (f->stop == 0 || fbx_clock_now() < f->stop)) {
 		/* the next request arrives */
 		next += interval;
@@ -169,52 +194,77 @@ static void worker(const struct fleet *f, int id, pid_t master)
 			next = now; /* fell far behind (stopped?): do not burst */
 		if (stop)
 			break;
-
-		char tok[24];
-		double x = unit(&seed);
-		if (x < 3 * p_named)
-			snprintf(tok, sizeof(tok), "%s", named[(int)(x / p_named) % 3]);
-		else if (x < 3 * p_named + p_mallory)
-			snprintf(tok, sizeof(tok), "tok-mallory");
-		else
-			snprintf(tok, sizeof(tok), "tok-u%03u", rnd(&seed) % TAIL_USERS);
-		fbx_limit_result lr;
-		int rc = fbx_limiter_take(f->api, tok, strlen(tok), 1, &lr);
-		if (rc == FBX_ELIMITED) {
-			limited++; /* 429, Retry-After: lr.retry_after_ns */
+		if (fbx_clock_now() - beat >= HEARTBEAT_NS) {
+			fbx_worker_heartbeat(f->box);
+			beat = fbx_clock_now();
+		}
+		/* draining: the load balancer is taking this host out; finish
+		 * what is in flight, start nothing new */
+		if (fbx_draining(f->box))
 			continue;
-		}
-		if (rc != 0) {
-			fprintf(stderr, "fleet: worker %d: take: %s\n", id, fbx_strerror(rc));
-			return;
-		}
-
-		/* half the calls go to catalog, a quarter to each of the others */
-		uint32_t r = rnd(&seed) % 4;
-		int which = r < 2 ? 0 : (int)r - 1;
-		fbx_permit p;
-		rc = fbx_breaker_allow(br[which], &p);
-		if (rc == FBX_EOPEN) {
-			rejected++; /* 503 at once, the sick upstream is left alone */
-			continue;
-		}
-		if (rc != 0) {
-			fprintf(stderr, "fleet: worker %d: allow: %s\n", id, fbx_strerror(rc));
-			return;
-		}
-		uint64_t dur;
-		fbx_outcome o = call_upstream(which, fbx_clock_now() - f->start, &seed, &dur);
-		rc = fbx_breaker_done(br[which], &p, o, dur);
-		if (rc != 0) {
-			fprintf(stderr, "fleet: worker %d: done: %s\n", id, fbx_strerror(rc));
-			return;
-		}
-		if (o == FBX_FAILURE)
-			failed++;
-		else
-			served++;
+		fbx_request_begin(f->box);
+		request(f, id, br, &seed, p_named, p_mallory, &limited, &rejected, &failed, &served);
+		fbx_request_end(f->box);
+		if (stop)
+			break;
 	}
+	fbx_worker_unregister(f->box);
 	(void)served, (void)limited, (void)rejected, (void)failed;
+}
+
+/* One request: the caller's token through the limiter, then one upstream
+ * through its breaker. */
+static void request(const struct fleet *f, int id, fbx_breaker *const br[3], uint32_t *seedp,
+		    double p_named, double p_mallory, unsigned long *limited,
+		    unsigned long *rejected, unsigned long *failed, unsigned long *served)
+{
+	static const char *const named[] = {"tok-alice", "tok-bob", "tok-carol"};
+	char tok[24];
+	double x = unit(seedp);
+	if (x < 3 * p_named)
+		snprintf(tok, sizeof(tok), "%s", named[(int)(x / p_named) % 3]);
+	else if (x < 3 * p_named + p_mallory)
+		snprintf(tok, sizeof(tok), "tok-mallory");
+	else
+		snprintf(tok, sizeof(tok), "tok-u%03u", rnd(seedp) % TAIL_USERS);
+	fbx_limit_result lr;
+	int rc = fbx_limiter_take(f->api, tok, strlen(tok), 1, &lr);
+	if (rc == FBX_ELIMITED) {
+		(*limited)++; /* 429, Retry-After: lr.retry_after_ns */
+		return;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "fleet: worker %d: take: %s\n", id, fbx_strerror(rc));
+		stop = 1;
+		return;
+	}
+
+	/* half the calls go to catalog, a quarter to each of the others */
+	uint32_t r = rnd(seedp) % 4;
+	int which = r < 2 ? 0 : (int)r - 1;
+	fbx_permit p;
+	rc = fbx_breaker_allow(br[which], &p);
+	if (rc == FBX_EOPEN) {
+		(*rejected)++; /* 503 at once, the sick upstream is left alone */
+		return;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "fleet: worker %d: allow: %s\n", id, fbx_strerror(rc));
+		stop = 1;
+		return;
+	}
+	uint64_t dur;
+	fbx_outcome o = call_upstream(which, fbx_clock_now() - f->start, seedp, &dur);
+	rc = fbx_breaker_done(br[which], &p, o, dur);
+	if (rc != 0) {
+		fprintf(stderr, "fleet: worker %d: done: %s\n", id, fbx_strerror(rc));
+		stop = 1;
+		return;
+	}
+	if (o == FBX_FAILURE)
+		(*failed)++;
+	else
+		(*served)++;
 }
 
 static int find_all(fbx_box *box, struct fleet *f)
@@ -280,6 +330,17 @@ int main(int argc, char **argv)
 		fbx_box_close(box);
 		return 1;
 	}
+	f.box = box;
+	master_pid = getpid();
+	/* the master before its workers: live means the master too */
+	rc = fbx_worker_register(box, "master", HEARTBEAT_TIMEOUT_NS);
+	if (rc == 0)
+		rc = fbx_check_bind_breaker(box, "payments-breaker", "payments", 0);
+	if (rc) {
+		fprintf(stderr, "fleet: health: %s\n", fbx_strerror(rc));
+		fbx_box_close(box);
+		return 1;
+	}
 
 	/* Block the stop signals until the handler is in place and every
 	 * worker is forked; workers get the same handler (a clean stop lets
@@ -291,6 +352,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
+	the_box = box;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
@@ -314,11 +376,18 @@ int main(int argc, char **argv)
 		kids[nkids++] = pid;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	fbx_started(box); /* startup probes pass from now */
 
 	/* wait for a signal or the end of --seconds; reap workers that die */
 	int alive = nkids;
 	while (!stop && alive > 0 && (f.stop == 0 || fbx_clock_now() < f.stop)) {
-		nap_ns(100 * MS);
+		nap_ns(HEARTBEAT_NS);
+		fbx_worker_heartbeat(box);
+		/* set again well within its TTL: if the master hangs, it expires */
+		char msg[64];
+		snprintf(msg, sizeof(msg), "%d of %d workers running", alive, f.workers);
+		fbx_check_set(box, "fleet", alive == f.workers ? FBX_CHECK_PASS : FBX_CHECK_WARN, 1,
+			      3 * NS, msg);
 		for (int i = 0; i < nkids; i++) {
 			int st;
 			if (kids[i] > 0 && waitpid(kids[i], &st, WNOHANG) == kids[i]) {
@@ -355,6 +424,7 @@ int main(int argc, char **argv)
 		}
 		nap_ns(10 * MS);
 	}
+	fbx_worker_unregister(box);
 	fbx_box_close(box);
 	return 0;
 }

@@ -101,8 +101,7 @@ typedef struct fbx_box_config {
 	uint32_t keys;        /* limiter keys, all limiters (default 65536) */
 	uint32_t events;      /* event ring entries         (default 4096) */
 	uint32_t workers;     /* worker slots = counter shards (default 64) */
-	uint32_t checks;      /* health-check records       (default 64; reserved for
-				 the worker-health API of a later version) */
+	uint32_t checks;      /* health-check records       (default 64) */
 	/* The exact sliding log (FBX_ALGO_LOG) keeps one time stamp per
 	 * admitted unit: each key has a ring of log_slots of them, in a table
 	 * of its own.  A key of the log costs 32 + 8 * log_slots bytes, one of
@@ -822,6 +821,9 @@ typedef struct fbx_snapshot fbx_snapshot;
 int fbx_snapshot_new(fbx_box *box, fbx_snapshot **out);
 /* Copies the box now.  May be called repeatedly on the same snapshot. */
 int fbx_snapshot_take(fbx_box *box, fbx_snapshot *snap);
+/* Copies workers, checks and the aggregate only, leaving the rest of the
+ * snapshot as it was: what a probe reads, at a fraction of the cost. */
+int fbx_snapshot_take_health(fbx_box *box, fbx_snapshot *snap);
 void fbx_snapshot_free(fbx_snapshot *snap);
 
 uint64_t fbx_snapshot_time(const fbx_snapshot *snap);   /* clock when taken */
@@ -838,7 +840,8 @@ typedef struct fbx_worker_info {
 	uint64_t heartbeat_timeout_ns;
 	uint64_t registered_age_ns;
 	uint64_t in_flight;         /* 0 for a dead worker: reclaimed */
-	uint64_t served;            /* requests ended, since it registered */
+	uint64_t served;            /* requests ended in this slot, by it and by the
+				       processes that held the slot before it */
 	int corrupt;                /* a slot whose words do not hold together */
 } fbx_worker_info;
 
@@ -863,8 +866,11 @@ typedef struct fbx_health {
 	uint64_t drain_age_ns;      /* draining: since when */
 	uint32_t workers_alive, workers_dead, masters_alive;
 	uint64_t in_flight;         /* over live workers */
-	uint64_t served;
-	char reason[128];           /* not live / not ready / not ok: why, in words */
+	uint64_t served;            /* over live workers (not a counter: a
+				       worker that dies takes its share away) */
+	char reason[128];           /* the first of: not live, not started,
+				       draining, a critical check failing, a
+				       check not passing — in words */
 } fbx_health;
 
 const fbx_worker_info *fbx_snapshot_workers(const fbx_snapshot *snap, size_t *n);

@@ -476,13 +476,44 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 	return 0;
 }
 
+/* Workers, checks and what they add up to, on one reading. */
+static void take_health(fbx_box *box, fbx_snapshot *s, uint64_t now_ms)
+{
+	s->nw = 0;
+	for (uint32_t i = 0; i < box->cap_workers; i++)
+		s->nw += (size_t)fbx__worker_read(box, i, now_ms, &s->w[s->nw]);
+	s->nc = 0;
+	for (uint32_t i = 0; i < box->cap_checks; i++)
+		s->nc += (size_t)fbx__check_read(box, i, now_ms, &s->c[s->nc]);
+	fbx__health_of(s->w, s->nw, s->c, s->nc, atomic_load(&box->hdr->draining),
+		       atomic_load(&box->hdr->started), now_ms, &s->health);
+}
+
+static bool fits(const fbx_box *box, const fbx_snapshot *s)
+{
+	return box != NULL && s != NULL && s->cap_b == box->cap_breakers &&
+	       s->cap_l == box->cap_limiters && s->cap_e == box->cap_events &&
+	       s->cap_w == box->cap_workers && s->cap_c == box->cap_checks &&
+	       s->cap_g == box->cap_budgets && s->cap_h == box->cap_bulkheads &&
+	       s->cap_k == box->cap_caches;
+}
+
+int fbx_snapshot_take_health(fbx_box *box, fbx_snapshot *s)
+{
+	if (!fits(box, s))
+		return FBX_EINVAL;
+	int rc = fbx__box_whole(box);
+	if (rc)
+		return rc;
+	uint64_t now = fbx__now_coarse();
+	s->time = now;
+	take_health(box, s, fbx__ms_since(box, now));
+	return 0;
+}
+
 int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 {
-	if (box == NULL || s == NULL || s->cap_b != box->cap_breakers ||
-	    s->cap_l != box->cap_limiters || s->cap_e != box->cap_events ||
-	    s->cap_w != box->cap_workers || s->cap_c != box->cap_checks ||
-	    s->cap_g != box->cap_budgets || s->cap_h != box->cap_bulkheads ||
-	    s->cap_k != box->cap_caches)
+	if (!fits(box, s))
 		return FBX_EINVAL;
 	int rc = fbx__box_whole(box);
 	if (rc)
@@ -512,14 +543,8 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 		else if (damaged_life(live, box->limiters[i].head.name))
 			damaged_limiter(box, i, &s->l[s->nl++]);
 	}
-	/* Workers, checks and what they add up to, on one reading. */
 	uint64_t now_ms = fbx__ms_since(box, now);
-	s->nw = 0;
-	for (uint32_t i = 0; i < box->cap_workers; i++)
-		s->nw += (size_t)fbx__worker_read(box, i, now_ms, &s->w[s->nw]);
-	s->nc = 0;
-	for (uint32_t i = 0; i < box->cap_checks; i++)
-		s->nc += (size_t)fbx__check_read(box, i, now_ms, &s->c[s->nc]);
+	take_health(box, s, now_ms);
 	s->ng = 0;
 	for (uint32_t i = 0; i < box->cap_budgets; i++)
 		s->ng += (size_t)fbx__budget_read(box, i, now, &s->g[s->ng]);
@@ -529,8 +554,6 @@ int fbx_snapshot_take(fbx_box *box, fbx_snapshot *s)
 	s->nk = 0;
 	for (uint32_t i = 0; i < box->cap_caches; i++)
 		s->nk += (size_t)fbx__cache_read(box, i, now_ms, &s->k[s->nk]);
-	fbx__health_of(s->w, s->nw, s->c, s->nc, atomic_load(&box->hdr->draining),
-		       atomic_load(&box->hdr->started), now_ms, &s->health);
 	uint64_t next;
 	rc = fbx_events_read(box, 0, s->ev, s->cap_e, &s->ne, &next);
 	/* everything before the oldest event copied was overwritten */

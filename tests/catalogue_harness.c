@@ -131,8 +131,11 @@ bool scratch_prepare(struct scratch *s, const char *kind, const char *where)
 		printf("test_catalogue: %s needs root; skipped\n", where);
 		return false;
 	}
-	s->pristine = !strcmp(kind, "ready") || s->nobody;
-	if (s->pristine)
+	s->pristine = !strcmp(kind, "ready") || !strcmp(kind, "checks-full") || s->nobody;
+	if (!strcmp(kind, "checks-full")) {
+		ready_box_make(s->name, 0600);
+		ready_box_fill_checks(s->name);
+	} else if (s->pristine)
 		ready_box_make(s->name, strcmp(kind, "read-only") == 0 ? 0644 : 0600);
 	else if (!strcmp(kind, "fifo"))
 		ck_assert_int_eq(mkfifo(s->path, 0600), 0);

@@ -293,6 +293,7 @@ void ready_box_make(const char *name, uint32_t mode)
 	cfg.keys = 256;
 	cfg.events = 64;
 	cfg.workers = 16;
+	cfg.checks = 2;
 	cfg.mode = mode;
 	fbx_box *box;
 	int rc = fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, &cfg, &box);
@@ -333,9 +334,35 @@ const char *ready_box_change(const char *name)
 			snprintf(why, sizeof(why), "limiter %s changed", li[i].name);
 	if (why[0] == '\0' && ne != 3)
 		snprintf(why, sizeof(why), "%zu events (expected the 3 registrations)", ne);
+	/* the health side: nobody registered, no drain, no start, and no
+	 * checks but the ones ready_box_fill_checks() made */
+	size_t nw, nc;
+	fbx_snapshot_workers(s, &nw);
+	const fbx_check_info *ci = fbx_snapshot_checks(s, &nc);
+	const fbx_health *h = fbx_snapshot_health(s);
+	if (why[0] == '\0' && (nw != 0 || h->draining || h->started))
+		snprintf(why, sizeof(why), "%zu workers, draining %d, started %d", nw, h->draining,
+			 h->started);
+	if (why[0] == '\0' && nc != 0 && nc != 2)
+		snprintf(why, sizeof(why), "%zu checks", nc);
+	for (size_t i = 0; why[0] == '\0' && i < nc; i++)
+		if (ci[i].corrupt || ci[i].set_status != FBX_CHECK_PASS || ci[i].critical ||
+		    ci[i].ttl_ns != 3600000000000ull || ci[i].message[0] != '\0' ||
+		    ci[i].breaker[0] != '\0' ||
+		    (strcmp(ci[i].name, "c1") != 0 && strcmp(ci[i].name, "c2") != 0))
+			snprintf(why, sizeof(why), "check %s changed", ci[i].name);
 	fbx_snapshot_free(s);
 	fbx_box_close(b);
 	return why[0] == '\0' ? NULL : why;
+}
+
+void ready_box_fill_checks(const char *name)
+{
+	fbx_box *box;
+	ck_assert_int_eq(fbx_box_open(name, 0, NULL, &box), 0);
+	ck_assert_int_eq(fbx_check_set(box, "c1", FBX_CHECK_PASS, 0, 3600000000000ull, NULL), 0);
+	ck_assert_int_eq(fbx_check_set(box, "c2", FBX_CHECK_PASS, 0, 3600000000000ull, NULL), 0);
+	fbx_box_close(box);
 }
 
 const char *lib_box(void)

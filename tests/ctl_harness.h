@@ -95,8 +95,11 @@ const char *ls_line(const char *box);
 /* ---- boxes to start from ---- */
 
 /* The "ready" box, made through the library (fast): breaker b1 with the
- * defaults, limiters l1 and lk (100/minute, lk keyed), small capacities. */
+ * defaults, limiters l1 and lk (100/minute, lk keyed), small capacities
+ * (room for 2 health checks, none set). */
 void ready_box_make(const char *name, uint32_t mode);
+/* Fills a ready box's check table: c1 and c2, pass, not critical, TTL 1 h. */
+void ready_box_fill_checks(const char *name);
 /* NULL when the ready box name is as ready_box_make() left it, else what
  * changed: a command that failed must have changed nothing. */
 const char *ready_box_change(const char *name);

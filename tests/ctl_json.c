@@ -197,7 +197,7 @@ void check_limiter_schema(const json_t *l)
 void check_capacity_schema(const json_t *c)
 {
 	static const char *const caps[] = {"bytes", "breakers", "limiters", "events", "workers",
-					   "keys", "key_bytes", "log_keys", "log_slots",
+					   "checks", "keys", "key_bytes", "log_keys", "log_slots",
 					   "log_key_bytes", "log_count_max"};
 	all_uint(c, caps, ARRAY_LEN(caps));
 	unsigned long long slots = juint(c, "log_slots");
@@ -211,8 +211,87 @@ void check_capacity_schema(const json_t *c)
 	}
 }
 
+static const char *const health_words[] = {"ok", "degraded", "unhealthy"};
+static const char *const check_words[] = {"pass", "warn", "fail"};
+
+/* A string or null. */
+static void jstr_or_null(const json_t *o, const char *key)
+{
+	const json_t *v = jget(o, key);
+	ck_assert_msg(v != NULL, "field '%s' missing", key);
+	ck_assert_msg(json_is_null(v) || json_is_string(v), "field '%s' is neither null nor a string",
+		      key);
+}
+
+void check_health_schema(const json_t *h)
+{
+	const char *st = jstr(h, "status");
+	ck_assert_msg(one_of(st, health_words, ARRAY_LEN(health_words)), "health status '%s'", st);
+	bool ready = jbool(h, "ready"), started = jbool(h, "started"), draining = jbool(h, "draining");
+	jbool(h, "live");
+	/* ready is started, not draining, no critical check failing */
+	if (ready)
+		ck_assert(started && !draining && strcmp(st, "unhealthy") != 0);
+	static const char *const counts[] = {"drain_age_ms", "workers_alive", "masters_alive",
+					     "workers_dead", "in_flight", "served"};
+	all_uint(h, counts, ARRAY_LEN(counts));
+	if (!draining)
+		ck_assert_uint_eq(juint(h, "drain_age_ms"), 0);
+	jstr_or_null(h, "reason");
+}
+
+void check_worker_schema(const json_t *w)
+{
+	juint(w, "pid");
+	if (json_is_true(jget(w, "corrupt")))
+		return;
+	jstr(w, "role");
+	bool alive = jbool(w, "alive");
+	const json_t *why = jget(w, "dead_because");
+	ck_assert_msg(why != NULL, "field 'dead_because' missing");
+	if (alive) {
+		ck_assert(json_is_null(why));
+	} else {
+		static const char *const whys[] = {"process_gone", "heartbeat_stale"};
+		ck_assert_msg(json_is_string(why) && one_of(json_string_value(why), whys, 2),
+			      "dead_because is not process_gone or heartbeat_stale");
+		ck_assert_uint_eq(juint(w, "in_flight"), 0); /* a dead worker's are reclaimed */
+	}
+	static const char *const counts[] = {"heartbeat_age_ms", "heartbeat_timeout_ms",
+					     "registered_age_ms", "in_flight", "served"};
+	all_uint(w, counts, ARRAY_LEN(counts));
+}
+
+void check_check_schema(const json_t *c)
+{
+	jstr(c, "name");
+	const char *st = jstr(c, "status");
+	ck_assert_msg(one_of(st, check_words, ARRAY_LEN(check_words)), "check status '%s'", st);
+	if (json_is_true(jget(c, "corrupt"))) {
+		ck_assert_str_eq(st, "fail"); /* cannot tell is not pass */
+		return;
+	}
+	const char *set = jstr(c, "set_status");
+	ck_assert_msg(one_of(set, check_words, ARRAY_LEN(check_words)), "set_status '%s'", set);
+	jbool(c, "critical");
+	if (jbool(c, "expired"))
+		ck_assert_str_eq(st, "fail");
+	static const char *const counts[] = {"ttl_ms", "age_ms", "setter_uid", "setter_pid"};
+	all_uint(c, counts, ARRAY_LEN(counts));
+	jstr_or_null(c, "breaker");
+	if (json_is_string(jget(c, "breaker")))
+		ck_assert_uint_eq(juint(c, "ttl_ms"), 0); /* a bound check has no TTL */
+	jstr(c, "message");
+}
+
 void check_status_schema(const json_t *s, const char *box)
 {
+	check_health_schema(jobj(s, "health"));
+	const json_t *w = jarr(s, "workers"), *c = jarr(s, "checks");
+	for (size_t i = 0; i < json_array_size(w); i++)
+		check_worker_schema(json_array_get(w, i));
+	for (size_t i = 0; i < json_array_size(c); i++)
+		check_check_schema(json_array_get(c, i));
 	ck_assert_str_eq(jstr(s, "box"), box);
 	ck_assert_uint_eq(juint(s, "version"), 1);
 	check_capacity_schema(jobj(s, "capacity"));
@@ -294,4 +373,49 @@ const json_t *events_json(const char *box)
 		jstr(x, "name");
 	}
 	return ev;
+}
+
+const json_t *health_json(const char *box, const char *probe, int want_exit)
+{
+	const char *args[] = {"health", "--json", probe, NULL};
+	ck_assert_int_eq(run_args(NULL, box, args), want_exit);
+	const json_t *h = json_must(R.out);
+	ck_assert_uint_eq(juint(h, "version"), 1);
+	ck_assert_str_eq(jstr(h, "box"), box);
+	static const char *const probes[] = {"aggregate", "live", "ready", "startup"};
+	const char *p = jstr(h, "probe");
+	ck_assert_msg(one_of(p, probes, ARRAY_LEN(probes)), "probe '%s'", p);
+	ck_assert(jbool(h, "pass") == (want_exit == 0));
+	jstr(h, "verdict");
+	jstr_or_null(h, "reason");
+	check_health_schema(jobj(h, "health"));
+	return h;
+}
+
+/* `workers --json` or `checks --json`, checked. */
+static const json_t *listing_json(const char *box, const char *cmd)
+{
+	OK(box, cmd, "--json");
+	const json_t *v = json_must(R.out);
+	ck_assert_uint_eq(juint(v, "version"), 1);
+	ck_assert_str_eq(jstr(v, "box"), box);
+	check_health_schema(jobj(v, "health"));
+	const json_t *a = jarr(v, cmd);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		if (strcmp(cmd, "workers") == 0)
+			check_worker_schema(json_array_get(a, i));
+		else
+			check_check_schema(json_array_get(a, i));
+	}
+	return v;
+}
+
+const json_t *workers_json(const char *box)
+{
+	return listing_json(box, "workers");
+}
+
+const json_t *checks_json(const char *box)
+{
+	return listing_json(box, "checks");
 }

@@ -35,6 +35,15 @@ void check_breaker_schema(const json_t *b);
 void check_limiter_schema(const json_t *l);
 void check_capacity_schema(const json_t *c);
 void check_status_schema(const json_t *s, const char *box);
+void check_health_schema(const json_t *h);
+void check_worker_schema(const json_t *w);
+void check_check_schema(const json_t *c);
+/* `health --json [probe]` (probe "--ready", ... or NULL), exiting
+ * want_exit (0 or 1), checked. */
+const json_t *health_json(const char *box, const char *probe, int want_exit);
+/* `workers --json`, `checks --json`, checked: the whole object. */
+const json_t *workers_json(const char *box);
+const json_t *checks_json(const char *box);
 
 /* `status --json`, `breaker show NAME --json`, `limiter show NAME --json`:
  * run (exit 0), parsed and checked against the schema. */

@@ -472,6 +472,66 @@ START_TEST(test_limiter_algorithm_and_reason)
 }
 END_TEST
 
+/* The fleet's workers and checks: Tab to WORKERS shows the master and
+ * its workers alive; the header says the aggregate; D drains (loud in the
+ * header, readiness fails) and D again ends it; x removes a stale check,
+ * which fuseboxctl then no longer lists.  In 80 columns throughout. */
+START_TEST(test_workers_health_drain)
+{
+	pid_t fl;
+	const char *box = demo_console("-d 0.2", &fl);
+	if (box == NULL)
+		return;
+	OK(box, "check", "set", "zz-stale", "pass", "--ttl", "1ms", "--message", "gone");
+	key("Tab");
+	key("Tab");
+	wait_for("WORKERS 3");
+	wait_for("master     o alive");
+	wait_for("worker     o alive");
+	wait_for(" 3 up ");
+	fits(80);
+	key("Tab");
+	wait_for("HEALTH ");
+	wait_for("follows breaker payments");
+	wait_for("EXPIRED (set pass) gone");
+	fits(80);
+
+	keys("D");
+	wait_for("Start draining box");
+	keys("n");
+	wait_for("cancelled");
+	EXPECT(0, box, "health", "--ready");
+	keys("D");
+	wait_for("Start draining box");
+	keys("y");
+	wait_for(" DRAINING ");
+	wait_for("X NOT READY");
+	EXPECT(1, box, "health", "--ready");
+	ck_assert_str_eq(R.out, "not ready: draining\n");
+	fits(80);
+	keys("D");
+	wait_for("Stop draining box");
+	keys("y");
+	wait_for("drain stopped");
+	EXPECT(0, box, "health", "--ready");
+
+	keys("/");
+	wait_for("Filter:");
+	keys("zz-stale");
+	key("Enter");
+	wait_for("HEALTH DEGRADED  1 checks");
+	keys("x");
+	wait_for("Remove check zz-stale? [y/N]");
+	keys("y");
+	wait_for("Remove check zz-stale: done");
+	const json_t *c = jarr(checks_json(box), "checks");
+	for (size_t i = 0; i < json_array_size(c); i++)
+		ck_assert_str_ne(jstr(json_array_get(c, i), "name"), "zz-stale");
+	keys("q");
+	stop_fleet(fl);
+}
+END_TEST
+
 /* One table drives the keys: --keys prints it, and the man page lists
  * every key with the same words. */
 START_TEST(test_man_page_lists_every_key)
@@ -528,6 +588,7 @@ FBX_TEST_SUITE(console)
 	tcase_add_test(tc, test_box_truncated_under_console);
 	tcase_add_test(tc, test_limiter_algorithm_and_reason);
 	tcase_add_test(tc, test_man_page_lists_every_key);
+	tcase_add_test(tc, test_workers_health_drain);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -25,7 +25,7 @@ START_TEST(create_defaults)
 	OK(box, "create");
 	ck_assert_msg(strstr(R.out, box) != NULL, "create says: [%s]", R.out);
 	ck_assert_msg(strstr(R.out, default_keys_line) != NULL, "create says: [%s]", R.out);
-	ck_assert_msg(strstr(R.out, "room for 256 breakers, 64 limiters, 4096 events, 64 workers"),
+	ck_assert_msg(strstr(R.out, "room for 256 breakers, 64 limiters, 4096 events, 64 workers, 64 checks"),
 		      "create says: [%s]", R.out);
 	ck_assert_str_eq(R.err, "");
 	ck_assert_uint_eq(shm_mode(box, NULL), 0600);

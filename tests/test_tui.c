@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -383,6 +384,217 @@ START_TEST(detail_views)
 }
 END_TEST
 
+/* Every line within cols, spans included. */
+static void fits(int cols)
+{
+	for (int r = 0; r < scr.rows; r++) {
+		ck_assert_msg(strlen(scr.line[r].text) <= (size_t)cols, "row %d: [%s]", r,
+			      scr.line[r].text);
+		for (int k = 0; k < scr.line[r].nspans; k++)
+			ck_assert_int_le(scr.line[r].span[k].col + scr.line[r].span[k].len, cols);
+	}
+}
+
+/* A child registered as role with in_flight requests begun, which exits
+ * (and is reaped: gone) or stays blocked on the pipe until the test ends
+ * (*hold gets the pipe's write end). */
+static pid_t child_worker(const char *role, uint64_t timeout_ms, int in_flight, int *hold)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = tfork();
+	if (pid == 0) {
+		close(fds[1]);
+		if (fbx_worker_register(box, role, timeout_ms * 1000000u) != 0)
+			_exit(3);
+		for (int i = 0; i < in_flight; i++)
+			fbx_request_begin(box);
+		if (hold == NULL)
+			_exit(0);
+		char c;
+		_exit(read(fds[0], &c, 1) < 0); /* until the parent closes its end */
+	}
+	close(fds[0]);
+	if (hold == NULL) {
+		close(fds[1]);
+		ck_assert_int_eq(twait(pid), 0);
+	} else {
+		*hold = fds[1];
+		tsleep_ms(50); /* registered by now: it does nothing else first */
+	}
+	return pid;
+}
+
+/* The workers pane: who, alive or why not, in flight, served, requests a
+ * second from the previous sample, in 80 columns. */
+START_TEST(workers_pane)
+{
+	ck_assert_int_eq(fbx_worker_register(box, "master", 10000ull * 1000000u), 0);
+	int hold;
+	pid_t stuck = child_worker("slowpoke", 500, 1, &hold);
+	pid_t gone = child_worker("worker", 60000, 3, NULL);
+	fbx_snapshot *before;
+	ck_assert_int_eq(fbx_snapshot_new(box, &before), 0);
+	ck_assert_int_eq(fbx_snapshot_take(box, before), 0);
+	tclock_advance_ms(1000);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(fbx_request_begin(box), 0);
+		ck_assert_int_eq(fbx_request_end(box), 0);
+	}
+	ck_assert_int_eq(fbx_request_begin(box), 0); /* one in flight */
+	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
+	struct tui_sample prev = {before, fbx_snapshot_time(before), 0, 1, 65536, 4096};
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	struct tui_view v = view();
+	v.pane = TUI_PANE_WORKERS;
+	v.selected = 2; /* the master, after the dead */
+	tui_render(&cur, &prev, &v, 24, 80, &scr);
+	fits(80);
+	int t = row_of("WORKERS 3");
+	ck_assert_msg(t >= 0, "no workers title");
+	ck_assert_ptr_nonnull(strstr(scr.line[t].text, "1 alive  2 dead  1 in flight"));
+	ck_assert_int_lt(row_of("EVENTS"), 0); /* the workers take the events' place */
+	ck_assert_int_ge(row_of("BREAKERS"), 0);
+	ck_assert_int_ge(row_of("PID     ROLE       STATE"), 0);
+	char pid[16];
+	snprintf(pid, sizeof(pid), "  %-7d", (int)getpid());
+	int m = row_of(pid);
+	ck_assert_int_ge(m, 0);
+	const char *line = scr.line[m].text;
+	ck_assert_msg(strstr(line, "master     o alive") != NULL, "[%s]", line);
+	ck_assert_msg(strstr(line, "   20    20.0") != NULL, "[%s]", line); /* served, req/s */
+	int col;
+	snprintf(pid, sizeof(pid), "  %-7d", (int)gone);
+	int g = row_of(pid);
+	ck_assert_int_ge(g, 0);
+	ck_assert_msg(strstr(scr.line[g].text, "X gone") != NULL, "[%s]", scr.line[g].text);
+	snprintf(pid, sizeof(pid), "  %-7d", (int)stuck);
+	int k = row_of(pid);
+	ck_assert_int_ge(k, 0);
+	ck_assert_msg(strstr(scr.line[k].text, "X stale") != NULL, "[%s]", scr.line[k].text);
+	col = (int)(strstr(scr.line[k].text, "X stale") - scr.line[k].text);
+	ck_assert_int_eq(attr_at(k, col), TUI_BAD);
+	ck_assert_int_lt(k, m); /* dead first */
+	ck_assert_ptr_null(tui_selected_name(&cur, &v)); /* a pid is nothing to act on */
+	/* the header: everyone counted, the dead in red */
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, " 1 up 2 dead"));
+	close(hold);
+	twait(stuck);
+	fbx_snapshot_free(before);
+}
+END_TEST
+
+/* The header in each state of the aggregate, DRAINING loud and first,
+ * all inside 80 columns; a box that uses none of it keeps its header. */
+START_TEST(header_health_states)
+{
+	breaker("pay");
+	struct tui_view v = view();
+	v.box = "a-box-with-a-rather-long-name-32";
+	render(&v, 24, 80);
+	ck_assert_ptr_null(strstr(scr.line[0].text, " ok "));
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "  0 open"));
+	static const struct {
+		fbx_check_status st;
+		int critical;
+		const char *word;
+		int attr;
+	} states[] = {{FBX_CHECK_PASS, 1, "  ok ", TUI_GOOD},
+		      {FBX_CHECK_WARN, 0, "  DEGRADED ", TUI_WARN},
+		      {FBX_CHECK_FAIL, 1, "  UNHEALTHY ", TUI_BAD}};
+	for (size_t i = 0; i < ARRAY_LEN(states); i++) {
+		ck_assert_int_eq(fbx_check_set(box, "db", states[i].st, states[i].critical,
+					       60000ull * 1000000u, "x"), 0);
+		render(&v, 24, 80);
+		fits(80);
+		const char *w = strstr(scr.line[0].text, states[i].word);
+		ck_assert_msg(w != NULL, "no [%s] in [%s]", states[i].word, scr.line[0].text);
+		ck_assert_int_eq(attr_at(0, (int)(w - scr.line[0].text) + 2), states[i].attr);
+	}
+	ck_assert_int_eq(fbx_drain(box, 1), 0);
+	tclock_advance_ms(12000);
+	render(&v, 24, 80);
+	fits(80);
+	const char *d = strstr(scr.line[0].text, " DRAINING 12s");
+	ck_assert_msg(d != NULL, "[%s]", scr.line[0].text);
+	ck_assert_int_lt((int)(d - scr.line[0].text), 48); /* right after the box's name */
+	ck_assert_int_eq(attr_at(0, (int)(d - scr.line[0].text) + 1), TUI_BAD);
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "UNHEALTHY"));
+	ck_assert_int_eq(fbx_drain(box, 0), 0);
+	render(&v, 24, 80);
+	ck_assert_ptr_null(strstr(scr.line[0].text, "DRAINING"));
+}
+END_TEST
+
+/* The health pane: what each probe says, the checks worst first, an
+ * expired one, one that follows a breaker; x acts on the selected name. */
+START_TEST(health_pane)
+{
+	fbx_breaker *b = breaker("payments");
+	ck_assert_int_eq(fbx_check_bind_breaker(box, "payments-up", "payments", 0), 0);
+	ck_assert_int_eq(fbx_check_set(box, "cron", FBX_CHECK_PASS, 0, 5000ull * 1000000u, "nightly ok"), 0);
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_PASS, 1, 60000ull * 1000000u,
+				       "a message long enough to run past the eightieth column of "
+				       "the terminal"), 0);
+	ck_assert_int_eq(fbx_started(box), 0);
+	tclock_advance_ms(6000); /* cron expires */
+	fail_once(b);            /* payments opens */
+	struct tui_view v = view();
+	v.pane = TUI_PANE_HEALTH;
+	render(&v, 24, 80);
+	fits(80);
+	int t = row_of("HEALTH DEGRADED  3 checks");
+	static char all[TUI_ROWS_MAX * (TUI_COLS_MAX + 2)];
+	for (int r = 0, n = 0; r < scr.rows; r++)
+		n += snprintf(all + n, sizeof(all) - (size_t)n, "%s\n", scr.line[r].text);
+	ck_assert_msg(t >= 0, "no health title:\n%s", all);
+	ck_assert_ptr_nonnull(strstr(scr.line[t + 1].text, "X NOT LIVE  o ready  o started"));
+	int c = row_of(" cron ");
+	ck_assert_int_ge(c, 0);
+	ck_assert_msg(strstr(scr.line[c].text, "  X FAIL cron") != NULL, "[%s]", scr.line[c].text);
+	ck_assert_ptr_nonnull(strstr(scr.line[c].text, "EXPIRED (set pass) nightly ok"));
+	int p = row_of(" payments-up ");
+	ck_assert_ptr_nonnull(strstr(scr.line[p].text, "follows breaker payments"));
+	int d = row_of(" db ");
+	ck_assert_ptr_nonnull(strstr(scr.line[d].text, "o pass db"));
+	ck_assert_ptr_nonnull(strstr(scr.line[d].text, " yes "));
+	ck_assert_int_lt(c, d); /* failing before passing */
+	ck_assert_int_lt(p, d);
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	v.sort = TUI_SORT_NAME;
+	v.selected = 0;
+	ck_assert_str_eq(tui_selected_name(&cur, &v), "cron");
+	ck_assert_int_eq(tui_find_row(&cur, &v, "payments-up"), 2);
+	/* the hint offers the health actions */
+	ck_assert_ptr_nonnull(strstr(scr.line[1].text, "x remove check"));
+	ck_assert_ptr_nonnull(strstr(scr.line[1].text, "D drain"));
+	ck_assert_int_eq(fbx_check_remove(box, "cron"), 0);
+	render(&v, 24, 80);
+	ck_assert_int_lt(row_of(" cron "), 0);
+	ck_assert_int_ge(row_of("HEALTH DEGRADED  2 checks"), 0);
+}
+END_TEST
+
+/* A printout (fusebox-top -1) has no Tab: every pane, one after another. */
+START_TEST(printout_has_every_pane)
+{
+	breaker("pay");
+	ck_assert_int_eq(fbx_worker_register(box, "master", 10000ull * 1000000u), 0);
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_PASS, 1, 60000ull * 1000000u, NULL), 0);
+	struct tui_view v = view();
+	v.all_panes = true;
+	render(&v, TUI_ROWS_MAX, 132);
+	int rows[5] = {row_of("BREAKERS 1"), row_of("LIMITERS 0"), row_of("WORKERS 1"),
+		       row_of("HEALTH ok  1 checks"), row_of("EVENTS")};
+	for (int i = 0; i < 5; i++) {
+		ck_assert_msg(rows[i] >= 0, "pane %d missing", i);
+		if (i > 0)
+			ck_assert_int_lt(rows[i - 1], rows[i]);
+	}
+	ck_assert_int_ge(row_of("master     o alive"), 0);
+}
+END_TEST
+
 FBX_TEST_SUITE(tui)
 {
 	Suite *s = suite_create("tui");
@@ -398,6 +610,10 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, since_column_and_trial_due);
 	tcase_add_test(tc, detail_operator_actions);
 	tcase_add_test(tc, log_keys_out_of_the_log_table);
+	tcase_add_test(tc, workers_pane);
+	tcase_add_test(tc, header_health_states);
+	tcase_add_test(tc, health_pane);
+	tcase_add_test(tc, printout_has_every_pane);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,6 +70,12 @@ int cmd_limiter(struct ctl *c);
 int cmd_status(struct ctl *c);
 int cmd_events(struct ctl *c);
 int cmd_metrics(struct ctl *c);
+int cmd_health(struct ctl *c);
+int cmd_workers(struct ctl *c);
+int cmd_checks(struct ctl *c);
+int cmd_check(struct ctl *c);
+int cmd_drain(struct ctl *c);
+int cmd_started(struct ctl *c);
 
 /* Shared by status / show / metrics. */
 void show_breaker_text(FILE *f, const fbx_breaker_info *b);
@@ -90,6 +96,23 @@ void show_capacity_json(FILE *f, const fbx_box_info *bi);
 /* GCRA: the most a limiter admits in any period, count + burst - 1 for
  * each limit, as a rule ("14/second"). */
 void gcra_worst(const fbx_limiter_info *l, char *buf, size_t len);
+/* Workers, checks and health (ctl_health.c), for status, workers, checks
+ * and health. */
+enum health_probe { PROBE_AGGREGATE, PROBE_LIVE, PROBE_READY, PROBE_STARTUP };
+struct health_verdict {
+	bool pass;          /* exit 0 */
+	char verdict[16];   /* "ready", "not ready", "degraded", ... */
+	char reason[320];   /* why, when there is something to say ("" otherwise) */
+};
+void health_verdict(const fbx_snapshot *s, enum health_probe probe, struct health_verdict *v);
+/* "alive", "dead: gone", "dead: stale" or "damaged". */
+const char *worker_state_text(const fbx_worker_info *w);
+void show_health_text(FILE *f, const fbx_snapshot *s);
+void show_health_json(FILE *f, const fbx_health *h);
+void show_workers_text(FILE *f, const fbx_worker_info *w, size_t n);
+void show_worker_json(FILE *f, const fbx_worker_info *w);
+void show_checks_text(FILE *f, const fbx_check_info *c, size_t n);
+void show_check_json(FILE *f, const fbx_check_info *c);
 const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name);
 const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name);
 

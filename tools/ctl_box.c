@@ -17,6 +17,7 @@ static int capacities_match(const char *box, const fbx_box_config *want, const f
 		{"keys", want->keys, have->capacity.keys},
 		{"events", want->events, have->capacity.events},
 		{"workers", want->workers, have->capacity.workers},
+		{"checks", want->checks, have->capacity.checks},
 		{"log_keys", want->log_keys, have->capacity.log_keys},
 		{"log_slots", want->log_slots, have->capacity.log_slots},
 	};
@@ -113,7 +114,8 @@ int cmd_create(struct ctl *c)
 		{"--config", true, 0}, {"--exist-ok", false, 0},
 		{"--breakers", true, 0}, {"--limiters", true, 0}, {"--keys", true, 0},
 		{"--log-keys", true, 0}, {"--log-slots", true, 0}, {"--events", true, 0},
-		{"--workers", true, 0}, {"--mode", true, 0}, {"--group", true, 0},
+		{"--workers", true, 0}, {"--checks", true, 0}, {"--mode", true, 0},
+		{"--group", true, 0},
 	};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	size_t npos;

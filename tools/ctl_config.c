@@ -96,6 +96,8 @@ int box_setting(fbx_box_config *b, const char *key, const char *v, const char *w
 		return ctl_u32(what, v, 16, 1u << 20, &b->events);
 	if (strcmp(k, "workers") == 0)
 		return ctl_u32(what, v, 1, 4096, &b->workers);
+	if (strcmp(k, "checks") == 0)
+		return ctl_u32(what, v, 0, 65536, &b->checks);
 	if (strcmp(k, "mode") == 0)
 		return ctl_mode(what, v, &b->mode);
 	if (strcmp(k, "group") == 0) {

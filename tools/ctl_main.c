@@ -18,8 +18,8 @@ static const struct command {
 } commands[] = {
 	{"create", cmd_create,
 	 "create [--config FILE] [--breakers N] [--limiters N] [--keys N] [--log-keys N]\n"
-	 "         [--log-slots N] [--events N] [--workers N] [--mode 0660] [--group NAME]\n"
-	 "         [--exist-ok]"},
+	 "         [--log-slots N] [--events N] [--workers N] [--checks N] [--mode 0660]\n"
+	 "         [--group NAME] [--exist-ok]"},
 	{"destroy", cmd_destroy, "destroy"},
 	{"ls", cmd_ls, "ls"},
 	{"breaker", cmd_breaker,
@@ -40,6 +40,16 @@ static const struct command {
 	{"status", cmd_status, "status [--json]"},
 	{"events", cmd_events, "events [--json] [--follow]"},
 	{"metrics", cmd_metrics, "metrics [--out FILE]"},
+	{"health", cmd_health, "health [--live|--ready|--startup] [--json]   (exit 0 yes, 1 no)"},
+	{"workers", cmd_workers, "workers [--json]"},
+	{"checks", cmd_checks, "checks [--json]"},
+	{"check", cmd_check,
+	 "check set NAME pass|warn|fail [--critical] [--ttl DURATION] [--message TEXT]\n"
+	 "         (TTL 30s unless given: a check not set again within it counts as failed)\n"
+	 "  check bind NAME --breaker BREAKER [--critical]\n"
+	 "  check rm NAME"},
+	{"drain", cmd_drain, "drain [--wait DURATION | --off]   (--wait: exit 1 if work is still in flight)"},
+	{"started", cmd_started, "started"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -49,7 +59,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].synopsis);
 	fprintf(f, "\nBOX defaults to $FUSEBOX_BOX, else 'default'.  Exit status: 0 yes/done,\n"
-		   "1 no (denied), 2 error; breaker call: the command's own, 75 when rejected.\n");
+		   "1 no (denied, not healthy, not drained), 2 error; breaker call: the command's\n"
+		   "own, 75 when rejected.\n");
 }
 
 int main(int argc, char **argv)

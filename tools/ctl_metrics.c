@@ -58,6 +58,102 @@ static void manual_actions(FILE *f, const char *box, const fbx_breaker_info *b, 
 	}
 }
 
+/* One sample of a box-wide family: the box is its only label. */
+static void box_gauge(FILE *f, const char *box, const char *metric, const char *type,
+		      const char *help, const char *fmt, double v)
+{
+	family(f, metric, type, help);
+	fprintf(f, "%s{box=", metric);
+	label(f, box);
+	fputs("} ", f);
+	fprintf(f, fmt, v);
+	fputc('\n', f);
+}
+
+/* The workers, the checks and what they add up to.  A worker's pid never
+ * becomes a label: pids come and go with every respawn. */
+static void health_metrics(FILE *f, const char *box, const fbx_snapshot *s)
+{
+	const fbx_health *h = fbx_snapshot_health(s);
+	size_t nw, nc;
+	const fbx_worker_info *w = fbx_snapshot_workers(s, &nw);
+	const fbx_check_info *c = fbx_snapshot_checks(s, &nc);
+	family(f, "fusebox_health_status", "gauge",
+	       "1 for the box's aggregate health (ok, degraded, unhealthy), 0 for the others.");
+	for (int st = FBX_HEALTH_OK; st <= FBX_HEALTH_UNHEALTHY; st++) {
+		fputs("fusebox_health_status{box=", f);
+		label(f, box);
+		fprintf(f, ",status=\"%s\"} %d\n", fbx_health_status_name(st), (int)h->status == st);
+	}
+	box_gauge(f, box, "fusebox_live", "gauge",
+		  "1 when the master (if one registered) and at least one worker are alive.", "%.0f",
+		  h->live ? 1 : 0);
+	box_gauge(f, box, "fusebox_ready", "gauge",
+		  "1 when started, not draining and no critical check is failing.", "%.0f",
+		  h->ready ? 1 : 0);
+	box_gauge(f, box, "fusebox_started", "gauge",
+		  "1 once the master has said its initialisation is finished.", "%.0f",
+		  h->started ? 1 : 0);
+	box_gauge(f, box, "fusebox_draining", "gauge", "1 while the box drains.", "%.0f",
+		  h->draining ? 1 : 0);
+	box_gauge(f, box, "fusebox_draining_since_seconds", "gauge",
+		  "Seconds since the drain began (0 when not draining).", "%.3f",
+		  h->draining ? (double)h->drain_age_ns / 1e9 : 0);
+	box_gauge(f, box, "fusebox_masters_alive", "gauge",
+		  "Processes registered with the role master that are alive.", "%.0f",
+		  (double)h->masters_alive);
+	box_gauge(f, box, "fusebox_workers_alive", "gauge",
+		  "Registered processes other than the master that are alive (process there, "
+		  "heartbeat fresh).", "%.0f", (double)h->workers_alive);
+	box_gauge(f, box, "fusebox_workers_dead", "gauge",
+		  "Registered processes that are gone or whose heartbeat is stale, until their "
+		  "slots are taken.", "%.0f", (double)h->workers_dead);
+	box_gauge(f, box, "fusebox_in_flight", "gauge",
+		  "Requests begun and not yet ended, over the live workers.", "%.0f",
+		  (double)h->in_flight);
+	/* Over every registered slot, dead ones included: a slot keeps its
+	 * count when its worker dies and the next one carries on from it, so
+	 * the sum does not fall when a worker is replaced. */
+	uint64_t served = 0;
+	for (size_t i = 0; i < nw; i++)
+		if (!w[i].corrupt)
+			served += w[i].served;
+	box_gauge(f, box, "fusebox_requests_served_total", "counter",
+		  "Requests ended, over the registered worker slots.", "%.0f", (double)served);
+	family(f, "fusebox_check_status", "gauge",
+	       "1 for the check's status as it counts now (an expired check fails), 0 for the "
+	       "others.");
+	for (size_t i = 0; i < nc; i++) {
+		if (c[i].corrupt)
+			continue;
+		for (int st = FBX_CHECK_PASS; st <= FBX_CHECK_FAIL; st++) {
+			head(f, "fusebox_check_status", box, c[i].name);
+			fprintf(f, ",status=\"%s\"} %d\n", fbx_check_status_name(st),
+				(int)c[i].status == st);
+		}
+	}
+	const struct {
+		const char *metric, *help;
+	} per_check[] = {
+		{"fusebox_check_critical", "1 when the check failing makes the box unhealthy."},
+		{"fusebox_check_expired", "1 when the check was not set again within its TTL."},
+		{"fusebox_check_age_seconds", "Seconds since the check was last set (checks that "
+					      "follow a breaker have none)."},
+	};
+	for (size_t m = 0; m < sizeof(per_check) / sizeof(per_check[0]); m++) {
+		family(f, per_check[m].metric, "gauge", per_check[m].help);
+		for (size_t i = 0; i < nc; i++) {
+			if (c[i].corrupt || (m == 2 && c[i].ttl_ns == 0))
+				continue;
+			head(f, per_check[m].metric, box, c[i].name);
+			if (m == 2)
+				fprintf(f, "} %.3f\n", (double)c[i].age_ns / 1e9);
+			else
+				fprintf(f, "} %d\n", m == 0 ? c[i].critical != 0 : c[i].expired != 0);
+		}
+	}
+}
+
 static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 {
 	size_t nb, nl, ne;
@@ -183,6 +279,7 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 	fputs("fusebox_events_dropped_total{box=", f);
 	label(f, box);
 	fprintf(f, "} %llu\n", (unsigned long long)dropped);
+	health_metrics(f, box, s);
 }
 
 /* The temporary file is made with mkstemp in the target's directory: a

@@ -39,9 +39,10 @@ static unsigned long long ms(uint64_t ns)
 void show_capacity_text(FILE *f, const fbx_box_info *bi)
 {
 	const fbx_box_config *c = &bi->capacity;
-	fprintf(f, "  size %.1f MiB, room for %u breakers, %u limiters, %u events, %u workers\n",
+	fprintf(f, "  size %.1f MiB, room for %u breakers, %u limiters, %u events, %u workers, "
+		   "%u checks\n",
 		(double)bi->total_size / (1024.0 * 1024.0), c->breakers, c->limiters, c->events,
-		c->workers);
+		c->workers, c->checks);
 	fprintf(f, "  keys %u (%llu B each), ", c->keys, ull(bi->key_bytes));
 	if (bi->log_count_max == 0)
 		fprintf(f, "no log (log_slots 0)\n");
@@ -57,9 +58,9 @@ void show_capacity_json(FILE *f, const fbx_box_info *bi)
 {
 	const fbx_box_config *c = &bi->capacity;
 	fprintf(f, "{\"bytes\":%llu,\"breakers\":%u,\"limiters\":%u,\"events\":%u,\"workers\":%u,"
-		   "\"keys\":%u,\"key_bytes\":%llu,\"log_keys\":%u,\"log_slots\":%u,"
+		   "\"checks\":%u,\"keys\":%u,\"key_bytes\":%llu,\"log_keys\":%u,\"log_slots\":%u,"
 		   "\"log_key_bytes\":%llu,\"log_count_max\":%u}",
-		ull(bi->total_size), c->breakers, c->limiters, c->events, c->workers, c->keys,
+		ull(bi->total_size), c->breakers, c->limiters, c->events, c->workers, c->checks, c->keys,
 		ull(bi->key_bytes), c->log_keys, c->log_slots, ull(bi->log_key_bytes),
 		bi->log_count_max);
 }
@@ -299,6 +300,9 @@ int cmd_status(struct ctl *c)
 	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
 	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &nl);
 	fbx_snapshot_events(s, &ne, &dropped);
+	size_t nw, nc;
+	const fbx_worker_info *w = fbx_snapshot_workers(s, &nw);
+	const fbx_check_info *k = fbx_snapshot_checks(s, &nc);
 	fbx_box_info bi;
 	if (fbx_box_info_get(box, &bi) != 0) {
 		ctl_snapshot_close(box, s);
@@ -321,11 +325,26 @@ int cmd_status(struct ctl *c)
 				fputc(',', stdout);
 			show_limiter_json(stdout, &l[i], false, 0);
 		}
+		fputs("],\"health\":", stdout);
+		show_health_json(stdout, fbx_snapshot_health(s));
+		fputs(",\"workers\":[", stdout);
+		for (size_t i = 0; i < nw; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_worker_json(stdout, &w[i]);
+		}
+		fputs("],\"checks\":[", stdout);
+		for (size_t i = 0; i < nc; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_check_json(stdout, &k[i]);
+		}
 		printf("],\"events_dropped\":%llu}\n", ull(dropped));
 	} else {
 		printf("box %s: %zu breakers, %zu limiters, %zu events (%llu dropped)\n", c->box, nb,
 		       nl, ne, ull(dropped));
 		show_capacity_text(stdout, &bi);
+		show_health_text(stdout, s);
 		fputc('\n', stdout);
 		printf("%-24s %-15s %6s %10s %8s %8s %8s %6s %6s %6s %9s\n", "BREAKER", "STATE",
 		       "SINCE", "OK", "FAILED", "SLOW", "REJECTED", "TRIPS", "MANUAL", "CONSEC",
@@ -370,6 +389,16 @@ int cmd_status(struct ctl *c)
 			       l[i].rule, fbx_algorithm_name(l[i].algorithm), l[i].keyed ? "yes" : "no",
 			       l[i].dry_run ? "on" : "off", ull(l[i].allowed), ull(l[i].denied),
 			       ull(l[i].keys), ull(l[i].evictions));
+		}
+		/* only for a box whose processes use them: a box of breakers and
+		 * limiters alone reads as before */
+		if (nw > 0) {
+			fputc('\n', stdout);
+			show_workers_text(stdout, w, nw);
+		}
+		if (nc > 0) {
+			fputc('\n', stdout);
+			show_checks_text(stdout, k, nc);
 		}
 	}
 	ctl_snapshot_close(box, s);

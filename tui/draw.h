@@ -46,6 +46,13 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
 int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *prev,
 		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
+int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
+		     const struct tui_view *v, struct tui_screen *s, int row, int rows);
+int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
+		    struct tui_screen *s, int row, int rows);
+/* The same worker in prev (pid and role), or NULL. */
+const fbx_worker_info *tui_prev_worker(const struct tui_sample *prev, size_t at,
+				       const fbx_worker_info *w);
 void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 		     struct tui_screen *s, int row);
 /* One event on one line (pane_events.c), with or without its record's name. */

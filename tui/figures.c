@@ -46,6 +46,21 @@ const fbx_limiter_info *tui_prev_limiter(const struct tui_sample *prev, size_t a
 	return NULL;
 }
 
+const fbx_worker_info *tui_prev_worker(const struct tui_sample *prev, size_t at,
+				       const fbx_worker_info *w)
+{
+	if (prev == NULL || prev->snap == NULL)
+		return NULL;
+	size_t n;
+	const fbx_worker_info *p = fbx_snapshot_workers(prev->snap, &n);
+	if (at < n && p[at].pid == w->pid && strcmp(p[at].role, w->role) == 0)
+		return &p[at];
+	for (size_t i = 0; i < n; i++)
+		if (p[i].pid == w->pid && strcmp(p[i].role, w->role) == 0)
+			return &p[i];
+	return NULL;
+}
+
 double tui_per_s(uint64_t now, uint64_t before, double dt)
 {
 	return dt > 0 && now >= before ? (double)(now - before) / dt : 0;
@@ -89,6 +104,8 @@ static int severity(int state)
 struct sort_ctx {
 	const fbx_breaker_info *b;
 	const fbx_limiter_info *l;
+	const fbx_worker_info *w;
+	const fbx_check_info *c;
 	enum tui_sort sort;
 };
 static struct sort_ctx sort_ctx; /* qsort has no context argument in C11 */
@@ -113,6 +130,40 @@ static int cmp_limiter(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+/* Worst first: damaged, dead, then the busiest; the master before its
+ * workers otherwise. */
+static int cmp_worker(const void *x, const void *y)
+{
+	const fbx_worker_info *a = &sort_ctx.w[*(const int *)x], *b = &sort_ctx.w[*(const int *)y];
+	if (sort_ctx.sort == TUI_SORT_WORST) {
+		int ra = a->corrupt ? 0 : a->alive ? 2 : 1, rb = b->corrupt ? 0 : b->alive ? 2 : 1;
+		if (ra != rb)
+			return ra - rb; /* not by in flight: rows would jump at every sample */
+	}
+	if (sort_ctx.sort == TUI_SORT_CALLS && a->served != b->served)
+		return a->served > b->served ? -1 : 1;
+	bool ma = strcmp(a->role, "master") == 0, mb = strcmp(b->role, "master") == 0;
+	if (ma != mb)
+		return ma ? -1 : 1;
+	int r = strcmp(a->role, b->role);
+	if (r != 0 && sort_ctx.sort == TUI_SORT_NAME)
+		return r;
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+/* Worst first: failing, warning, passing; critical before the others. */
+static int cmp_check(const void *x, const void *y)
+{
+	const fbx_check_info *a = &sort_ctx.c[*(const int *)x], *b = &sort_ctx.c[*(const int *)y];
+	if (sort_ctx.sort != TUI_SORT_NAME) {
+		if (a->status != b->status)
+			return (int)b->status - (int)a->status;
+		if (a->critical != b->critical)
+			return b->critical - a->critical;
+	}
+	return strcmp(a->name, b->name);
+}
+
 static bool matches(const struct tui_view *v, const char *name)
 {
 	return v->filter[0] == '\0' || strstr(name, v->filter) != NULL;
@@ -131,15 +182,29 @@ int tui_order(const struct tui_sample *cur, const struct tui_view *v, enum tui_p
 		for (size_t i = 0; i < n && k < max; i++)
 			if (matches(v, b[i].name))
 				idx[k++] = (int)i;
-		sort_ctx = (struct sort_ctx){b, NULL, v->sort};
+		sort_ctx = (struct sort_ctx){.b = b, .sort = v->sort};
 		qsort(idx, (size_t)k, sizeof(int), cmp_breaker);
 	} else if (p == TUI_PANE_LIMITERS) {
 		const fbx_limiter_info *l = fbx_snapshot_limiters(cur->snap, &n);
 		for (size_t i = 0; i < n && k < max; i++)
 			if (matches(v, l[i].name))
 				idx[k++] = (int)i;
-		sort_ctx = (struct sort_ctx){NULL, l, v->sort};
+		sort_ctx = (struct sort_ctx){.l = l, .sort = v->sort};
 		qsort(idx, (size_t)k, sizeof(int), cmp_limiter);
+	} else if (p == TUI_PANE_WORKERS) {
+		const fbx_worker_info *w = fbx_snapshot_workers(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, w[i].role))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){.w = w, .sort = v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_worker);
+	} else if (p == TUI_PANE_HEALTH) {
+		const fbx_check_info *c = fbx_snapshot_checks(cur->snap, &n);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, c[i].name))
+				idx[k++] = (int)i;
+		sort_ctx = (struct sort_ctx){.c = c, .sort = v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_check);
 	} else {
 		uint64_t dropped;
 		fbx_snapshot_events(cur->snap, &n, &dropped);
@@ -155,27 +220,36 @@ int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enu
 	return tui_order(cur, view, p, idx, (int)(sizeof(idx) / sizeof(idx[0])));
 }
 
+/* The name of the record at position i of the pane; NULL for a pane of
+ * unnamed rows (workers: a pid is no name to act on; events). */
+static const char *name_at(const struct tui_sample *cur, enum tui_pane p, int i)
+{
+	size_t cnt;
+	switch (p) {
+	case TUI_PANE_BREAKERS: return fbx_snapshot_breakers(cur->snap, &cnt)[i].name;
+	case TUI_PANE_LIMITERS: return fbx_snapshot_limiters(cur->snap, &cnt)[i].name;
+	case TUI_PANE_HEALTH: return fbx_snapshot_checks(cur->snap, &cnt)[i].name;
+	default: return NULL;
+	}
+}
+
 const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view)
 {
 	static int idx[1 << 16];
 	int n = tui_order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
-	if (view->selected < 0 || view->selected >= n || view->pane == TUI_PANE_EVENTS)
+	if (view->selected < 0 || view->selected >= n)
 		return NULL;
-	size_t cnt;
-	if (view->pane == TUI_PANE_BREAKERS)
-		return fbx_snapshot_breakers(cur->snap, &cnt)[idx[view->selected]].name;
-	return fbx_snapshot_limiters(cur->snap, &cnt)[idx[view->selected]].name;
+	return name_at(cur, view->pane, idx[view->selected]);
 }
 
 int tui_find_row(const struct tui_sample *cur, const struct tui_view *view, const char *name)
 {
 	static int idx[1 << 16];
 	int n = tui_order(cur, view, view->pane, idx, (int)(sizeof(idx) / sizeof(idx[0])));
-	size_t cnt;
-	for (int k = 0; k < n && view->pane != TUI_PANE_EVENTS; k++) {
-		const char *have = view->pane == TUI_PANE_BREAKERS
-					   ? fbx_snapshot_breakers(cur->snap, &cnt)[idx[k]].name
-					   : fbx_snapshot_limiters(cur->snap, &cnt)[idx[k]].name;
+	for (int k = 0; k < n; k++) {
+		const char *have = name_at(cur, view->pane, idx[k]);
+		if (have == NULL)
+			return -1;
 		if (strcmp(have, name) == 0)
 			return k;
 	}

@@ -36,6 +36,22 @@ void tui_header(const struct tui_sample *cur, const struct tui_sample *prev,
 	}
 	for (size_t i = 0; i < nl; i++)
 		dry += l[i].dry_run;
+	/* the drain and the aggregate before the breakers: a drain started
+	 * by mistake takes a host out of rotation */
+	if (tui_health_used(cur->snap)) {
+		const fbx_health *h = fbx_snapshot_health(cur->snap);
+		if (h->draining) {
+			char age[16];
+			tui_age(age, sizeof(age), h->drain_age_ns, true);
+			tui_putf(&p, -1, TUI_BAD, " DRAINING %s", age);
+		}
+		tui_putf(&p, -1, h->status == FBX_HEALTH_OK ? TUI_GOOD
+				 : h->status == FBX_HEALTH_DEGRADED ? TUI_WARN : TUI_BAD,
+			 "  %s", tui_health_word(h->status));
+		tui_putf(&p, -1, TUI_NORMAL, " %u up", h->workers_alive + h->masters_alive);
+		if (h->workers_dead)
+			tui_putf(&p, -1, TUI_BAD, " %u dead", h->workers_dead);
+	}
 	tui_putf(&p, -1, open ? TUI_BAD : TUI_NORMAL, "  %d open", open);
 	if (due)
 		tui_putf(&p, -1, TUI_BAD, " (%d due)", due);
@@ -65,9 +81,13 @@ void tui_hint(const struct tui_view *v, struct tui_screen *s)
 		tui_put(&p, v->message, -1, TUI_BOLD);
 		return;
 	}
-	tui_put(&p, v->read_only ? "Tab pane  j/k move  / filter  s sort  p pause  +/- interval  ? help  q quit"
-			     : "Tab pane  j/k move  t trip  c hold  a release  r reset  d dry-run  / filter  "
-			       "s sort  p pause  ? help  q quit",
-	    -1, TUI_DIM);
+	const char *hint = v->read_only
+		? "Tab pane  j/k move  / filter  s sort  p pause  +/- interval  ? help  q quit"
+		: v->pane == TUI_PANE_HEALTH || v->pane == TUI_PANE_WORKERS
+		? "Tab pane  j/k move  x remove check  D drain on/off  / filter  s sort  p pause  "
+		  "? help  q quit"
+		: "Tab pane  j/k move  t trip  c hold  a release  r reset  d dry-run  D drain  "
+		  "/ filter  s sort  p pause  ? help  q quit";
+	tui_put(&p, hint, -1, TUI_DIM);
 }
 

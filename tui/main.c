@@ -203,6 +203,7 @@ static int one_shot(struct top *t)
 	nanosleep(&ts, NULL);
 	sample(t);
 	static struct tui_screen s;
+	t->view.all_panes = true; /* no Tab on paper: every pane */
 	render(t, TUI_ROWS_MAX, 132, &s);
 	/* plain text for scripts: no key hints, no room kept for a terminal */
 	for (int r = 0; r < s.rows; r++) {
@@ -361,6 +362,58 @@ static void act(struct top *t, int key)
 }
 
 
+/* Drain and check removal record no event and take no reason (the
+ * library keeps none for them), so they ask only [y/N]: a reason typed
+ * here would be thrown away. */
+static void drain_toggle(struct top *t)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	if (t->rw == NULL) {
+		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		return;
+	}
+	if (cur == NULL || cur->snap == NULL) {
+		snprintf(t->message, sizeof(t->message), "no box to drain");
+		return;
+	}
+	bool on = !fbx_snapshot_health(cur->snap)->draining;
+	char q[160];
+	snprintf(q, sizeof(q), on ? "Start draining box %s (readiness fails from now)? [y/N] "
+				  : "Stop draining box %s (ready again)? [y/N] ",
+		 t->name);
+	if (!confirm(q)) {
+		snprintf(t->message, sizeof(t->message), "cancelled");
+		return;
+	}
+	int rc = fbx_drain(t->rw, on);
+	snprintf(t->message, sizeof(t->message), "box %s: %s%s%s", t->name,
+		 on ? "draining" : "drain stopped", rc ? ": " : "", rc ? fbx_strerror(rc) : "");
+}
+
+static void remove_check(struct top *t)
+{
+	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
+	const char *name = cur && cur->snap ? tui_selected_name(cur, &t->view) : NULL;
+	if (t->rw == NULL) {
+		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		return;
+	}
+	if (name == NULL) {
+		snprintf(t->message, sizeof(t->message), "select a check first");
+		return;
+	}
+	char q[160], keep[FBX_NAME_MAX];
+	snprintf(keep, sizeof(keep), "%s", name); /* the snapshot may move under the prompt */
+	snprintf(q, sizeof(q), "Remove check %s? [y/N] ", keep);
+	if (!confirm(q)) {
+		snprintf(t->message, sizeof(t->message), "cancelled");
+		return;
+	}
+	int rc = fbx_check_remove(t->rw, keep);
+	snprintf(t->message, sizeof(t->message), "Remove check %s: %s", keep,
+		 rc ? fbx_strerror(rc) : "done");
+}
+
 /* ---- keys: one table drives dispatch, the help screen and --keys ------- */
 
 struct loop {
@@ -428,10 +481,24 @@ static void k_dry(struct loop *l)
 		snprintf(l->t->message, sizeof(l->t->message), "select a limiter first (Tab)");
 	l->next_sample = 0;
 }
+static void k_drain(struct loop *l)
+{
+	drain_toggle(l->t);
+	l->next_sample = 0;
+}
+static void k_remove(struct loop *l)
+{
+	if (l->t->view.pane == TUI_PANE_HEALTH)
+		remove_check(l->t);
+	else
+		snprintf(l->t->message, sizeof(l->t->message), "select a check first (Tab to HEALTH)");
+	l->next_sample = 0;
+}
 static void k_help(struct loop *l);
 static void k_detail(struct loop *l)
 {
-	if (l->t->view.pane == TUI_PANE_EVENTS && !l->t->view.detail)
+	enum tui_pane p = l->t->view.pane;
+	if (p != TUI_PANE_BREAKERS && p != TUI_PANE_LIMITERS && !l->t->view.detail)
 		snprintf(l->t->message, sizeof(l->t->message), "select a breaker or limiter first (Tab)");
 	else
 		l->t->view.detail = !l->t->view.detail;
@@ -444,7 +511,7 @@ static const struct key {
 	const char *help;
 	void (*run)(struct loop *l);
 } keys[] = {
-	{'\t', 0, "Tab", false, "next pane: breakers, limiters, events", k_pane},
+	{'\t', 0, "Tab", false, "next pane: breakers, limiters, workers, health, events", k_pane},
 	{'\n', KEY_ENTER, "Enter", false, "details of the selected breaker or limiter (again: back)",
 	 k_detail},
 	{'j', KEY_DOWN, "j, Down", false, "move the selection down", k_down},
@@ -454,6 +521,9 @@ static const struct key {
 	{'a', 0, "a", true, "release the selected breaker to automatic", k_release},
 	{'r', 0, "r", true, "reset the selected breaker (closed, counts cleared)", k_reset},
 	{'d', 0, "d", true, "toggle dry-run on the selected limiter", k_dry},
+	{'D', 0, "D", true, "start or stop draining the box (readiness fails while it drains)",
+	 k_drain},
+	{'x', 0, "x", true, "remove the selected health check (a stale one)", k_remove},
 	{'/', 0, "/", false, "filter by name (empty to clear)", k_filter},
 	{'s', 0, "s", false, "cycle the sort: worst first, name, busiest", k_sort},
 	{'p', 0, "p", false, "pause or resume sampling", k_pause},
@@ -476,8 +546,8 @@ static void k_help(struct loop *l)
 		mvprintw(r++, 0, "  %-9s %s", keys[i].name, keys[i].help);
 	}
 	if (!l->t->view.read_only && r < LINES - 3) {
-		mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms) and takes an optional reason;");
-		mvaddstr(++r, 0, "  it is recorded in the event ring with your uid and pid.");
+		mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms); a breaker's or limiter's then");
+		mvaddstr(++r, 0, "  takes an optional reason, recorded in the event ring with your uid and pid.");
 	}
 	mvaddstr(LINES - 1, 0, "press any key");
 	refresh();

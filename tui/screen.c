@@ -78,9 +78,20 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 		tui_detail(cur, view, out);
 		return;
 	}
-	/* what is left: breakers ~45%, limiters ~25%, events the rest */
+	if (view->all_panes) {
+		/* a printout: every pane whole, one after the other */
+		int row = tui_breakers_pane(cur, prev, view, out, 2, out->rows);
+		row = tui_limiters_pane(cur, prev, view, out, row, out->rows);
+		row = tui_workers_pane(cur, prev, view, out, row, out->rows);
+		row = tui_health_pane(cur, view, out, row, out->rows);
+		tui_events_pane(cur, view, out, row);
+		return;
+	}
+	/* what is left: breakers ~45%, limiters ~25%, events the rest; with
+	 * the workers or the health checks below, they get more of it */
+	bool lower = view->pane == TUI_PANE_WORKERS || view->pane == TUI_PANE_HEALTH;
 	int left = out->rows - 2, row = 2;
-	int nb = left * 45 / 100, nl = left * 25 / 100;
+	int nb = left * (lower ? 30 : 45) / 100, nl = left * (lower ? 20 : 25) / 100;
 	if (nb < 4)
 		nb = 4;
 	if (nl < 3)
@@ -92,5 +103,10 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 	row = tui_limiters_pane(cur, prev, view, out, row, nl);
 	if (row < lim_end && lim_end < out->rows)
 		row = lim_end;
-	tui_events_pane(cur, view, out, row);
+	if (view->pane == TUI_PANE_WORKERS)
+		tui_workers_pane(cur, prev, view, out, row, out->rows - row);
+	else if (view->pane == TUI_PANE_HEALTH)
+		tui_health_pane(cur, view, out, row, out->rows - row);
+	else
+		tui_events_pane(cur, view, out, row);
 }

@@ -40,7 +40,13 @@ struct tui_screen {
 	struct tui_line line[TUI_ROWS_MAX];
 };
 
-enum tui_pane { TUI_PANE_BREAKERS, TUI_PANE_LIMITERS, TUI_PANE_EVENTS, TUI_PANE_COUNT };
+/* Tab's order.  Breakers and limiters are always drawn; the part below
+ * them shows the workers or the health checks while one of those panes
+ * has the selection, else the events. */
+enum tui_pane {
+	TUI_PANE_BREAKERS, TUI_PANE_LIMITERS, TUI_PANE_WORKERS, TUI_PANE_HEALTH, TUI_PANE_EVENTS,
+	TUI_PANE_COUNT
+};
 enum tui_sort { TUI_SORT_WORST, TUI_SORT_NAME, TUI_SORT_CALLS, TUI_SORT_COUNT };
 
 /* What the operator chose to see. */
@@ -52,6 +58,7 @@ struct tui_view {
 	char filter[64];      /* substring of names; "" = all */
 	bool paused, read_only;
 	bool detail;          /* the selected record's detail instead of the panes */
+	bool all_panes;       /* every pane, one after the other (a printout) */
 	double interval_s;
 	const char *message;  /* one line for the operator (errors, results) */
 	char clock[16];       /* wall-clock time of the last sample, "12:03:04" */
@@ -101,8 +108,18 @@ void tui_age(char *buf, size_t len, uint64_t ns, bool compact);
 const char *tui_state_glyph(int state);
 enum tui_attr tui_state_attr(int state);
 
+/* A worker's state: "o alive", "X gone" (its process), "X stale" (its
+ * heartbeat), "? damaged". */
+const char *tui_worker_word(const fbx_worker_info *w);
+/* The box's aggregate as the header says it: "ok", "DEGRADED", "UNHEALTHY". */
+const char *tui_health_word(int status);
+/* Whether the box's processes use workers, checks or the drain at all: a
+ * box of breakers and limiters alone keeps its header as it was. */
+bool tui_health_used(const fbx_snapshot *snap);
+
 /* Rows of a pane after sorting and filtering, for navigation; names of
- * the selected breaker/limiter (NULL when none). */
+ * the selected breaker, limiter or check (NULL when none, and in the
+ * workers and events panes). */
 int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enum tui_pane p);
 const char *tui_selected_name(const struct tui_sample *cur, const struct tui_view *view);
 /* The row of name in the view's pane now, or -1: the selection follows a

@@ -1,0 +1,111 @@
+/* pane_health.c — the health checks, worst first, under a line that says
+ * what each probe answers now. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+const char *tui_health_word(int status)
+{
+	static const char *const w[] = {"ok", "DEGRADED", "UNHEALTHY"};
+	return status >= FBX_HEALTH_OK && status <= FBX_HEALTH_UNHEALTHY ? w[status] : "?";
+}
+
+bool tui_health_used(const fbx_snapshot *snap)
+{
+	size_t nw, nc;
+	const fbx_health *h = fbx_snapshot_health(snap);
+	fbx_snapshot_workers(snap, &nw);
+	fbx_snapshot_checks(snap, &nc);
+	return h != NULL && (nw > 0 || nc > 0 || h->started || h->draining);
+}
+
+static enum tui_attr check_attr(int status)
+{
+	return status == FBX_CHECK_PASS ? TUI_GOOD : status == FBX_CHECK_WARN ? TUI_WARN : TUI_BAD;
+}
+
+static const char *check_word(int status)
+{
+	static const char *const w[] = {"o pass", "~ warn", "X FAIL"};
+	return status >= FBX_CHECK_PASS && status <= FBX_CHECK_FAIL ? w[status] : "? ----";
+}
+
+/* live, ready, started and the drain, each a word whose case and colour
+ * say yes or no. */
+static void probes_line(struct pen *p, const fbx_health *h)
+{
+	tui_put(p, "  ", -1, TUI_NORMAL);
+	tui_put(p, h->live ? "o live" : "X NOT LIVE", -1, h->live ? TUI_GOOD : TUI_BAD);
+	tui_put(p, "  ", -1, TUI_NORMAL);
+	tui_put(p, h->ready ? "o ready" : "X NOT READY", -1, h->ready ? TUI_GOOD : TUI_BAD);
+	tui_put(p, "  ", -1, TUI_NORMAL);
+	tui_put(p, h->started ? "o started" : "~ not started", -1, h->started ? TUI_GOOD : TUI_WARN);
+	if (h->draining) {
+		char age[16];
+		tui_age(age, sizeof(age), h->drain_age_ns, false);
+		tui_putf(p, -1, TUI_BAD, "  ! DRAINING %s", age);
+	}
+	if (h->reason[0] != '\0')
+		tui_putf(p, -1, TUI_DIM, "  %s", h->reason);
+}
+
+int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
+		    struct tui_screen *s, int row, int rows)
+{
+	static int idx[1 << 16];
+	int n = tui_order(cur, v, TUI_PANE_HEALTH, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	const fbx_health *h = cur && cur->snap ? fbx_snapshot_health(cur->snap) : NULL;
+	char t[160];
+	snprintf(t, sizeof(t), "HEALTH %s  %d checks%s%s", h ? tui_health_word(h->status) : "?", n,
+		 v->filter[0] ? "  filter: " : "", v->filter);
+	tui_title(s, row++, t, v->pane == TUI_PANE_HEALTH);
+	if (h == NULL)
+		return row;
+	struct pen p = tui_pen_at(s, row++);
+	probes_line(&p, h);
+	p = tui_pen_at(s, row++);
+	tui_put(&p, "  STATUS ", 9, TUI_BOLD);
+	tui_putf(&p, 23, TUI_BOLD, "%-22s", "CHECK");
+	tui_putf(&p, 5, TUI_BOLD, "%-4s", "CRIT");
+	tui_putf(&p, 6, TUI_BOLD, "%5s", "AGE");
+	tui_putf(&p, 6, TUI_BOLD, "%5s", "TTL");
+	tui_put(&p, "  MESSAGE", -1, TUI_BOLD);
+	size_t cnt;
+	const fbx_check_info *c = fbx_snapshot_checks(cur->snap, &cnt);
+	int first = v->pane == TUI_PANE_HEALTH && v->selected >= rows - 3 ? v->selected - (rows - 4) : 0;
+	for (int k = first; k < n && row < s->rows && k - first < rows - 3; k++, row++) {
+		const fbx_check_info *x = &c[idx[k]];
+		p = tui_pen_at(s, row);
+		tui_putf(&p, 9, check_attr(x->status), "  %s", check_word(x->status));
+		tui_putf(&p, 23, TUI_NORMAL, "%-22.22s", x->name);
+		if (x->corrupt) {
+			tui_put(&p, "(damaged: counts as failed until set again)", -1, TUI_BAD);
+		} else {
+			tui_putf(&p, 5, x->critical ? TUI_BOLD : TUI_DIM, "%-4s", x->critical ? "yes" : "no");
+			char age[16] = "-", ttl[16] = "-";
+			if (x->ttl_ns > 0) {
+				tui_age(age, sizeof(age), x->age_ns, true);
+				tui_age(ttl, sizeof(ttl), x->ttl_ns, true);
+			}
+			tui_putf(&p, 6, x->expired ? TUI_BAD : TUI_NORMAL, "%5s", age);
+			tui_putf(&p, 6, TUI_DIM, "%5s", ttl);
+			if (x->breaker[0] != '\0')
+				tui_putf(&p, -1, TUI_NORMAL, "  follows breaker %s", x->breaker);
+			else if (x->expired && x->ttl_ns > 0)
+				tui_putf(&p, -1, TUI_BAD, "  EXPIRED (set %s) %s",
+					 fbx_check_status_name(x->set_status), x->message);
+			else
+				tui_putf(&p, -1, TUI_NORMAL, "  %s", x->message);
+		}
+		if (v->pane == TUI_PANE_HEALTH && k == v->selected)
+			tui_mark_line(s, row, TUI_SELECTED);
+	}
+	if (n == 0 && row < s->rows) {
+		p = tui_pen_at(s, row++);
+		tui_put(&p, "  (no checks: fuseboxctl check set, or fbx_check_set)", -1, TUI_DIM);
+	}
+	return row;
+}
