@@ -464,6 +464,7 @@ START_TEST(log_scribbles_settle)
 			exact_round = round;
 	}
 	ck_assert_msg(exact_round >= 0, "the scribbled log never settled");
+	fbx_box_close(box);
 }
 END_TEST
 
