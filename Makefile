@@ -113,6 +113,15 @@ test: deps
 	$(MAKE) --no-print-directory B=$(B) fuzz-smoke
 	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
 		FUSEBOX_PROBE=$(B)/fusebox-probe $(B)/fusebox-tests
+	$(MAKE) --no-print-directory B=$(B) python-test
+
+# The Python binding (bindings/python) with Debian's interpreter, which has
+# python3-limits, flask-limiter, fastapi and gunicorn (a pyenv python3 on
+# PATH may not); its last line is "N passed, N failed".
+PYTHON ?= /usr/bin/python3
+.PHONY: python-test
+python-test: lib
+	cd bindings/python && FUSEBOX_LIB=$(abspath $(B))/libfusebox.so.0 $(PYTHON) tests/run.py
 
 # The same suite, library and tests built with ASan+UBSan.
 # FBX_DEBUG compiles the library's invariant assertions in (lib/debug.h).
@@ -149,6 +158,9 @@ bench:
 	@sh tools/install-deps.sh bench
 	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-bench
 	$(B)/fusebox-bench
+	@if [ -x /usr/bin/python3 ]; then $(MAKE) --no-print-directory B=$(B) lib >/dev/null && \
+		FUSEBOX_LIB=$(abspath $(B))/libfusebox.so.0 /usr/bin/python3 bench/python_bench.py; \
+	else echo "bench: no /usr/bin/python3: the Python rows are left out"; fi
 
 # ---- proof: fuzzing, chaos, more sanitizers ----------------------------
 

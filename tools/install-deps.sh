@@ -8,11 +8,11 @@ set -eu
 what=${1:-test}
 optional=""   # installed when possible, never a failure
 case "$what" in
-test)  pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev libmicrohttpd-dev curl tmux clang libclang-rt-14-dev" ;;
+test)  pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev libmicrohttpd-dev curl tmux clang libclang-rt-14-dev python3 python3-limits python3-flask-limiter python3-fastapi python3-starlette python3-httpx gunicorn" ;;   # python3-*, gunicorn: make python-test
 demo)  pkgs="gcc make pkg-config libncurses-dev libinih-dev libjansson-dev libmicrohttpd-dev" ;;
-bench) pkgs="gcc make pkg-config libhiredis-dev"; optional="redis-server python3-limits" ;;   # the bench says so when Redis or limits is missing
+bench) pkgs="gcc make pkg-config libhiredis-dev"; optional="redis-server python3-limits python3-redis" ;;   # the bench says so when Redis or limits is missing
 sanitize) pkgs="gcc make pkg-config check libjansson-dev libinih-dev valgrind" ;;   # make tsan, make valgrind (gcc brings libtsan)
-all)   pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev libmicrohttpd-dev curl libhiredis-dev clang libclang-rt-14-dev redis-server tmux valgrind" ;;
+all)   pkgs="gcc make pkg-config check libncurses-dev libjansson-dev libinih-dev libmicrohttpd-dev curl libhiredis-dev clang libclang-rt-14-dev redis-server tmux valgrind python3 python3-limits python3-flask-limiter python3-fastapi python3-starlette python3-httpx gunicorn python3-redis" ;;
 *) echo "install-deps.sh: unknown set '$what' (test, demo, bench, sanitize or all)" >&2; exit 2 ;;
 esac
 
