@@ -4,7 +4,8 @@
  *     fleet BOX [--workers N] [--seconds S]
  *
  * BOX must exist already, made from examples/demo.ini (breakers "catalog",
- * "payments", "search"; keyed limiter "api"):
+ * "payments", "search"; keyed limiter "api"; retry budget "payments",
+ * bulkhead "search", cache "quotes"):
  *
  *     fuseboxctl -b demo create --config examples/demo.ini
  *     build/examples/fleet demo &
@@ -28,6 +29,22 @@
  * of 300 occasional users.  A simulated call sleeps a few milliseconds (the
  * latency it reports to the breaker is the simulated one), so the fleet
  * costs little CPU.  A rejected call (FBX_EOPEN) returns at once.
+ *
+ * Each upstream is called the way its trouble asks for:
+ *
+ *   payments  through fbx_retry(): a failed call is retried after a short
+ *             backoff (2 ms base, 10 ms cap, full jitter, 2 retries),
+ *             never into the open breaker and never past the retry budget
+ *             "payments" (20% of requests plus 5 a second, host-wide), so
+ *             a wave of failures cannot become a retry storm.  The answer
+ *             goes through fbx_fallback(): the payments call, else the
+ *             last good quote for the caller from the shared cache
+ *             "quotes" (fresh 2 s, served stale for a minute), else a
+ *             canned "quotes unavailable"; every good answer is put in
+ *             the cache, for whichever worker needs it next.
+ *   search    behind the bulkhead "search" (2 calls at once, host-wide):
+ *             a call that finds it full is refused at once instead of
+ *             queueing on the slow upstream.
  *
  * The processes also say how they are: the master registers as "master",
  * each worker after its fork as "worker", and they heartbeat every 100 ms;
@@ -110,6 +127,9 @@ struct fleet {
 	fbx_box *box;
 	fbx_breaker *catalog, *payments, *search;
 	fbx_limiter *api;
+	fbx_budget *retries;     /* payments' retries */
+	fbx_bulkhead *in_search; /* calls to search at once */
+	fbx_cache *quotes;       /* payments' last good answers */
 	uint64_t start;  /* the master's clock at start: the upstreams' timeline */
 	uint64_t stop;   /* 0 = until signalled */
 	int workers;
@@ -212,8 +232,72 @@ static void worker(const struct fleet *f, int id, pid_t master)
 	(void)served, (void)limited, (void)rejected, (void)failed;
 }
 
+/* A payment for one caller: what fbx_retry, fbx_fallback and the cache
+ * pass around. */
+struct payment {
+	const struct fleet *f;
+	uint32_t *seed;
+	const char *tok;
+	char key[32];        /* the caller's quote in the cache */
+	char answer[64];
+	int attempts_failed;
+};
+
+/* One call to payments; fbx_retry reports it to the breaker. */
+static int pay_once(void *arg)
+{
+	struct payment *p = arg;
+	uint64_t dur;
+	fbx_outcome o = call_upstream(1, fbx_clock_now() - p->f->start, p->seed, &dur);
+	if (o == FBX_FAILURE) {
+		p->attempts_failed++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Primary: payments, retried within the budget; a good answer is
+ * shared with every worker through the cache. */
+static int pay_primary(void *arg)
+{
+	struct payment *p = arg;
+	/* short delays: the demo's requests are a few milliseconds each */
+	fbx_backoff policy;
+	fbx_backoff_init(&policy);
+	policy.max_retries = 2;
+	policy.base_ns = 2 * MS;
+	policy.cap_ns = 10 * MS;
+	fbx_retry_result out;
+	if (fbx_retry(p->f->box, &policy, p->f->payments, p->f->retries, pay_once, p, &out) != 0)
+		return -1;
+	int n = snprintf(p->answer, sizeof(p->answer), "quote for %s: %u.%02u EUR", p->tok,
+			 10 + rnd(p->seed) % 90, rnd(p->seed) % 100);
+	fbx_cache_put(p->f->quotes, p->key, strlen(p->key), p->answer, (size_t)n);
+	return 0;
+}
+
+/* Backup: the last good quote, stale or not (stale-if-error). */
+static int pay_cached(void *arg)
+{
+	struct payment *p = arg;
+	fbx_cache_hit hit;
+	if (fbx_cache_get(p->f->quotes, p->key, strlen(p->key), p->answer, sizeof(p->answer) - 1,
+			  &hit) != 0)
+		return -1;
+	p->answer[hit.len] = '\0';
+	return 0;
+}
+
+static int pay_default(void *arg)
+{
+	struct payment *p = arg;
+	snprintf(p->answer, sizeof(p->answer), "quotes unavailable, try again shortly");
+	return 0;
+}
+
 /* One request: the caller's token through the limiter, then one upstream
- * through its breaker. */
+ * through its breaker (payments through retries and a fallback, search
+ * behind its bulkhead). */
 static void request(const struct fleet *f, int id, fbx_breaker *const br[3], uint32_t *seedp,
 		    double p_named, double p_mallory, unsigned long *limited,
 		    unsigned long *rejected, unsigned long *failed, unsigned long *served)
@@ -242,10 +326,43 @@ static void request(const struct fleet *f, int id, fbx_breaker *const br[3], uin
 	/* half the calls go to catalog, a quarter to each of the others */
 	uint32_t r = rnd(seedp) % 4;
 	int which = r < 2 ? 0 : (int)r - 1;
+	if (which == 1) {
+		struct payment pay = {.f = f, .seed = seedp, .tok = tok};
+		snprintf(pay.key, sizeof(pay.key), "quote:%s", tok);
+		fbx_fallback_source from;
+		rc = fbx_fallback(pay_primary, pay_cached, pay_default, &pay, &from);
+		if (rc != 0) {
+			fprintf(stderr, "fleet: worker %d: fallback: %s\n", id, fbx_strerror(rc));
+			stop = 1;
+			return;
+		}
+		/* answered either way; the cache or the default stood in */
+		*failed += pay.attempts_failed > 0;
+		*rejected += from != FBX_FALLBACK_PRIMARY;
+		(*served)++;
+		return;
+	}
+	/* search: at most the bulkhead's cap at once, host-wide; a call that
+	 * finds it full is refused now rather than pile onto a slow upstream */
+	fbx_bulkhead_permit place;
+	if (which == 2) {
+		rc = fbx_bulkhead_acquire(f->in_search, 0, &place);
+		if (rc == FBX_EFULL) {
+			(*rejected)++;
+			return;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "fleet: worker %d: bulkhead: %s\n", id, fbx_strerror(rc));
+			stop = 1;
+			return;
+		}
+	}
 	fbx_permit p;
 	rc = fbx_breaker_allow(br[which], &p);
 	if (rc == FBX_EOPEN) {
 		(*rejected)++; /* 503 at once, the sick upstream is left alone */
+		if (which == 2)
+			fbx_bulkhead_release(f->in_search, &place);
 		return;
 	}
 	if (rc != 0) {
@@ -255,6 +372,8 @@ static void request(const struct fleet *f, int id, fbx_breaker *const br[3], uin
 	}
 	uint64_t dur;
 	fbx_outcome o = call_upstream(which, fbx_clock_now() - f->start, seedp, &dur);
+	if (which == 2)
+		fbx_bulkhead_release(f->in_search, &place);
 	rc = fbx_breaker_done(br[which], &p, o, dur);
 	if (rc != 0) {
 		fprintf(stderr, "fleet: worker %d: done: %s\n", id, fbx_strerror(rc));
@@ -280,9 +399,16 @@ static int find_all(fbx_box *box, struct fleet *f)
 		}
 	}
 	int rc = fbx_limiter_find(box, "api", &f->api);
+	const char *what = "limiter 'api'";
+	if (rc == 0 && (rc = fbx_budget_find(box, "payments", &f->retries)) != 0)
+		what = "retry budget 'payments'";
+	if (rc == 0 && (rc = fbx_bulkhead_find(box, "search", &f->in_search)) != 0)
+		what = "bulkhead 'search'";
+	if (rc == 0 && (rc = fbx_cache_find(box, "quotes", &f->quotes)) != 0)
+		what = "cache 'quotes'";
 	if (rc)
-		fprintf(stderr, "fleet: limiter 'api': %s (create the box from "
-				"examples/demo.ini)\n", fbx_strerror(rc));
+		fprintf(stderr, "fleet: %s: %s (create the box from examples/demo.ini)\n", what,
+			fbx_strerror(rc));
 	return rc;
 }
 

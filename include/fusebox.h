@@ -411,6 +411,20 @@ typedef struct fbx_limit_result {
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen,
 		     uint32_t cost, fbx_limit_result *res);
 
+/* What a take of cost would decide now, consuming nothing and counting
+ * nothing: 0 (res says what would be left) or FBX_ELIMITED (res says for
+ * how long).  A key not in the table has its whole budget.  Not a hot
+ * path: for RateLimit headers and storages that must answer "how much is
+ * left?" without taking. */
+int fbx_limiter_peek(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
+		     fbx_limit_result *res);
+/* Forgets KEY (a global limiter: its state): its next take has a whole
+ * budget.  FBX_ENOENT for a key not in the table. */
+int fbx_limiter_forget(fbx_limiter *l, const void *key, size_t keylen);
+/* Forgets every key of the limiter (a global one: its state), recorded as
+ * an operator's reset with reason (may be NULL). */
+int fbx_limiter_reset(fbx_limiter *l, const char *reason);
+
 /* Change the rule or the dry-run mode live, for every process (the
  * algorithm stays).  reason (may be NULL) goes into the event with the
  * uid and pid of the caller, like a breaker's manual action; the event's
@@ -730,6 +744,9 @@ typedef struct fbx_breaker_info {
 	int operator_cause;            /* FBX_CAUSE_TRIP .. FBX_CAUSE_RESET */
 	char operator_reason[FBX_REASON_MAX];
 } fbx_breaker_info;
+/* One breaker as a snapshot would show it, without copying the box: for a
+ * state or a failure count wanted now.  FBX_ECORRUPT for a damaged record. */
+int fbx_breaker_info_get(fbx_breaker *b, fbx_breaker_info *out);
 
 #define FBX_TOP_KEYS 8       /* keys with the most denials, kept per keyed limiter */
 #define FBX_TOP_KEY_TEXT 48  /* bytes of a key kept for display */

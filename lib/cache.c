@@ -337,15 +337,19 @@ int fbx_cache_get(fbx_cache *c, const void *key, size_t keylen, void *buf, size_
 	int64_t slot = lookup(c, tag, key, keylen, w);
 	uint64_t now = fbx__ms_since(box, fbx__now_coarse());
 	uint64_t age = slot < 0 ? 0 : now > w[C_PUT] ? now - w[C_PUT] : 0;
+	/* a read-only mapping cannot be counted in (its pages are PROT_READ) */
+	bool count = !box->read_only;
 	if (slot < 0 || age > c->ttl_ms + c->stale_ms) {
-		atomic_fetch_add_explicit(&c->rec->misses, 1, memory_order_relaxed);
+		if (count)
+			atomic_fetch_add_explicit(&c->rec->misses, 1, memory_order_relaxed);
 		return FBX_ENOENT;
 	}
 	hit->len = (size_t)(w[C_LENS] >> 32);
 	hit->age_ns = age * 1000000u;
 	hit->stale = age > c->ttl_ms;
-	atomic_fetch_add_explicit(hit->stale ? &c->rec->stale_hits : &c->rec->hits, 1,
-				  memory_order_relaxed);
+	if (count)
+		atomic_fetch_add_explicit(hit->stale ? &c->rec->stale_hits : &c->rec->hits, 1,
+					  memory_order_relaxed);
 	rc = hit->len > cap ? FBX_ERANGE : 0;
 	if (rc == 0 && hit->len)
 		memcpy(buf, &w[C_KEY + FBX__CACHE_KEY_WORDS], hit->len);

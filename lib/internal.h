@@ -165,6 +165,13 @@ static inline uint64_t fbx__op_check(const uint64_t w[FBX__OP_WORDS])
 	}
 	return h | 1; /* never 0: 0 is "no action yet" */
 }
+/* limiter.c, for limiter_peek.c */
+struct fbx__reading;
+struct fbx__verdict;
+const struct fbx__limiter_cfg *fbx__limiter_cfg_pin(fbx_limiter *l, uint32_t *pin, int *rc);
+void fbx__limiter_cfg_unpin(fbx_limiter *l, uint32_t pin);
+int fbx__breaker_read(fbx_box *box, uint32_t i, fbx_breaker_info *out);
+
 /* workers.c, checks.c: what readers make of a worker slot or a check
  * record (1: there is one; 0: none), and the checks' words' check */
 int fbx__role_check(const char *role);

@@ -480,6 +480,15 @@ out:
 	return rc;
 }
 
+enum fbx__decision fbx__limit_decide(const fbx_limiter *l, const struct fbx__limit *k,
+				     uint64_t w, const struct fbx__reading *at, uint64_t cost,
+				     uint64_t *next, struct fbx__verdict *v)
+{
+	return l->algorithm == FBX_ALGO_GCRA
+		       ? fbx__gcra_decide(k, at->padded, w, at->now, at->fresh, cost, next, v)
+		       : fbx__window_decide(k, w, at->now, at->fresh, cost, next, v);
+}
+
 static enum fbx__decision decide(const fbx_limiter *l, const struct fbx__limit *k,
 				 uint64_t w, const struct fbx__reading *at, uint64_t cost,
 				 uint64_t *next, struct fbx__verdict *v)
@@ -717,4 +726,30 @@ int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	/* one thread: nobody refreshes while this take runs */
 	uint32_t i = atomic_load_explicit(&l->cur, memory_order_acquire);
 	return take_with(l, &l->cfgs[i], shard, key, keylen, cost, res);
+}
+
+/* The rule in force, pinned against a refresh when threads share the
+ * handle (take_pinned's scheme), for the slow paths of limiter_peek.c. */
+const struct fbx__limiter_cfg *fbx__limiter_cfg_pin(fbx_limiter *l, uint32_t *pin, int *rc)
+{
+	uint64_t active = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
+	*rc = 0;
+	if (active != atomic_load_explicit(&l->cfg_seen, memory_order_relaxed) &&
+	    (*rc = refresh_cfg(l)) != 0)
+		return NULL;
+	uint32_t i;
+	for (;;) {
+		i = atomic_load(&l->cur);
+		atomic_fetch_add(&l->pins[i], 1);
+		if (atomic_load(&l->cur) == i)
+			break;
+		atomic_fetch_sub(&l->pins[i], 1);
+	}
+	*pin = i;
+	return &l->cfgs[i];
+}
+
+void fbx__limiter_cfg_unpin(fbx_limiter *l, uint32_t pin)
+{
+	atomic_fetch_sub_explicit(&l->pins[pin], 1, memory_order_release);
 }

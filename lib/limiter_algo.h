@@ -149,6 +149,12 @@ FBX__HOT enum fbx__decision fbx__gcra_decide(const struct fbx__limit *k, bool pa
 	return FBX__DENY;
 }
 
+/* One limit's decision on word w, for either word algorithm (limiter.c). */
+struct fbx__reading;
+enum fbx__decision fbx__limit_decide(const fbx_limiter *l, const struct fbx__limit *k,
+				     uint64_t w, const struct fbx__reading *at, uint64_t cost,
+				     uint64_t *next, struct fbx__verdict *v);
+
 /* Gives back cost taken by a take that a later limit of the rule denied. */
 void fbx__window_unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost);
 uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,

@@ -476,6 +476,15 @@ int fbx_events_read(fbx_box *box, uint64_t from_seq, fbx_event *out, size_t cap,
 	return 0;
 }
 
+int fbx__breaker_read(fbx_box *box, uint32_t i, fbx_breaker_info *out)
+{
+	int rc = fbx__box_whole(box);
+	if (rc)
+		return rc;
+	read_breaker(box, i, fbx__now_coarse(), out);
+	return out->corrupt ? FBX_ECORRUPT : 0;
+}
+
 /* Workers, checks and what they add up to, on one reading. */
 static void take_health(fbx_box *box, fbx_snapshot *s, uint64_t now_ms)
 {

@@ -343,6 +343,14 @@ const char *ready_box_change(const char *name)
 	if (why[0] == '\0' && (nw != 0 || h->draining || h->started))
 		snprintf(why, sizeof(why), "%zu workers, draining %d, started %d", nw, h->draining,
 			 h->started);
+	/* the ready box has no budget, bulkhead or cache: a command that
+	 * failed must not have added one */
+	size_t ng, nh, nk;
+	fbx_snapshot_budgets(s, &ng);
+	fbx_snapshot_bulkheads(s, &nh);
+	fbx_snapshot_caches(s, &nk);
+	if (why[0] == '\0' && ng + nh + nk != 0)
+		snprintf(why, sizeof(why), "%zu budgets, %zu bulkheads, %zu caches", ng, nh, nk);
 	if (why[0] == '\0' && nc != 0 && nc != 2)
 		snprintf(why, sizeof(why), "%zu checks", nc);
 	for (size_t i = 0; why[0] == '\0' && i < nc; i++)

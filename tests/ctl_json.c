@@ -198,7 +198,8 @@ void check_capacity_schema(const json_t *c)
 {
 	static const char *const caps[] = {"bytes", "breakers", "limiters", "events", "workers",
 					   "checks", "keys", "key_bytes", "log_keys", "log_slots",
-					   "log_key_bytes", "log_count_max"};
+					   "log_key_bytes", "log_count_max", "budgets", "bulkheads",
+					   "caches", "cache_slots", "cache_value_max"};
 	all_uint(c, caps, ARRAY_LEN(caps));
 	unsigned long long slots = juint(c, "log_slots");
 	ck_assert_uint_gt(juint(c, "key_bytes"), 0);
@@ -284,8 +285,73 @@ void check_check_schema(const json_t *c)
 	jstr(c, "message");
 }
 
+/* The window's figures and the totals add up: what a budget still allows
+ * is what it allows in all less what was withdrawn. */
+void check_budget_schema(const json_t *b)
+{
+	jstr(b, "name");
+	if (json_is_true(jget(b, "corrupt")))
+		return;
+	static const char *const counts[] = {"percent", "min_per_sec", "ttl_ms", "deposits",
+					     "withdrawals", "balance", "attempts",
+					     "retries_allowed", "retries_refused"};
+	all_uint(b, counts, ARRAY_LEN(counts));
+	unsigned long long pct = juint(b, "percent"), ttl = juint(b, "ttl_ms");
+	ck_assert(pct >= 1 && pct <= 100);
+	ck_assert(ttl >= 1000 && ttl <= 3600000);
+	unsigned long long allowed = juint(b, "deposits") * pct / 100 +
+				     juint(b, "min_per_sec") * (ttl / 1000);
+	unsigned long long wd = juint(b, "withdrawals");
+	ck_assert_uint_eq(juint(b, "balance"), allowed > wd ? allowed - wd : 0);
+}
+
+void check_bulkhead_schema(const json_t *h)
+{
+	jstr(h, "name");
+	if (json_is_true(jget(h, "corrupt")))
+		return;
+	static const char *const counts[] = {"cap", "in_flight", "peak", "refused", "reclaimed"};
+	all_uint(h, counts, ARRAY_LEN(counts));
+	ck_assert(juint(h, "cap") >= 1 && juint(h, "cap") <= FBX_BULKHEAD_MAX);
+	ck_assert_uint_le(juint(h, "in_flight"), juint(h, "cap"));
+	ck_assert_uint_le(juint(h, "peak"), juint(h, "cap"));
+}
+
+void check_cache_schema(const json_t *c)
+{
+	jstr(c, "name");
+	if (json_is_true(jget(c, "corrupt")))
+		return;
+	static const char *const counts[] = {"ttl_ms", "stale_ms", "slots", "value_max", "entries",
+					     "hits", "stale_hits", "misses", "puts"};
+	all_uint(c, counts, ARRAY_LEN(counts));
+	ck_assert_uint_ge(juint(c, "ttl_ms"), 1);
+	ck_assert_uint_le(juint(c, "entries"), juint(c, "slots"));
+	const json_t *r = jget(c, "hit_ratio");
+	ck_assert_msg(r != NULL, "field 'hit_ratio' missing");
+	unsigned long long gets = juint(c, "hits") + juint(c, "stale_hits") + juint(c, "misses");
+	if (gets == 0) {
+		ck_assert(json_is_null(r));
+	} else {
+		ck_assert(json_is_number(r));
+		double want = (double)(juint(c, "hits") + juint(c, "stale_hits")) / (double)gets;
+		ck_assert_double_eq_tol(json_number_value(r), want, 1e-5);
+	}
+}
+
 void check_status_schema(const json_t *s, const char *box)
 {
+	static const struct {
+		const char *key;
+		void (*check)(const json_t *);
+	} res[] = {{"budgets", check_budget_schema},
+		   {"bulkheads", check_bulkhead_schema},
+		   {"caches", check_cache_schema}};
+	for (size_t k = 0; k < ARRAY_LEN(res); k++) {
+		const json_t *a = jarr(s, res[k].key);
+		for (size_t i = 0; i < json_array_size(a); i++)
+			res[k].check(json_array_get(a, i));
+	}
 	check_health_schema(jobj(s, "health"));
 	const json_t *w = jarr(s, "workers"), *c = jarr(s, "checks");
 	for (size_t i = 0; i < json_array_size(w); i++)
@@ -325,6 +391,48 @@ const json_t *breaker_json(const char *box, const char *name)
 	const json_t *b = show_json(box, "breaker", name);
 	check_breaker_schema(b);
 	return b;
+}
+
+const json_t *budget_json(const char *box, const char *name)
+{
+	const json_t *b = show_json(box, "budget", name);
+	ck_assert_uint_eq(juint(b, "version"), 1);
+	check_budget_schema(b);
+	return b;
+}
+
+const json_t *bulkhead_json(const char *box, const char *name)
+{
+	const json_t *h = show_json(box, "bulkhead", name);
+	ck_assert_uint_eq(juint(h, "version"), 1);
+	check_bulkhead_schema(h);
+	return h;
+}
+
+const json_t *cache_json(const char *box, const char *name)
+{
+	const json_t *c = show_json(box, "cache", name);
+	ck_assert_uint_eq(juint(c, "version"), 1);
+	check_cache_schema(c);
+	return c;
+}
+
+const json_t *resilience_listing_json(const char *box, const char *cmd)
+{
+	OK(box, cmd, "--json");
+	const json_t *v = json_must(R.out);
+	ck_assert_uint_eq(juint(v, "version"), 1);
+	ck_assert_str_eq(jstr(v, "box"), box);
+	const json_t *a = jarr(v, cmd);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		if (strcmp(cmd, "budgets") == 0)
+			check_budget_schema(json_array_get(a, i));
+		else if (strcmp(cmd, "bulkheads") == 0)
+			check_bulkhead_schema(json_array_get(a, i));
+		else
+			check_cache_schema(json_array_get(a, i));
+	}
+	return a;
 }
 
 const json_t *limiter_json(const char *box, const char *name)

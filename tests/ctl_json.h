@@ -34,6 +34,9 @@ extern const char *const manual_actions[4];
 void check_breaker_schema(const json_t *b);
 void check_limiter_schema(const json_t *l);
 void check_capacity_schema(const json_t *c);
+void check_budget_schema(const json_t *b);
+void check_bulkhead_schema(const json_t *h);
+void check_cache_schema(const json_t *c);
 void check_status_schema(const json_t *s, const char *box);
 void check_health_schema(const json_t *h);
 void check_worker_schema(const json_t *w);
@@ -50,6 +53,13 @@ const json_t *checks_json(const char *box);
 const json_t *status_json(const char *box);
 const json_t *breaker_json(const char *box, const char *name);
 const json_t *limiter_json(const char *box, const char *name);
+/* `budget|bulkhead|cache show NAME --json`, checked. */
+const json_t *budget_json(const char *box, const char *name);
+const json_t *bulkhead_json(const char *box, const char *name);
+const json_t *cache_json(const char *box, const char *name);
+/* `budgets --json`, `bulkheads --json` or `caches --json` (cmd), checked:
+ * the array. */
+const json_t *resilience_listing_json(const char *box, const char *cmd);
 const char *breaker_state(const char *box, const char *name);
 unsigned long long breaker_count(const char *box, const char *name, const char *field);
 /* `breaker show NAME --json`, polled (bounded) until it says trial_due:

@@ -184,6 +184,28 @@ START_TEST(never_a_torn_value)
 }
 END_TEST
 
+/* A read-only handle reads the cache (it cannot count the read in). */
+START_TEST(read_only_get)
+{
+	fbx_cache *c;
+	ck_assert_int_eq(fbx_cache_register(box, "c", T_S(60), 0, &c), 0);
+	ck_assert_int_eq(fbx_cache_put(c, "k", 1, "v", 1), 0);
+	fbx_box_info bi;
+	ck_assert_int_eq(fbx_box_info_get(box, &bi), 0);
+	fbx_box *ro;
+	ck_assert_int_eq(fbx_box_open(bi.name, FBX_OPEN_RDONLY, NULL, &ro), 0);
+	fbx_cache *rc;
+	ck_assert_int_eq(fbx_cache_find(ro, "c", &rc), 0);
+	char buf[4];
+	fbx_cache_hit hit;
+	ck_assert_int_eq(fbx_cache_get(rc, "k", 1, buf, sizeof(buf), &hit), 0);
+	ck_assert_int_eq(buf[0], 'v');
+	ck_assert_int_eq(fbx_cache_get(rc, "x", 1, buf, sizeof(buf), &hit), FBX_ENOENT);
+	ck_assert_int_eq(fbx_cache_put(rc, "k", 1, "w", 1), FBX_ERDONLY);
+	fbx_box_close(ro);
+}
+END_TEST
+
 static int fails(void *arg)
 {
 	(*(int *)arg)++;
@@ -226,6 +248,7 @@ FBX_TEST_SUITE(cache)
 	tcase_add_test(tc, full_cache_pushes_out_the_oldest);
 	tcase_add_test(tc, never_a_torn_value);
 	tcase_add_test(tc, fallback_reports_who_answered);
+	tcase_add_test(tc, read_only_get);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

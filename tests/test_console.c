@@ -532,6 +532,33 @@ START_TEST(test_workers_health_drain)
 }
 END_TEST
 
+/* The fleet's retry budget, bulkhead and cache: Tab four times reaches the
+ * resilience pane, which shows each under its heading, fed by the fleet's
+ * calls, in 80 columns; fuseboxctl sees the same records. */
+START_TEST(test_resilience_pane)
+{
+	pid_t fl;
+	const char *box = demo_console("-d 0.2", &fl);
+	if (box == NULL)
+		return;
+	for (int i = 0; i < 4; i++)
+		key("Tab");
+	wait_for("RESILIENCE  1 budget  1 bulkhead  1 cache");
+	wait_for("  BUDGET  ");
+	wait_for("  BULKHEAD  ");
+	wait_for("  CACHE  ");
+	wait_for("20%+5/s 10s");
+	wait_for("/2     ");
+	wait_for("/256 ");
+	fits(80);
+	ck_assert(json_array_size(resilience_listing_json(box, "caches")) == 1);
+	key("Tab");
+	wait_for("EVENTS");
+	keys("q");
+	stop_fleet(fl);
+}
+END_TEST
+
 /* One table drives the keys: --keys prints it, and the man page lists
  * every key with the same words. */
 START_TEST(test_man_page_lists_every_key)
@@ -589,6 +616,7 @@ FBX_TEST_SUITE(console)
 	tcase_add_test(tc, test_limiter_algorithm_and_reason);
 	tcase_add_test(tc, test_man_page_lists_every_key);
 	tcase_add_test(tc, test_workers_health_drain);
+	tcase_add_test(tc, test_resilience_pane);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -575,6 +575,107 @@ START_TEST(health_pane)
 }
 END_TEST
 
+/* The resilience pane: each budget's balance and retries allowed and
+ * refused, each bulkhead's calls in flight out of its cap, its peak and
+ * refusals, each cache's entries, share answered and stale answers; the
+ * worrying figures coloured, all inside 80 columns, the selection kept in
+ * sight when the rows outnumber the pane. */
+START_TEST(resilience_pane)
+{
+	fbx_budget_config bc;
+	fbx_budget_config_init(&bc);
+	bc.min_per_sec = 0; /* 20% of 10 deposits: 2 retries */
+	fbx_budget *tight, *loose;
+	ck_assert_int_eq(fbx_budget_register(box, "payments", &bc, &tight), 0);
+	bc.min_per_sec = 10;
+	ck_assert_int_eq(fbx_budget_register(box, "catalog", &bc, &loose), 0);
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(fbx_budget_deposit(tight), 0);
+	ck_assert_int_eq(fbx_budget_withdraw(tight), 0);
+	ck_assert_int_eq(fbx_budget_withdraw(tight), 0);
+	ck_assert_int_eq(fbx_budget_withdraw(tight), FBX_ELIMITED);
+	fbx_bulkhead *h;
+	fbx_bulkhead_permit p[3];
+	ck_assert_int_eq(fbx_bulkhead_register(box, "payments", 2, &h), 0); /* a name shared */
+	ck_assert_int_eq(fbx_bulkhead_acquire(h, 0, &p[0]), 0);
+	ck_assert_int_eq(fbx_bulkhead_acquire(h, 0, &p[1]), 0);
+	ck_assert_int_eq(fbx_bulkhead_acquire(h, 0, &p[2]), FBX_EFULL);
+	fbx_cache *c;
+	ck_assert_int_eq(fbx_cache_register(box, "quotes", 1000 * 1000000ull, 60000 * 1000000ull, &c), 0);
+	char buf[8];
+	fbx_cache_hit hit;
+	ck_assert_int_eq(fbx_cache_put(c, "a", 1, "1", 1), 0);
+	ck_assert_int_eq(fbx_cache_put(c, "b", 1, "2", 1), 0);
+	ck_assert_int_eq(fbx_cache_get(c, "a", 1, buf, sizeof(buf), &hit), 0);
+	tclock_advance_ms(2000); /* a is stale now */
+	ck_assert_int_eq(fbx_cache_get(c, "a", 1, buf, sizeof(buf), &hit), 0);
+	ck_assert(hit.stale);
+	ck_assert_int_eq(fbx_cache_get(c, "z", 1, buf, sizeof(buf), &hit), FBX_ENOENT);
+
+	struct tui_view v = view();
+	v.pane = TUI_PANE_RESILIENCE;
+	v.selected = 3; /* the cache: the others show their own colours */
+	render(&v, 24, 80);
+	fits(80);
+	int t = row_of("RESILIENCE  2 budgets  1 bulkhead  1 cache");
+	ck_assert_msg(t >= 0, "no resilience title");
+	ck_assert_int_lt(row_of("EVENTS"), 0); /* it takes the events' place */
+	ck_assert_int_ge(row_of("BREAKERS"), 0);
+	int bh = row_of("  BUDGET  "), hh = row_of("  BULKHEAD  "), ch = row_of("  CACHE  ");
+	ck_assert(t < bh && bh < hh && hh < ch);
+	/* worst first: the budget with no retry left */
+	int pay = bh + 1, cat = bh + 2;
+	ck_assert_msg(strstr(scr.line[pay].text, "  payments                   0       2       10        2        1  20%+0/s 10s") != NULL,
+		      "[%s]", scr.line[pay].text);
+	ck_assert_ptr_nonnull(strstr(scr.line[cat].text, "  catalog "));
+	int col = (int)(strstr(scr.line[pay].text, "       0") - scr.line[pay].text) + 7;
+	ck_assert_int_eq(attr_at(pay, col), TUI_BAD);
+	const char *hl = scr.line[hh + 1].text;
+	ck_assert_msg(strstr(hl, "  payments                 2/2         2         1         0  [################]") != NULL,
+		      "[%s]", hl);
+	ck_assert_int_eq(attr_at(hh + 1, (int)(strstr(hl, "2/2") - hl)), TUI_BAD);
+	const char *cl = scr.line[ch + 1].text;
+	ck_assert_msg(strstr(cl, "  quotes                    2/256     66.7%        1        1        1        2") != NULL,
+		      "[%s]", cl);
+	/* the rows are selectable, but hold no name to act on: a budget and
+	 * a bulkhead may share one */
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	ck_assert_int_eq(tui_pane_rows(&cur, &v, TUI_PANE_RESILIENCE), 4);
+	ck_assert_ptr_null(tui_selected_name(&cur, &v));
+	ck_assert_int_eq(attr_at(ch + 1, 0), TUI_SELECTED);
+	v.selected = 0;
+	render(&v, 24, 80);
+	ck_assert_int_eq(attr_at(pay, 0), TUI_SELECTED);
+	ck_assert_ptr_nonnull(strstr(scr.line[1].text, "D drain"));
+	/* a filter keeps the kinds apart, sorting by name within each */
+	snprintf(v.filter, sizeof(v.filter), "pay");
+	v.sort = TUI_SORT_NAME;
+	v.selected = 0;
+	render(&v, 24, 80);
+	ck_assert_int_ge(row_of("RESILIENCE  1 budget  1 bulkhead  0 caches  filter: pay"), 0);
+	ck_assert_int_lt(row_of("  CACHE  "), 0);
+	/* many budgets in a short pane: the selected one is still shown */
+	v.filter[0] = '\0';
+	char name[32];
+	for (int i = 0; i < 12; i++) {
+		fbx_budget *g;
+		snprintf(name, sizeof(name), "budget-%02d", i);
+		ck_assert_int_eq(fbx_budget_register(box, name, &bc, &g), 0);
+	}
+	v.selected = 13; /* the last budget, by name: budget-11 ... payments */
+	render(&v, 24, 80);
+	fits(80);
+	int sel = -1;
+	for (int r = 2; r < scr.rows; r++)
+		if (attr_at(r, 0) == TUI_SELECTED)
+			sel = r;
+	ck_assert_msg(sel >= 0 && strstr(scr.line[sel].text, "  payments ") != NULL,
+		      "selected row not shown");
+	fbx_bulkhead_release(h, &p[0]);
+	fbx_bulkhead_release(h, &p[1]);
+}
+END_TEST
+
 /* A printout (fusebox-top -1) has no Tab: every pane, one after another. */
 START_TEST(printout_has_every_pane)
 {
@@ -584,9 +685,10 @@ START_TEST(printout_has_every_pane)
 	struct tui_view v = view();
 	v.all_panes = true;
 	render(&v, TUI_ROWS_MAX, 132);
-	int rows[5] = {row_of("BREAKERS 1"), row_of("LIMITERS 0"), row_of("WORKERS 1"),
-		       row_of("HEALTH ok  1 checks"), row_of("EVENTS")};
-	for (int i = 0; i < 5; i++) {
+	int rows[6] = {row_of("BREAKERS 1"), row_of("LIMITERS 0"), row_of("WORKERS 1"),
+		       row_of("HEALTH ok  1 checks"), row_of("RESILIENCE  0 budgets"),
+		       row_of("EVENTS")};
+	for (int i = 0; i < 6; i++) {
 		ck_assert_msg(rows[i] >= 0, "pane %d missing", i);
 		if (i > 0)
 			ck_assert_int_lt(rows[i - 1], rows[i]);
@@ -614,6 +716,7 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, header_health_states);
 	tcase_add_test(tc, health_pane);
 	tcase_add_test(tc, printout_has_every_pane);
+	tcase_add_test(tc, resilience_pane);
 	suite_add_tcase(s, tc);
 	return s;
 }

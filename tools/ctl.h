@@ -76,6 +76,12 @@ int cmd_checks(struct ctl *c);
 int cmd_check(struct ctl *c);
 int cmd_drain(struct ctl *c);
 int cmd_started(struct ctl *c);
+int cmd_budget(struct ctl *c);
+int cmd_budgets(struct ctl *c);
+int cmd_bulkhead(struct ctl *c);
+int cmd_bulkheads(struct ctl *c);
+int cmd_cache(struct ctl *c);
+int cmd_caches(struct ctl *c);
 
 /* Shared by status / show / metrics. */
 void show_breaker_text(FILE *f, const fbx_breaker_info *b);
@@ -113,6 +119,22 @@ void show_workers_text(FILE *f, const fbx_worker_info *w, size_t n);
 void show_worker_json(FILE *f, const fbx_worker_info *w);
 void show_checks_text(FILE *f, const fbx_check_info *c, size_t n);
 void show_check_json(FILE *f, const fbx_check_info *c);
+/* Retry budgets, bulkheads and caches (ctl_resilience.c), for their
+ * commands, status and create.  A table prints its heading and a row per
+ * record; a JSON object stands alone (show) when versioned. */
+const fbx_budget_info *find_budget(const fbx_snapshot *s, const char *name);
+const fbx_bulkhead_info *find_bulkhead(const fbx_snapshot *s, const char *name);
+const fbx_cache_info *find_cache(const fbx_snapshot *s, const char *name);
+void show_budgets_text(FILE *f, const fbx_budget_info *b, size_t n);
+void show_bulkheads_text(FILE *f, const fbx_bulkhead_info *h, size_t n);
+void show_caches_text(FILE *f, const fbx_cache_info *c, size_t n);
+void show_budget_json(FILE *f, const fbx_budget_info *b, bool versioned);
+void show_bulkhead_json(FILE *f, const fbx_bulkhead_info *h, bool versioned);
+void show_cache_json(FILE *f, const fbx_cache_info *c, bool versioned);
+/* The options that would add the record as it is ("--percent 20
+ * --min-per-sec 10 --ttl 10s"), for a conflict's message; a static buffer. */
+const char *budget_policy_options(const fbx_budget_info *b);
+const char *cache_policy_options(const fbx_cache_info *c);
 const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name);
 const fbx_limiter_info *find_limiter(const fbx_snapshot *s, const char *name);
 

@@ -20,6 +20,11 @@ static int capacities_match(const char *box, const fbx_box_config *want, const f
 		{"checks", want->checks, have->capacity.checks},
 		{"log_keys", want->log_keys, have->capacity.log_keys},
 		{"log_slots", want->log_slots, have->capacity.log_slots},
+		{"budgets", want->budgets, have->capacity.budgets},
+		{"bulkheads", want->bulkheads, have->capacity.bulkheads},
+		{"caches", want->caches, have->capacity.caches},
+		{"cache_slots", want->cache_slots, have->capacity.cache_slots},
+		{"cache_value_max", want->cache_value_max, have->capacity.cache_value_max},
 	};
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
 		if (caps[i].want != caps[i].have)
@@ -64,6 +69,28 @@ static int plan_conflicts(fbx_box *box, const struct plan *p)
 				      p->limiters[i].where, p->limiters[i].name, l->rule,
 				      fbx_algorithm_name(l->algorithm), l->keyed ? " keyed" : "");
 	}
+	for (size_t i = 0; rc == 0 && i < p->nres[RES_BUDGET]; i++) {
+		const struct plan_res *want = &p->res[RES_BUDGET][i];
+		const fbx_budget_info *have = find_budget(s, want->name);
+		if (have != NULL && (have->corrupt || memcmp(&have->config, &want->budget,
+							     sizeof(want->budget)) != 0))
+			rc = ctl_fail("%s: budget '%s' exists with a different configuration (%s)",
+				      want->where, want->name, budget_policy_options(have));
+	}
+	for (size_t i = 0; rc == 0 && i < p->nres[RES_BULKHEAD]; i++) {
+		const struct plan_res *want = &p->res[RES_BULKHEAD][i];
+		const fbx_bulkhead_info *have = find_bulkhead(s, want->name);
+		if (have != NULL && have->cap != want->cap)
+			rc = ctl_fail("%s: bulkhead '%s' exists with a different configuration (cap %u)",
+				      want->where, want->name, have->cap);
+	}
+	for (size_t i = 0; rc == 0 && i < p->nres[RES_CACHE]; i++) {
+		const struct plan_res *want = &p->res[RES_CACHE][i];
+		const fbx_cache_info *have = find_cache(s, want->name);
+		if (have != NULL && !cache_same(have, &want->cache))
+			rc = ctl_fail("%s: cache '%s' exists with a different configuration (%s)",
+				      want->where, want->name, cache_policy_options(have));
+	}
 	fbx_snapshot_free(s);
 	return rc;
 }
@@ -84,6 +111,21 @@ static int apply(fbx_box *box, const struct plan *p)
 		if (rc)
 			return ctl_fail_rc(rc, "%s: limiter '%s'", p->limiters[i].where,
 					   p->limiters[i].name);
+	}
+	for (int k = 0; k < RES_KINDS; k++) {
+		for (size_t i = 0; i < p->nres[k]; i++) {
+			const struct plan_res *x = &p->res[k][i];
+			fbx_budget *g;
+			fbx_bulkhead *h;
+			fbx_cache *c;
+			int rc = k == RES_BUDGET ? fbx_budget_register(box, x->name, &x->budget, &g)
+				 : k == RES_BULKHEAD
+				     ? fbx_bulkhead_register(box, x->name, x->cap, &h)
+				     : fbx_cache_register(box, x->name, x->cache.ttl_ns,
+							  x->cache.stale_ns, &c);
+			if (rc)
+				return ctl_fail_rc(rc, "%s: %s '%s'", x->where, res_word[k], x->name);
+		}
 	}
 	return 0;
 }
@@ -115,7 +157,8 @@ int cmd_create(struct ctl *c)
 		{"--breakers", true, 0}, {"--limiters", true, 0}, {"--keys", true, 0},
 		{"--log-keys", true, 0}, {"--log-slots", true, 0}, {"--events", true, 0},
 		{"--workers", true, 0}, {"--checks", true, 0}, {"--mode", true, 0},
-		{"--group", true, 0},
+		{"--group", true, 0}, {"--budgets", true, 0}, {"--bulkheads", true, 0},
+		{"--caches", true, 0}, {"--cache-slots", true, 0}, {"--cache-value-max", true, 0},
 	};
 	const size_t no = sizeof(o) / sizeof(o[0]);
 	size_t npos;
@@ -132,6 +175,9 @@ int cmd_create(struct ctl *c)
 			rc = box_setting(&p.box, o[k].name, o[k].value, "create");
 	if (rc == 0)
 		rc = plan_log_fits(&p);
+	/* the options may have made room smaller than the file's records */
+	if (rc == 0)
+		rc = plan_fits(&p, o[O_CONFIG].value != NULL ? o[O_CONFIG].value : "create");
 	if (rc) {
 		plan_free(&p);
 		return CTL_ERR;
@@ -163,8 +209,13 @@ int cmd_create(struct ctl *c)
 	if (rc && made && box != NULL)
 		fbx_box_unlink(c->box); /* nothing half-applied */
 	if (rc == 0) {
-		printf("%s box %s: %zu breakers, %zu limiters declared\n",
-		       made ? "created" : "kept", c->box, p.nbreakers, p.nlimiters);
+		printf("%s box %s: %zu breakers, %zu limiters", made ? "created" : "kept", c->box,
+		       p.nbreakers, p.nlimiters);
+		/* said only when there are any: the line stays as scripts knew it */
+		if (p.nres[RES_BUDGET] + p.nres[RES_BULKHEAD] + p.nres[RES_CACHE] > 0)
+			printf(", %zu budgets, %zu bulkheads, %zu caches", p.nres[RES_BUDGET],
+			       p.nres[RES_BULKHEAD], p.nres[RES_CACHE]);
+		printf(" declared\n");
 		show_capacity_text(stdout, &bi);
 	}
 	fbx_box_close(box);

@@ -14,6 +14,14 @@
  *     rate = 100/minute
  *     keyed = yes
  *
+ *     [budget payments]          # retries: 20% of requests + 10/s, over 10s
+ *     percent = 20
+ *     [bulkhead search]          # calls in flight at once, host-wide
+ *     cap = 8
+ *     [cache quotes]             # fresh 30s, then served stale for 10m
+ *     ttl = 30s
+ *     stale = 10m
+ *
  * Every line is checked before anything is created, and an error names
  * the file and the line: nothing is ever half-applied.
  *
@@ -68,7 +76,15 @@ void plan_free(struct plan *p)
 	free(p->limiters);
 	p->breakers = NULL;
 	p->limiters = NULL;
+	for (int k = 0; k < RES_KINDS; k++) {
+		free(p->res[k]);
+		p->res[k] = NULL;
+		p->nres[k] = 0;
+	}
 }
+
+const char *const res_word[RES_KINDS] = {"budget", "bulkhead", "cache"};
+const char *const res_words[RES_KINDS] = {"budgets", "bulkheads", "caches"};
 
 int box_setting(fbx_box_config *b, const char *key, const char *v, const char *where)
 {
@@ -98,6 +114,31 @@ int box_setting(fbx_box_config *b, const char *key, const char *v, const char *w
 		return ctl_u32(what, v, 1, 4096, &b->workers);
 	if (strcmp(k, "checks") == 0)
 		return ctl_u32(what, v, 0, 65536, &b->checks);
+	if (strcmp(k, "budgets") == 0)
+		return ctl_u32(what, v, 0, 65536, &b->budgets);
+	/* 8 KiB each: the most a tool should ask for is what a fleet can name */
+	if (strcmp(k, "bulkheads") == 0)
+		return ctl_u32(what, v, 0, 65536, &b->bulkheads);
+	if (strcmp(k, "caches") == 0)
+		return ctl_u32(what, v, 0, 1024, &b->caches);
+	/* entries are found in 4-way buckets, and values are copied a word
+	 * at a time: the layout takes only these */
+	if (strcmp(k, "cache_slots") == 0) {
+		if (ctl_u32(what, v, 4, 65536, &b->cache_slots))
+			return CTL_ERR;
+		if (b->cache_slots % 4 != 0)
+			return ctl_fail("%s: '%s' is not a multiple of 4 (entries come in buckets of 4)",
+					what, v);
+		return 0;
+	}
+	if (strcmp(k, "cache_value_max") == 0) {
+		if (ctl_u32(what, v, 8, 8192, &b->cache_value_max))
+			return CTL_ERR;
+		if (b->cache_value_max % 8 != 0)
+			return ctl_fail("%s: '%s' is not a multiple of 8 (values are kept in whole "
+					"8-byte words)", what, v);
+		return 0;
+	}
 	if (strcmp(k, "mode") == 0)
 		return ctl_mode(what, v, &b->mode);
 	if (strcmp(k, "group") == 0) {
@@ -117,7 +158,17 @@ static char *trim(char *s)
 	return s;
 }
 
-enum section { NONE, BOX, BREAKER, LIMITER };
+/* BUDGET, BULKHEAD and CACHE follow RES_* in order. */
+enum section { NONE, BOX, BREAKER, LIMITER, BUDGET, BULKHEAD, CACHE };
+#define RES_OF(kind) ((int)(kind) - (int)BUDGET)
+#define SECTIONS_WANTED                                                                    \
+	"expected [box], [breaker NAME], [limiter NAME], [budget NAME], [bulkhead NAME] or " \
+	"[cache NAME]"
+
+static const char *section_word(enum section kind)
+{
+	return kind == BREAKER ? "breaker" : kind == LIMITER ? "limiter" : res_word[RES_OF(kind)];
+}
 
 static bool seen_name(const struct plan *p, enum section kind, const char *name)
 {
@@ -127,6 +178,9 @@ static bool seen_name(const struct plan *p, enum section kind, const char *name)
 	for (size_t i = 0; kind == LIMITER && i < p->nlimiters; i++)
 		if (strcmp(p->limiters[i].name, name) == 0)
 			return true;
+	for (size_t i = 0; kind >= BUDGET && i < p->nres[RES_OF(kind)]; i++)
+		if (strcmp(p->res[RES_OF(kind)][i].name, name) == 0)
+			return true;
 	return false;
 }
 
@@ -134,11 +188,21 @@ static int open_section(struct plan *p, enum section kind, const char *name, con
 {
 	if (fbx_name_check_record(name) != 0)
 		return ctl_fail("%s: bad %s name '%s' (1-63 printable characters, no spaces)", where,
-				kind == BREAKER ? "breaker" : "limiter", name);
+				section_word(kind), name);
 	if (seen_name(p, kind, name))
-		return ctl_fail("%s: duplicate section [%s %s]", where,
-				kind == BREAKER ? "breaker" : "limiter", name);
-	if (kind == BREAKER) {
+		return ctl_fail("%s: duplicate section [%s %s]", where, section_word(kind), name);
+	if (kind >= BUDGET) {
+		int k = RES_OF(kind);
+		struct plan_res *nr = realloc(p->res[k], (p->nres[k] + 1) * sizeof(*nr));
+		if (nr == NULL)
+			return ctl_fail("out of memory");
+		p->res[k] = nr;
+		struct plan_res *r = &nr[p->nres[k]++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		fbx_budget_config_init(&r->budget);
+		snprintf(r->where, sizeof(r->where), "%s", where);
+	} else if (kind == BREAKER) {
 		struct plan_breaker *nb = realloc(p->breakers, (p->nbreakers + 1) * sizeof(*nb));
 		if (nb == NULL)
 			return ctl_fail("out of memory");
@@ -211,7 +275,7 @@ static int section_line(struct reading *r)
 	r->cur = NONE;
 	r->nkeys = 0;
 	if (close == NULL)
-		return ctl_fail("%s: expected [box], [breaker NAME] or [limiter NAME]", r->where);
+		return ctl_fail("%s: " SECTIONS_WANTED, r->where);
 	*close = '\0';
 	char *after = trim(close + 1);
 	if (*after != '\0')
@@ -233,9 +297,12 @@ static int section_line(struct reading *r)
 			kind = BREAKER;
 		else if (strcmp(body, "limiter") == 0)
 			kind = LIMITER;
+		for (int k = 0; k < RES_KINDS; k++)
+			if (strcmp(body, res_word[k]) == 0)
+				kind = (enum section)(BUDGET + k);
 	}
 	if (kind == NONE)
-		return ctl_fail("%s: expected [box], [breaker NAME] or [limiter NAME]", r->where);
+		return ctl_fail("%s: " SECTIONS_WANTED, r->where);
 	int rc = open_section(r->p, kind, trim(sp + 1), r->where);
 	if (rc == 0)
 		r->cur = kind;
@@ -295,8 +362,15 @@ static int setting_line(struct reading *r, const char *name, const char *value)
 		rc = box_setting(&p->box, key, v, r->where);
 	else if (r->cur == BREAKER)
 		rc = breaker_setting(&p->breakers[p->nbreakers - 1].cfg, key, v, r->where);
-	else
+	else if (r->cur == LIMITER)
 		rc = limiter_setting(&p->limiters[p->nlimiters - 1].spec, key, v, r->where);
+	else {
+		int k = RES_OF(r->cur);
+		struct plan_res *res = &p->res[k][p->nres[k] - 1];
+		rc = k == RES_BUDGET     ? budget_setting(&res->budget, key, v, r->where)
+		     : k == RES_BULKHEAD ? bulkhead_setting(&res->cap, key, v, r->where)
+					 : cache_setting(&res->cache, key, v, r->where);
+	}
 	if (rc == 0 && r->nkeys < KEYS_MAX) {
 		snprintf(r->keys[r->nkeys].id, KEY_LEN, "%s", id);
 		r->keys[r->nkeys++].no = r->no;
@@ -402,6 +476,16 @@ static char *next_line(char *buf, int size, void *stream)
 	return buf;
 }
 
+int plan_fits(const struct plan *p, const char *where)
+{
+	const uint32_t cap[RES_KINDS] = {p->box.budgets, p->box.bulkheads, p->box.caches};
+	for (int k = 0; k < RES_KINDS; k++)
+		if (p->nres[k] > cap[k])
+			return ctl_fail("%s: %zu %s do not fit in %s = %u", where, p->nres[k],
+					res_words[k], res_words[k], cap[k]);
+	return 0;
+}
+
 int plan_read(const char *path, struct plan *p)
 {
 	FILE *f = fopen(path, "r");
@@ -437,5 +521,14 @@ int plan_read(const char *path, struct plan *p)
 	if (rc == 0 && p->nlimiters > p->box.limiters)
 		rc = ctl_fail("%s: %zu limiters do not fit in limiters = %u", path, p->nlimiters,
 			      p->box.limiters);
+	for (int k = 0; rc == 0 && k < RES_KINDS; k++) {
+		for (size_t i = 0; rc == 0 && i < p->nres[k]; i++) {
+			const struct plan_res *x = &p->res[k][i];
+			rc = k == RES_BUDGET     ? budget_check(x->name, &x->budget, x->where)
+			     : k == RES_BULKHEAD ? bulkhead_check(x->name, x->cap, x->where)
+						 : cache_check(x->name, &x->cache, x->where);
+		}
+	}
+	rc = rc ? rc : plan_fits(p, path);
 	return rc;
 }

@@ -18,8 +18,9 @@ static const struct command {
 } commands[] = {
 	{"create", cmd_create,
 	 "create [--config FILE] [--breakers N] [--limiters N] [--keys N] [--log-keys N]\n"
-	 "         [--log-slots N] [--events N] [--workers N] [--checks N] [--mode 0660]\n"
-	 "         [--group NAME] [--exist-ok]"},
+	 "         [--log-slots N] [--events N] [--workers N] [--checks N] [--budgets N]\n"
+	 "         [--bulkheads N] [--caches N] [--cache-slots N] [--cache-value-max BYTES]\n"
+	 "         [--mode 0660] [--group NAME] [--exist-ok]"},
 	{"destroy", cmd_destroy, "destroy"},
 	{"ls", cmd_ls, "ls"},
 	{"breaker", cmd_breaker,
@@ -50,6 +51,21 @@ static const struct command {
 	 "  check rm NAME"},
 	{"drain", cmd_drain, "drain [--wait DURATION | --off]   (--wait: exit 1 if work is still in flight)"},
 	{"started", cmd_started, "started"},
+	{"budget", cmd_budget,
+	 "budget add NAME [--percent P] [--min-per-sec N] [--ttl DURATION]\n"
+	 "         (retries within P% of requests plus N a second, over the last DURATION)\n"
+	 "  budget show NAME [--json]"},
+	{"budgets", cmd_budgets, "budgets [--json]"},
+	{"bulkhead", cmd_bulkhead,
+	 "bulkhead add NAME --cap N   (calls in flight at once, host-wide)\n"
+	 "  bulkhead show NAME [--json]"},
+	{"bulkheads", cmd_bulkheads, "bulkheads [--json]"},
+	{"cache", cmd_cache,
+	 "cache add NAME --ttl DURATION [--stale DURATION]\n"
+	 "  cache show NAME [--json]\n"
+	 "  cache get NAME KEY [--hex | --json]   (exit 1 when not cached)\n"
+	 "  cache drop NAME KEY   (exit 1 when not cached)"},
+	{"caches", cmd_caches, "caches [--json]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

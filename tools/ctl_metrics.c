@@ -1,6 +1,7 @@
 /*
  * ctl_metrics.c — `fuseboxctl metrics [--out FILE]`: the Prometheus text
- * exposition format, with resilience4j's vocabulary.  Limiter keys never
+ * exposition format, with resilience4j's vocabulary (and micrometer's for
+ * caches).  Limiter keys never
  * become labels (they are unbounded and may be secrets).  --out writes a
  * temporary file and renames it, as node_exporter's textfile collector needs.
  */
@@ -154,6 +155,106 @@ static void health_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 	}
 }
 
+/* One family of one value per record: NAME{box,name} V. */
+struct per_record {
+	const char *metric, *type, *help;
+};
+
+/* Retry budgets, bulkheads and caches.  The window's figures are gauges
+ * (they fall as the window moves); what has happened since a record was
+ * made is a counter.  A cache key never becomes a label, as a limiter
+ * key never does. */
+static void resilience_metrics(FILE *f, const char *box, const fbx_snapshot *s)
+{
+	size_t ng, nh, nk;
+	const fbx_budget_info *g = fbx_snapshot_budgets(s, &ng);
+	const fbx_bulkhead_info *h = fbx_snapshot_bulkheads(s, &nh);
+	const fbx_cache_info *k = fbx_snapshot_caches(s, &nk);
+	static const struct per_record budget[] = {
+		{"fusebox_retry_budget_deposits", "gauge",
+		 "First attempts counted in the budget's window (the last ttl)."},
+		{"fusebox_retry_budget_withdrawals", "gauge",
+		 "Retries allowed in the budget's window (the last ttl)."},
+		{"fusebox_retry_budget_balance", "gauge",
+		 "Retries the budget would still allow now."},
+		{"fusebox_retry_budget_attempts_total", "counter",
+		 "First attempts counted since the budget was made."},
+	};
+	for (size_t m = 0; m < sizeof(budget) / sizeof(budget[0]); m++) {
+		family(f, budget[m].metric, budget[m].type, budget[m].help);
+		for (size_t i = 0; i < ng; i++) {
+			if (g[i].corrupt)
+				continue;
+			const uint64_t v[] = {g[i].deposits, g[i].withdrawals, g[i].balance,
+					      g[i].attempts};
+			head(f, budget[m].metric, box, g[i].name);
+			fprintf(f, "} %llu\n", (unsigned long long)v[m]);
+		}
+	}
+	family(f, "fusebox_retry_budget_retries_total", "counter",
+	       "Retries the budget was asked for since it was made, by result.");
+	for (size_t i = 0; i < ng; i++) {
+		if (g[i].corrupt)
+			continue;
+		head(f, "fusebox_retry_budget_retries_total", box, g[i].name);
+		fprintf(f, ",result=\"allowed\"} %llu\n", (unsigned long long)g[i].retries_allowed);
+		head(f, "fusebox_retry_budget_retries_total", box, g[i].name);
+		fprintf(f, ",result=\"refused\"} %llu\n", (unsigned long long)g[i].retries_refused);
+	}
+	static const struct per_record bulkhead[] = {
+		{"fusebox_bulkhead_cap", "gauge", "Calls the bulkhead lets be in flight at once."},
+		{"fusebox_bulkhead_in_flight", "gauge",
+		 "Places held now (a dead holder's too, until an acquire takes it back)."},
+		{"fusebox_bulkhead_peak", "gauge", "The most places held at once since it was made."},
+		{"fusebox_bulkhead_refused_total", "counter",
+		 "Calls refused because every place was held."},
+		{"fusebox_bulkhead_reclaimed_total", "counter",
+		 "Places taken back from processes that died holding them."},
+	};
+	for (size_t m = 0; m < sizeof(bulkhead) / sizeof(bulkhead[0]); m++) {
+		family(f, bulkhead[m].metric, bulkhead[m].type, bulkhead[m].help);
+		for (size_t i = 0; i < nh; i++) {
+			if (h[i].corrupt)
+				continue;
+			const uint64_t v[] = {h[i].cap, h[i].in_flight, h[i].peak, h[i].refused,
+					      h[i].reclaimed};
+			head(f, bulkhead[m].metric, box, h[i].name);
+			fprintf(f, "} %llu\n", (unsigned long long)v[m]);
+		}
+	}
+	family(f, "fusebox_cache_entries", "gauge",
+	       "Entries holding a value still fresh or servable stale.");
+	for (size_t i = 0; i < nk; i++) {
+		if (k[i].corrupt)
+			continue;
+		head(f, "fusebox_cache_entries", box, k[i].name);
+		fprintf(f, "} %llu\n", (unsigned long long)k[i].entries);
+	}
+	/* micrometer's cache_gets_total{result}, with stale answers apart:
+	 * they mean the upstream is failing */
+	family(f, "fusebox_cache_gets_total", "counter",
+	       "Gets, by result (hit: fresh, stale_hit: served past its ttl, miss).");
+	for (size_t i = 0; i < nk; i++) {
+		if (k[i].corrupt)
+			continue;
+		const struct {
+			const char *result;
+			uint64_t v;
+		} r[] = {{"hit", k[i].hits}, {"stale_hit", k[i].stale_hits}, {"miss", k[i].misses}};
+		for (size_t j = 0; j < 3; j++) {
+			head(f, "fusebox_cache_gets_total", box, k[i].name);
+			fprintf(f, ",result=\"%s\"} %llu\n", r[j].result, (unsigned long long)r[j].v);
+		}
+	}
+	family(f, "fusebox_cache_puts_total", "counter", "Values put in the cache.");
+	for (size_t i = 0; i < nk; i++) {
+		if (k[i].corrupt)
+			continue;
+		head(f, "fusebox_cache_puts_total", box, k[i].name);
+		fprintf(f, "} %llu\n", (unsigned long long)k[i].puts);
+	}
+}
+
 static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 {
 	size_t nb, nl, ne;
@@ -280,6 +381,7 @@ static void write_metrics(FILE *f, const char *box, const fbx_snapshot *s)
 	label(f, box);
 	fprintf(f, "} %llu\n", (unsigned long long)dropped);
 	health_metrics(f, box, s);
+	resilience_metrics(f, box, s);
 }
 
 /* The temporary file is made with mkstemp in the target's directory: a

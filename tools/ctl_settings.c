@@ -222,3 +222,111 @@ int log_misfit(const char *rule, bool keyed, uint32_t log_slots, uint32_t log_ke
 		}
 	return 0;
 }
+
+/* ---- retry budgets, bulkheads and caches ------------------------------- */
+
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+/* The library's bounds (include/fusebox.h, section 7). */
+#define BUDGET_TTL_MIN_NS NS_PER_S
+#define BUDGET_TTL_MAX_NS (3600ull * NS_PER_S)
+#define BUDGET_MIN_PER_SEC_MAX 1000000u
+#define CACHE_TTL_MAX_NS (720ull * 3600 * NS_PER_S)
+
+void duration_text(char *buf, size_t len, uint64_t ns)
+{
+	if (ns % (3600ull * NS_PER_S) == 0 && ns != 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(ns / (3600ull * NS_PER_S)));
+	else if (ns % (60ull * NS_PER_S) == 0 && ns != 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ns / (60ull * NS_PER_S)));
+	else if (ns % NS_PER_S == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ns / NS_PER_S));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)(ns / NS_PER_MS));
+}
+
+/* A duration within [min, max], said with the bounds when it is not. */
+static int duration_in(const char *what, const char *v, uint64_t min, uint64_t max,
+		       const char *bounds, uint64_t *ns)
+{
+	uint64_t d;
+	if (ctl_duration(what, v, &d))
+		return CTL_ERR;
+	if (d < min || d > max)
+		return ctl_fail("%s: '%s' is not from %s", what, v, bounds);
+	*ns = d;
+	return 0;
+}
+
+int budget_setting(fbx_budget_config *c, const char *key, const char *v, const char *where)
+{
+	char k[40], what[96];
+	canonical(key, k);
+	setting_name(what, sizeof(what), where, key);
+	/* 0% would refuse every retry beyond the floor: say so as an error
+	 * rather than build a budget that only looks like one */
+	if (strcmp(k, "percent") == 0)
+		return ctl_u32(what, v, 1, 100, &c->percent);
+	if (strcmp(k, "min_per_sec") == 0)
+		return ctl_u32(what, v, 0, BUDGET_MIN_PER_SEC_MAX, &c->min_per_sec);
+	if (strcmp(k, "ttl") == 0)
+		return duration_in(what, v, BUDGET_TTL_MIN_NS, BUDGET_TTL_MAX_NS, "1s to 1h",
+				   &c->ttl_ns);
+	return ctl_fail("%s: unknown budget setting '%s'", where, k);
+}
+
+int bulkhead_setting(uint32_t *cap, const char *key, const char *v, const char *where)
+{
+	char k[40], what[96];
+	canonical(key, k);
+	setting_name(what, sizeof(what), where, key);
+	if (strcmp(k, "cap") == 0)
+		return ctl_u32(what, v, 1, FBX_BULKHEAD_MAX, cap);
+	return ctl_fail("%s: unknown bulkhead setting '%s'", where, k);
+}
+
+int cache_setting(struct cache_spec *c, const char *key, const char *v, const char *where)
+{
+	char k[40], what[96];
+	canonical(key, k);
+	setting_name(what, sizeof(what), where, key);
+	if (strcmp(k, "ttl") == 0)
+		return duration_in(what, v, NS_PER_MS, CACHE_TTL_MAX_NS, "1ms to 720h (30 days)",
+				   &c->ttl_ns);
+	/* 0: a value older than its ttl is gone, no stale copy served */
+	if (strcmp(k, "stale") == 0)
+		return duration_in(what, v, 0, CACHE_TTL_MAX_NS, "0 to 720h (30 days)",
+				   &c->stale_ns);
+	return ctl_fail("%s: unknown cache setting '%s'", where, k);
+}
+
+int budget_check(const char *name, const fbx_budget_config *c, const char *where)
+{
+	(void)c; /* every setting was bounded where it was read */
+	if (fbx_name_check_record(name) != 0)
+		return ctl_fail("%s: bad budget name '%s' (1-63 printable characters, no spaces)",
+				where, name);
+	return 0;
+}
+
+int bulkhead_check(const char *name, uint32_t cap, const char *where)
+{
+	if (fbx_name_check_record(name) != 0)
+		return ctl_fail("%s: bad bulkhead name '%s' (1-63 printable characters, no spaces)",
+				where, name);
+	if (cap == 0)
+		return ctl_fail("%s: bulkhead '%s' needs a cap (calls in flight at once, 1 to %u)",
+				where, name, FBX_BULKHEAD_MAX);
+	return 0;
+}
+
+int cache_check(const char *name, const struct cache_spec *c, const char *where)
+{
+	if (fbx_name_check_record(name) != 0)
+		return ctl_fail("%s: bad cache name '%s' (1-63 printable characters, no spaces)",
+				where, name);
+	if (c->ttl_ns == 0)
+		return ctl_fail("%s: cache '%s' needs a ttl (how long a value is fresh, e.g. 30s)",
+				where, name);
+	return 0;
+}

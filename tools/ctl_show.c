@@ -1,5 +1,6 @@
 /* ctl_show.c — breakers and limiters as aligned text and as JSON, and
- * `fuseboxctl status`. */
+ * `fuseboxctl status` (whose tables of workers, checks, budgets,
+ * bulkheads and caches come from ctl_health.c and ctl_resilience.c). */
 #include <string.h>
 
 #include "ctl.h"
@@ -52,6 +53,12 @@ void show_capacity_text(FILE *f, const fbx_box_info *bi)
 	else
 		fprintf(f, "log keys %u x %u slots (%llu B each, counts up to %u)\n", c->log_keys,
 			c->log_slots, ull(bi->log_key_bytes), bi->log_count_max);
+	fprintf(f, "  %u retry budgets, %u bulkheads, ", c->budgets, c->bulkheads);
+	if (c->caches == 0)
+		fprintf(f, "no caches\n");
+	else
+		fprintf(f, "%u caches of %u entries (values up to %u B)\n", c->caches, c->cache_slots,
+			c->cache_value_max);
 }
 
 void show_capacity_json(FILE *f, const fbx_box_info *bi)
@@ -59,10 +66,12 @@ void show_capacity_json(FILE *f, const fbx_box_info *bi)
 	const fbx_box_config *c = &bi->capacity;
 	fprintf(f, "{\"bytes\":%llu,\"breakers\":%u,\"limiters\":%u,\"events\":%u,\"workers\":%u,"
 		   "\"checks\":%u,\"keys\":%u,\"key_bytes\":%llu,\"log_keys\":%u,\"log_slots\":%u,"
-		   "\"log_key_bytes\":%llu,\"log_count_max\":%u}",
+		   "\"log_key_bytes\":%llu,\"log_count_max\":%u,\"budgets\":%u,\"bulkheads\":%u,"
+		   "\"caches\":%u,\"cache_slots\":%u,\"cache_value_max\":%u}",
 		ull(bi->total_size), c->breakers, c->limiters, c->events, c->workers, c->checks, c->keys,
 		ull(bi->key_bytes), c->log_keys, c->log_slots, ull(bi->log_key_bytes),
-		bi->log_count_max);
+		bi->log_count_max, c->budgets, c->bulkheads, c->caches, c->cache_slots,
+		c->cache_value_max);
 }
 
 /* A duration as people say it: "350ms", "12s", "2m13s", "3h05m", "4d02h". */
@@ -300,9 +309,12 @@ int cmd_status(struct ctl *c)
 	const fbx_breaker_info *b = fbx_snapshot_breakers(s, &nb);
 	const fbx_limiter_info *l = fbx_snapshot_limiters(s, &nl);
 	fbx_snapshot_events(s, &ne, &dropped);
-	size_t nw, nc;
+	size_t nw, nc, ng, nh, nk;
 	const fbx_worker_info *w = fbx_snapshot_workers(s, &nw);
 	const fbx_check_info *k = fbx_snapshot_checks(s, &nc);
+	const fbx_budget_info *g = fbx_snapshot_budgets(s, &ng);
+	const fbx_bulkhead_info *h = fbx_snapshot_bulkheads(s, &nh);
+	const fbx_cache_info *ca = fbx_snapshot_caches(s, &nk);
 	fbx_box_info bi;
 	if (fbx_box_info_get(box, &bi) != 0) {
 		ctl_snapshot_close(box, s);
@@ -338,6 +350,24 @@ int cmd_status(struct ctl *c)
 			if (i)
 				fputc(',', stdout);
 			show_check_json(stdout, &k[i]);
+		}
+		fputs("],\"budgets\":[", stdout);
+		for (size_t i = 0; i < ng; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_budget_json(stdout, &g[i], false);
+		}
+		fputs("],\"bulkheads\":[", stdout);
+		for (size_t i = 0; i < nh; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_bulkhead_json(stdout, &h[i], false);
+		}
+		fputs("],\"caches\":[", stdout);
+		for (size_t i = 0; i < nk; i++) {
+			if (i)
+				fputc(',', stdout);
+			show_cache_json(stdout, &ca[i], false);
 		}
 		printf("],\"events_dropped\":%llu}\n", ull(dropped));
 	} else {
@@ -399,6 +429,18 @@ int cmd_status(struct ctl *c)
 		if (nc > 0) {
 			fputc('\n', stdout);
 			show_checks_text(stdout, k, nc);
+		}
+		if (ng > 0) {
+			fputc('\n', stdout);
+			show_budgets_text(stdout, g, ng);
+		}
+		if (nh > 0) {
+			fputc('\n', stdout);
+			show_bulkheads_text(stdout, h, nh);
+		}
+		if (nk > 0) {
+			fputc('\n', stdout);
+			show_caches_text(stdout, ca, nk);
 		}
 	}
 	ctl_snapshot_close(box, s);

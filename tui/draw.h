@@ -50,6 +50,14 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 		     const struct tui_view *v, struct tui_screen *s, int row, int rows);
 int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 		    struct tui_screen *s, int row, int rows);
+int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
+			struct tui_screen *s, int row, int rows);
+/* A row of the resilience pane in tui_order()'s indices: its kind (0
+ * budget, 1 bulkhead, 2 cache) and its index among the snapshot's
+ * records of that kind. */
+#define TUI_RES_ROW(kind, i) ((int)(kind) << 20 | (int)(i))
+#define TUI_RES_KIND(x) ((x) >> 20)
+#define TUI_RES_INDEX(x) ((x) & 0xfffff)
 /* The same worker in prev (pid and role), or NULL. */
 const fbx_worker_info *tui_prev_worker(const struct tui_sample *prev, size_t at,
 				       const fbx_worker_info *w);

@@ -106,6 +106,9 @@ struct sort_ctx {
 	const fbx_limiter_info *l;
 	const fbx_worker_info *w;
 	const fbx_check_info *c;
+	const fbx_budget_info *g;
+	const fbx_bulkhead_info *h;
+	const fbx_cache_info *k;
 	enum tui_sort sort;
 };
 static struct sort_ctx sort_ctx; /* qsort has no context argument in C11 */
@@ -164,6 +167,54 @@ static int cmp_check(const void *x, const void *y)
 	return strcmp(a->name, b->name);
 }
 
+/* Budgets, then bulkheads, then caches.  Worst first is by state, not by
+ * counts, so that rows do not jump at every sample: a record damaged, a
+ * budget with no retry left, a bulkhead full, a cache serving stale. */
+static void res_rank(int x, const char **name, int *worst, uint64_t *busy)
+{
+	int i = TUI_RES_INDEX(x);
+	switch (TUI_RES_KIND(x)) {
+	case 0: {
+		const fbx_budget_info *g = &sort_ctx.g[i];
+		*name = g->name;
+		*worst = g->corrupt ? 0 : g->balance == 0 ? 1 : 2;
+		*busy = g->attempts;
+		break;
+	}
+	case 1: {
+		const fbx_bulkhead_info *h = &sort_ctx.h[i];
+		*name = h->name;
+		*worst = h->corrupt ? 0 : h->in_flight >= h->cap ? 1 : 2;
+		*busy = h->peak;
+		break;
+	}
+	default: {
+		const fbx_cache_info *k = &sort_ctx.k[i];
+		*name = k->name;
+		*worst = k->corrupt ? 0 : k->stale_hits > 0 ? 1 : 2;
+		*busy = k->hits + k->stale_hits + k->misses;
+		break;
+	}
+	}
+}
+
+static int cmp_resilience(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+	if (TUI_RES_KIND(a) != TUI_RES_KIND(b))
+		return TUI_RES_KIND(a) - TUI_RES_KIND(b);
+	const char *na, *nb;
+	int wa, wb;
+	uint64_t ba, bb;
+	res_rank(a, &na, &wa, &ba);
+	res_rank(b, &nb, &wb, &bb);
+	if (sort_ctx.sort == TUI_SORT_WORST && wa != wb)
+		return wa - wb;
+	if (sort_ctx.sort == TUI_SORT_CALLS && ba != bb)
+		return ba > bb ? -1 : 1;
+	return strcmp(na, nb);
+}
+
 static bool matches(const struct tui_view *v, const char *name)
 {
 	return v->filter[0] == '\0' || strstr(name, v->filter) != NULL;
@@ -205,6 +256,22 @@ int tui_order(const struct tui_sample *cur, const struct tui_view *v, enum tui_p
 				idx[k++] = (int)i;
 		sort_ctx = (struct sort_ctx){.c = c, .sort = v->sort};
 		qsort(idx, (size_t)k, sizeof(int), cmp_check);
+	} else if (p == TUI_PANE_RESILIENCE) {
+		size_t nh, nk;
+		const fbx_budget_info *g = fbx_snapshot_budgets(cur->snap, &n);
+		const fbx_bulkhead_info *h = fbx_snapshot_bulkheads(cur->snap, &nh);
+		const fbx_cache_info *c = fbx_snapshot_caches(cur->snap, &nk);
+		for (size_t i = 0; i < n && k < max; i++)
+			if (matches(v, g[i].name))
+				idx[k++] = TUI_RES_ROW(0, i);
+		for (size_t i = 0; i < nh && k < max; i++)
+			if (matches(v, h[i].name))
+				idx[k++] = TUI_RES_ROW(1, i);
+		for (size_t i = 0; i < nk && k < max; i++)
+			if (matches(v, c[i].name))
+				idx[k++] = TUI_RES_ROW(2, i);
+		sort_ctx = (struct sort_ctx){.g = g, .h = h, .k = c, .sort = v->sort};
+		qsort(idx, (size_t)k, sizeof(int), cmp_resilience);
 	} else {
 		uint64_t dropped;
 		fbx_snapshot_events(cur->snap, &n, &dropped);
@@ -221,7 +288,9 @@ int tui_pane_rows(const struct tui_sample *cur, const struct tui_view *view, enu
 }
 
 /* The name of the record at position i of the pane; NULL for a pane of
- * unnamed rows (workers: a pid is no name to act on; events). */
+ * unnamed rows (workers: a pid is no name to act on; events) and for
+ * the resilience pane, where a budget and a bulkhead may share a name
+ * (the selection stays on its row there). */
 static const char *name_at(const struct tui_sample *cur, enum tui_pane p, int i)
 {
 	size_t cnt;

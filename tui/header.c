@@ -83,6 +83,9 @@ void tui_hint(const struct tui_view *v, struct tui_screen *s)
 	}
 	const char *hint = v->read_only
 		? "Tab pane  j/k move  / filter  s sort  p pause  +/- interval  ? help  q quit"
+		: v->pane == TUI_PANE_RESILIENCE
+		? "Tab pane  j/k move  D drain on/off  / filter  s sort  p pause  +/- interval  "
+		  "? help  q quit"
 		: v->pane == TUI_PANE_HEALTH || v->pane == TUI_PANE_WORKERS
 		? "Tab pane  j/k move  x remove check  D drain on/off  / filter  s sort  p pause  "
 		  "? help  q quit"

@@ -511,7 +511,8 @@ static const struct key {
 	const char *help;
 	void (*run)(struct loop *l);
 } keys[] = {
-	{'\t', 0, "Tab", false, "next pane: breakers, limiters, workers, health, events", k_pane},
+	{'\t', 0, "Tab", false,
+	 "next pane: breakers, limiters, workers, health, resilience, events", k_pane},
 	{'\n', KEY_ENTER, "Enter", false, "details of the selected breaker or limiter (again: back)",
 	 k_detail},
 	{'j', KEY_DOWN, "j, Down", false, "move the selection down", k_down},

@@ -84,12 +84,14 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 		row = tui_limiters_pane(cur, prev, view, out, row, out->rows);
 		row = tui_workers_pane(cur, prev, view, out, row, out->rows);
 		row = tui_health_pane(cur, view, out, row, out->rows);
+		row = tui_resilience_pane(cur, view, out, row, out->rows);
 		tui_events_pane(cur, view, out, row);
 		return;
 	}
 	/* what is left: breakers ~45%, limiters ~25%, events the rest; with
 	 * the workers or the health checks below, they get more of it */
-	bool lower = view->pane == TUI_PANE_WORKERS || view->pane == TUI_PANE_HEALTH;
+	bool lower = view->pane == TUI_PANE_WORKERS || view->pane == TUI_PANE_HEALTH ||
+		     view->pane == TUI_PANE_RESILIENCE;
 	int left = out->rows - 2, row = 2;
 	int nb = left * (lower ? 30 : 45) / 100, nl = left * (lower ? 20 : 25) / 100;
 	if (nb < 4)
@@ -107,6 +109,8 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 		tui_workers_pane(cur, prev, view, out, row, out->rows - row);
 	else if (view->pane == TUI_PANE_HEALTH)
 		tui_health_pane(cur, view, out, row, out->rows - row);
+	else if (view->pane == TUI_PANE_RESILIENCE)
+		tui_resilience_pane(cur, view, out, row, out->rows - row);
 	else
 		tui_events_pane(cur, view, out, row);
 }

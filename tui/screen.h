@@ -41,11 +41,12 @@ struct tui_screen {
 };
 
 /* Tab's order.  Breakers and limiters are always drawn; the part below
- * them shows the workers or the health checks while one of those panes
- * has the selection, else the events. */
+ * them shows the workers, the health checks or the retry budgets,
+ * bulkheads and caches (resilience) while one of those panes has the
+ * selection, else the events. */
 enum tui_pane {
-	TUI_PANE_BREAKERS, TUI_PANE_LIMITERS, TUI_PANE_WORKERS, TUI_PANE_HEALTH, TUI_PANE_EVENTS,
-	TUI_PANE_COUNT
+	TUI_PANE_BREAKERS, TUI_PANE_LIMITERS, TUI_PANE_WORKERS, TUI_PANE_HEALTH,
+	TUI_PANE_RESILIENCE, TUI_PANE_EVENTS, TUI_PANE_COUNT
 };
 enum tui_sort { TUI_SORT_WORST, TUI_SORT_NAME, TUI_SORT_CALLS, TUI_SORT_COUNT };
 

@@ -1,0 +1,148 @@
+/* pane_resilience.c — what the workers share to call upstreams gently:
+ * retry budgets (retries still allowed, retries allowed and refused),
+ * bulkheads (calls in flight out of the cap, the peak, refusals) and
+ * caches (entries, the share of gets answered, stale answers), one table
+ * of each under one title.  Rows are selectable; nothing here is acted on. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "draw.h"
+
+/* Gets answered from the cache, fresh or stale, in percent; -1 before any. */
+static double answered_pct(const fbx_cache_info *c)
+{
+	uint64_t yes = c->hits + c->stale_hits, all = yes + c->misses;
+	return all == 0 ? -1 : 100.0 * (double)yes / (double)all;
+}
+
+/* Headings in the rows' own widths, so that each word sits over its column. */
+static void heading(struct pen *p, int kind)
+{
+	if (kind == 0)
+		tui_putf(p, -1, TUI_BOLD, "  %-20s%8s%8s%9s%9s%9s  %s", "BUDGET", "BALANCE", "RETRIES",
+			 "REQUESTS", "ALLOWED", "REFUSED", "POLICY");
+	else if (kind == 1)
+		tui_putf(p, -1, TUI_BOLD, "  %-20s%12s%6s%10s%10s  %s", "BULKHEAD", "IN FLIGHT ",
+			 "PEAK", "REFUSED", "RECLAIMED", "LOAD");
+	else
+		tui_putf(p, -1, TUI_BOLD, "  %-20s%14s%7s%9s%9s%9s%9s", "CACHE", "ENTRIES     ",
+			 "HIT%", "HITS", "STALE", "MISSES", "PUTS");
+}
+
+static void budget_row(struct pen *p, const fbx_budget_info *b)
+{
+	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", b->name);
+	/* none left: the next retry anywhere on the host is refused */
+	tui_putf(p, 8, b->balance == 0 ? TUI_BAD : TUI_GOOD, "%8llu", (unsigned long long)b->balance);
+	tui_putf(p, 8, TUI_NORMAL, "%8llu", (unsigned long long)b->withdrawals);
+	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)b->deposits);
+	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)b->retries_allowed);
+	tui_putf(p, 9, b->retries_refused ? TUI_WARN : TUI_NORMAL, "%9llu",
+		 (unsigned long long)b->retries_refused);
+	char ttl[16];
+	tui_age(ttl, sizeof(ttl), b->config.ttl_ns, true);
+	tui_putf(p, -1, TUI_DIM, "  %u%%+%u/s %s", b->config.percent, b->config.min_per_sec, ttl);
+}
+
+static void bulkhead_row(struct pen *p, const fbx_bulkhead_info *h)
+{
+	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", h->name);
+	bool full = h->in_flight >= h->cap;
+	enum tui_attr load = full ? TUI_BAD : h->in_flight * 4 >= (uint64_t)h->cap * 3 ? TUI_WARN
+										   : TUI_GOOD;
+	tui_putf(p, 12, load, "%6llu/%-5u", (unsigned long long)h->in_flight, h->cap);
+	tui_putf(p, 6, TUI_NORMAL, "%6llu", (unsigned long long)h->peak);
+	tui_putf(p, 10, h->refused ? TUI_WARN : TUI_NORMAL, "%10llu", (unsigned long long)h->refused);
+	tui_putf(p, 10, h->reclaimed ? TUI_WARN : TUI_NORMAL, "%10llu",
+		 (unsigned long long)h->reclaimed);
+	/* the share held, in 16 cells: '#' held, '.' free */
+	char bar[24] = "  [";
+	uint64_t cells = h->cap ? (h->in_flight * 16 + h->cap - 1) / h->cap : 0;
+	for (int i = 0; i < 16; i++)
+		bar[3 + i] = (uint64_t)i < cells ? '#' : '.';
+	bar[19] = ']';
+	bar[20] = '\0';
+	tui_put(p, bar, -1, load);
+}
+
+static void cache_row(struct pen *p, const fbx_cache_info *c)
+{
+	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", c->name);
+	tui_putf(p, 14, TUI_NORMAL, "%7llu/%-6u", (unsigned long long)c->entries, c->slots);
+	double r = answered_pct(c);
+	if (r < 0)
+		tui_put(p, "      -", 7, TUI_DIM);
+	else
+		tui_putf(p, 7, r < 50 ? TUI_WARN : TUI_NORMAL, "%6.1f%%", r);
+	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->hits);
+	/* stale answers mean the upstream is failing and the cache covers it */
+	tui_putf(p, 9, c->stale_hits ? TUI_WARN : TUI_NORMAL, "%9llu",
+		 (unsigned long long)c->stale_hits);
+	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->misses);
+	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->puts);
+}
+
+int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
+			struct tui_screen *s, int row, int rows)
+{
+	static int idx[1 << 16];
+	int n = tui_order(cur, v, TUI_PANE_RESILIENCE, idx, (int)(sizeof(idx) / sizeof(idx[0])));
+	size_t ng = 0, nh = 0, nk = 0;
+	const fbx_budget_info *g = NULL;
+	const fbx_bulkhead_info *h = NULL;
+	const fbx_cache_info *c = NULL;
+	if (cur != NULL && cur->snap != NULL) {
+		g = fbx_snapshot_budgets(cur->snap, &ng);
+		h = fbx_snapshot_bulkheads(cur->snap, &nh);
+		c = fbx_snapshot_caches(cur->snap, &nk);
+	}
+	int per[3] = {0, 0, 0};
+	for (int k = 0; k < n; k++)
+		per[TUI_RES_KIND(idx[k])]++;
+	char t[160];
+	snprintf(t, sizeof(t), "RESILIENCE  %d budget%s  %d bulkhead%s  %d cache%s%s%s", per[0],
+		 per[0] == 1 ? "" : "s", per[1], per[1] == 1 ? "" : "s", per[2], per[2] == 1 ? "" : "s",
+		 v->filter[0] ? "  filter: " : "", v->filter);
+	tui_title(s, row++, t, v->pane == TUI_PANE_RESILIENCE);
+	/* the lines: a heading before the first record of each kind; the
+	 * window over them keeps the selection in sight */
+	static int line[(1 << 16) + 3];
+	int nlines = 0, sel_line = 0;
+	for (int k = 0; k < n; k++) {
+		if (k == 0 || TUI_RES_KIND(idx[k]) != TUI_RES_KIND(idx[k - 1]))
+			line[nlines++] = -1 - TUI_RES_KIND(idx[k]);
+		if (k == v->selected)
+			sel_line = nlines;
+		line[nlines++] = k;
+	}
+	int room = rows - 1;
+	int first = v->pane == TUI_PANE_RESILIENCE && sel_line >= room ? sel_line - room + 1 : 0;
+	for (int l = first; l < nlines && row < s->rows && l - first < room; l++, row++) {
+		struct pen p = tui_pen_at(s, row);
+		if (line[l] < 0) {
+			heading(&p, -1 - line[l]);
+			continue;
+		}
+		int k = line[l], kind = TUI_RES_KIND(idx[k]), i = TUI_RES_INDEX(idx[k]);
+		const char *name = kind == 0 ? g[i].name : kind == 1 ? h[i].name : c[i].name;
+		int corrupt = kind == 0 ? g[i].corrupt : kind == 1 ? h[i].corrupt : c[i].corrupt;
+		if (corrupt)
+			tui_putf(&p, -1, TUI_BAD, "  %-19.19s ? damaged (record damaged, not shown)", name);
+		else if (kind == 0)
+			budget_row(&p, &g[i]);
+		else if (kind == 1)
+			bulkhead_row(&p, &h[i]);
+		else
+			cache_row(&p, &c[i]);
+		if (v->pane == TUI_PANE_RESILIENCE && k == v->selected)
+			tui_mark_line(s, row, TUI_SELECTED);
+	}
+	if (n == 0 && row < s->rows) {
+		struct pen p = tui_pen_at(s, row++);
+		tui_put(&p, cur && cur->snap ? "  (no retry budgets, bulkheads or caches in this box)"
+					     : "  (no box)", -1, TUI_DIM);
+	}
+	return row;
+}
