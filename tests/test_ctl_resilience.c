@@ -186,8 +186,10 @@ START_TEST(cache_get_and_drop)
 	const json_t *k = cache_json(box, "quotes");
 	ck_assert_uint_eq(juint(k, "entries"), 1);
 	ck_assert_uint_eq(juint(k, "puts"), 2);
-	ck_assert_uint_eq(juint(k, "hits"), 5);
-	ck_assert_uint_ge(juint(k, "misses"), 3);
+	/* the tool reads through a read-only handle: an operator looking at
+	 * values does not skew the service's hit ratio */
+	ck_assert_uint_eq(juint(k, "hits"), 0);
+	ck_assert_uint_eq(juint(k, "misses"), 0);
 	OK(box, "cache", "show", "quotes");
 	ck_assert_msg(strstr(R.out, "  freshness  fresh for 1h, then served stale for 10m more\n"),
 		      "[%s]", R.out);
@@ -341,8 +343,8 @@ START_TEST(status_and_metrics)
 }
 END_TEST
 
-/* A reader of the box sees every figure; writing (adding, and a cache get,
- * which counts its hit or miss in the box) needs write permission. */
+/* A reader of the box sees every figure and reads the cache; adding and
+ * dropping need write permission. */
 START_TEST(unknown_names_and_bad_words)
 {
 	const char *box = lib_box();

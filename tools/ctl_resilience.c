@@ -473,11 +473,12 @@ static int cache_key(const char *action, const char *key)
 	return 0;
 }
 
-/* A cache's handle on a writable box: a get counts its hit or miss in the
- * box, so even reading a value writes. */
-static int open_cache(const struct ctl *c, const char *name, fbx_box **box, fbx_cache **k)
+/* A cache's handle: read-only for a get (a read-only handle counts
+ * nothing), writable for a drop. */
+static int open_cache(const struct ctl *c, const char *name, bool write, fbx_box **box,
+		      fbx_cache **k)
 {
-	if (ctl_open(c, true, box))
+	if (ctl_open(c, write, box))
 		return CTL_ERR;
 	int rc = fbx_cache_find(*box, name, k);
 	if (rc == 0)
@@ -551,7 +552,7 @@ static int cache_get(struct ctl *c, int argc, char **argv)
 		return CTL_ERR;
 	fbx_box *box;
 	fbx_cache *k;
-	if (open_cache(c, pos[0], &box, &k))
+	if (open_cache(c, pos[0], false, &box, &k))
 		return CTL_ERR;
 	/* the largest value a box holds, and a NUL after it */
 	static unsigned char buf[8192 + 1];
@@ -608,7 +609,7 @@ static int cache_drop(struct ctl *c, int argc, char **argv)
 		return CTL_ERR;
 	fbx_box *box;
 	fbx_cache *k;
-	if (open_cache(c, pos[0], &box, &k))
+	if (open_cache(c, pos[0], true, &box, &k))
 		return CTL_ERR;
 	int rc = fbx_cache_drop(k, pos[1], strlen(pos[1]));
 	fbx_box_close(box);
