@@ -81,6 +81,8 @@ def main():
         cb = fusebox.CircuitBreaker(name="bench", fail_max=5, box=box)
         call = cb.call
         timed("breaker call, closed (fusebox)", lambda n: [call(ok) for _ in range(n)])
+        timed("breaker current_state (fbx_breaker_info_get)",
+              lambda n: [cb.current_state for _ in range(n)], n=max(2000, N // 4))
         lb = LocalBreaker(5)
         timed("breaker call, closed (per-process pure Python)",
               lambda n: [lb.call(ok) for _ in range(n)])
@@ -99,10 +101,16 @@ def main():
         fb = strategies.MovingWindowRateLimiter(fb_store)
         timed("limits hit, moving window, 1k keys (fusebox:// storage)",
               lambda n: [fb.hit(item, keys[i % 1000]) for i in range(n)])
+        timed("limits get_window_stats, 1k keys (fusebox:// storage)",
+              lambda n: [fb.get_window_stats(item, keys[i % 1000]) for i in range(n)],
+              n=max(2000, N // 4))
         mem_store = storage.MemoryStorage()
         mem = strategies.MovingWindowRateLimiter(mem_store)
         timed("limits hit, moving window, 1k keys (memory:// storage)",
               lambda n: [mem.hit(item, keys[i % 1000]) for i in range(n)])
+        timed("limits get_window_stats, 1k keys (memory:// storage)",
+              lambda n: [mem.get_window_stats(item, keys[i % 1000]) for i in range(n)],
+              n=max(2000, N // 4))
         try:
             import redis  # noqa: F401
         except ImportError:
@@ -119,6 +127,9 @@ def main():
                     timed("limits hit, moving window, 1k keys (redis:// storage)",
                           lambda n: [rw.hit(item, keys[i % 1000]) for i in range(n)],
                           n=max(2000, N // 50))
+                    timed("limits get_window_stats, 1k keys (redis:// storage)",
+                          lambda n: [rw.get_window_stats(item, keys[i % 1000])
+                                     for i in range(n)], n=max(2000, N // 50))
                 finally:
                     p.terminate()
                     p.wait()

@@ -316,6 +316,9 @@ PROTOTYPES = {
     "fbx_limiter_find": (c_int, [_P, c_char_p, POINTER(_P)]),
     "fbx_limiter_algorithm": (c_int, [_P]),
     "fbx_limiter_take": (c_int, [_P, c_char_p, c_size_t, c_uint32, POINTER(fbx_limit_result)]),
+    "fbx_limiter_peek": (c_int, [_P, c_char_p, c_size_t, c_uint32, POINTER(fbx_limit_result)]),
+    "fbx_limiter_forget": (c_int, [_P, c_char_p, c_size_t]),
+    "fbx_limiter_reset": (c_int, [_P, c_char_p]),
     "fbx_limiter_set_rule": (c_int, [_P, c_char_p, c_char_p]),
     "fbx_limiter_set_dry_run": (c_int, [_P, c_int, c_char_p]),
     "fbx_rule_parse": (c_int, [c_char_p, POINTER(fbx_rule), POINTER(c_size_t)]),
@@ -359,6 +362,7 @@ PROTOTYPES = {
                               POINTER(fbx_cache_hit)]),
     "fbx_cache_drop": (c_int, [_P, c_char_p, c_size_t]),
     # snapshots, events
+    "fbx_breaker_info_get": (c_int, [_P, POINTER(fbx_breaker_info)]),
     "fbx_snapshot_new": (c_int, [_P, POINTER(_P)]),
     "fbx_snapshot_take": (c_int, [_P, _P]),
     "fbx_snapshot_take_health": (c_int, [_P, _P]),

@@ -290,16 +290,26 @@ class Box:
                     for c in self._records(self._lib.fbx_snapshot_checks, snap)]
 
     def breaker_info(self, name):
-        """A copy of breaker NAME's fbx_breaker_info (ctypes struct), or None."""
+        """Breaker NAME's fbx_breaker_info (ctypes struct; .corrupt set for a
+        damaged record), or None: fbx_breaker_info_get, no snapshot."""
         bname = encode_name(name, "breaker name")
+        h = self.handle()
+        b = ctypes.c_void_p()
+        rc = self._lib.fbx_breaker_find(h, bname, ctypes.byref(b))
+        if rc == L.FBX_ENOENT:
+            return None
+        check(rc, "breaker %r" % _text(bname))
+        out = L.fbx_breaker_info()
+        rc = self._lib.fbx_breaker_info_get(b, ctypes.byref(out))
+        if rc and not (rc == L.FBX_ECORRUPT and out.corrupt):
+            check(rc, "breaker %r" % _text(bname))
+        return out
+
+    def limiter_names(self):
+        """The names (bytes) of the box's limiters, from a snapshot."""
         with self._snap_lock:
             snap = self._snapshot()
-            for b in self._records(self._lib.fbx_snapshot_breakers, snap):
-                if b.name == bname:
-                    out = L.fbx_breaker_info()
-                    ctypes.pointer(out)[0] = b
-                    return out
-        return None
+            return [bytes(l.name) for l in self._records(self._lib.fbx_snapshot_limiters, snap)]
 
     def limiter_info(self, name):
         bname = encode_name(name, "limiter name")

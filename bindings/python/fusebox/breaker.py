@@ -50,6 +50,20 @@ _STATES = {
 }
 _DETAIL = {L.FBX_CLOSED: "closed", L.FBX_OPEN: "open", L.FBX_HALF_OPEN: "half_open",
            L.FBX_FORCED_OPEN: "forced_open", L.FBX_FORCED_CLOSED: "forced_closed"}
+
+def _coarse_slack_ns():
+    """How much later than the truth a breaker's state_age_ns may read: the
+    library stamps and reads state times in whole milliseconds of its coarse
+    clock (CLOCK_MONOTONIC_COARSE, one tick of 1-10 ms)."""
+    try:
+        tick = time.clock_getres(getattr(time, "CLOCK_MONOTONIC_COARSE", 6))
+    except (OSError, AttributeError, ValueError):
+        tick = 0.01
+    return int(min(max(tick, 0.001), 0.05) * NS) + 1_000_000
+
+
+_AGE_SLACK_NS = _coarse_slack_ns()
+
 _REASONS = {L.FBX_REJECT_OPEN: "open", L.FBX_REJECT_HALF_OPEN_FULL: "half_open_full",
             L.FBX_REJECT_FORCED_OPEN: "forced_open"}
 
@@ -221,10 +235,11 @@ class CircuitBreaker:
 
     # ---- reading -----------------------------------------------------------
     def _info(self):
-        self._handle()
-        info = self.box.breaker_info(self._name)
-        if info is None:
-            raise error(L.FBX_ENOENT, "breaker %r" % self._name)
+        """This breaker's fbx_breaker_info now (fbx_breaker_info_get: one
+        record read, no snapshot of the box)."""
+        info = L.fbx_breaker_info()
+        check(self._lib.fbx_breaker_info_get(self._handle(), ctypes.byref(info)),
+              "breaker %r" % self._name)
         return info
 
     @property
@@ -380,11 +395,14 @@ class CircuitBreaker:
         for lst in self._listeners:
             lst.failure(self, exc)
         self._notify_state()
-        if self.throw_new_error_on_trip:
-            i = self.box.breaker_info(self._name)
-            # it opened while this call ran: this failure (or one beside it) tripped it
-            if i is not None and i.state == L.FBX_OPEN and \
-                    i.state_age_ns <= time.monotonic_ns() - t0:
+        if self.throw_new_error_on_trip and self.box._h is not None:
+            i = L.fbx_breaker_info()
+            rc = self._lib.fbx_breaker_info_get(b, ctypes.byref(i))
+            # it opened while this call ran: this failure (or one beside it)
+            # tripped it (the age is read in coarse milliseconds: a short call
+            # sees its own trip as up to a tick and a millisecond old)
+            if rc == 0 and i.state == L.FBX_OPEN and \
+                    i.state_age_ns <= time.monotonic_ns() - t0 + _AGE_SLACK_NS:
                 return CircuitBreakerError("Failures threshold reached, circuit breaker opened",
                                            self, "tripped", i.open_remaining_ns / NS)
         return None

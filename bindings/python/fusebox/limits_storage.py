@@ -18,27 +18,25 @@ Differences from limits' MemoryStorage:
   * the window: limits counts an entry made exactly `period` ago as still
     in the window ([now - period, now]); fusebox does not ((now - period,
     now]).  A hit exactly one period after the entry it waits for is
-    denied by limits and admitted here; nowhere else do they differ.  On
-    the real clock the log also stamps each entry up to one coarse clock
-    tick (~4 ms) late, so a hit within a tick of that boundary may be
-    denied where an exact log admits it.
+    denied by limits and admitted here, and get_moving_window() no longer
+    counts that entry; nowhere else do they differ.  On the real clock the
+    log also stamps each entry up to one coarse clock tick (~4 ms) late,
+    so a hit within a tick of that boundary may be denied where an exact
+    log admits it.
   * counts must be below the box's log_slots (127 with the default box;
     create the box with fusebox://shop?log_slots=1024 for counts up to 1023).
   * a cost above the limit's count is refused (limits 2.8 admits it on an
     empty window).
-  * get_moving_window() answers from the last decision made for the key
-    (the library has no read-only look at a key): the count is exact right
-    after a hit and may overstate it afterwards until the window has passed
-    since the last hit; its start is exact when the window was full, else
-    the time of the last hit.  test() and get_window_stats() are therefore
-    conservative (never report room that is not there, as of the last hit).
-  * clear(key) and reset() start fresh budgets (a new generation of the
-    key, or of the whole storage, kept in the box's shared cache
-    "limits.state"); a key's generation pushed out of that cache (more
-    keys than its slots) falls back to the key's budget before the clear.
+
+get_moving_window() (limits' test() and get_window_stats(), Flask-Limiter's
+headers) is one fbx_limiter_peek, which consumes and counts nothing: the
+number of entries in the window and, as limits' storages answer, the whole
+second of the newest of them (now when there is none).  clear(key) is
+fbx_limiter_forget on each limits:* limiter of the box, reset()
+fbx_limiter_reset on each (an operator's reset in the box's events).
 """
 import ctypes
-import struct
+import threading
 import time
 import urllib.parse
 
@@ -46,12 +44,10 @@ from limits.errors import ConfigurationError
 from limits.storage import MovingWindowSupport, Storage
 
 from . import _lib as L
-from .box import NS, Box, get_box
+from .box import NS, get_box
 from .errors import FuseboxError
 
-_REC = struct.Struct("<qQdd")   # generation, count in window, start, last hit (wall s)
-_EPOCH_KEY = b"\0epoch"
-_CACHE_TTL = 30 * 86400.0       # the longest a cache entry may live
+_PREFIX = b"limits:"
 
 
 class FuseboxStorage(Storage, MovingWindowSupport):
@@ -81,19 +77,12 @@ class FuseboxStorage(Storage, MovingWindowSupport):
         self.box = get_box(box)
         self._lib = L.lib()
         self._take = self._lib.fbx_limiter_take
+        self._peek = self._lib.fbx_limiter_peek
         self._limiters = {}
-        cache = ctypes.c_void_p()
-        rc = self._lib.fbx_cache_register(self.box.handle(), b"limits.state",
-                                          int(_CACHE_TTL * NS), 0, ctypes.byref(cache))
-        if rc:
-            raise ConfigurationError("fusebox storage: cache 'limits.state' on box %r: %s"
-                                     % (self.box.name, self._lib.fbx_strerror(rc).decode()))
-        self._cache = cache.value
-        self._hit = L.fbx_cache_hit()
-        self._buf = ctypes.create_string_buffer(64)
+        self._tls = threading.local()        # each thread's fbx_limit_result
         super().__init__(uri, **options)
 
-    # ---- shared state: the limiter per (count, period), generations -------
+    # ---- the limiter per (count, period) -------------------------------------
     def _limiter(self, limit, expiry):
         l = self._limiters.get((limit, expiry))
         if l is not None:
@@ -125,65 +114,93 @@ class FuseboxStorage(Storage, MovingWindowSupport):
         self._limiters[(limit, expiry)] = out.value
         return out.value
 
-    def _get(self, k):
-        rc = self._lib.fbx_cache_get(self._cache, k, len(k), self._buf, 64,
-                                     ctypes.byref(self._hit))
-        if rc:
-            return None
-        return self._buf.raw[:self._hit.len]
+    def _all_limiters(self):
+        """Every limits:* limiter of the box, this process's or another's."""
+        h = self.box.handle()
+        out = []
+        for name in self.box.limiter_names():
+            if name.startswith(_PREFIX):
+                l = ctypes.c_void_p()
+                rc = self._lib.fbx_limiter_find(h, name, ctypes.byref(l))
+                if rc == 0:
+                    out.append((name, l.value))
+                elif rc != L.FBX_ENOENT:
+                    raise FuseboxError(rc, "fusebox storage: limiter %r" % name.decode())
+        return out
 
-    def _put(self, k, v):
-        self._lib.fbx_cache_put(self._cache, k, len(k), v, len(v))
+    def _result(self):
+        """This thread's fbx_limit_result (the library fills it with the GIL
+        released, so threads do not share one) and a reference to it."""
+        t = self._tls
+        t.res = L.fbx_limit_result()
+        t.ref = ctypes.byref(t.res)
+        return t.res, t.ref
 
-    def _epoch(self):
-        v = self._get(_EPOCH_KEY)
-        return struct.unpack("<q", v)[0] if v and len(v) == 8 else 0
-
-    def _record(self, key):
-        v = self._get(b"k" + key.encode())
-        return _REC.unpack(v) if v and len(v) == _REC.size else None
+    def _open(self):
+        if self.box._h is None:
+            raise FuseboxError(L.FBX_EINVAL, "fusebox storage", "its box is closed")
 
     # ---- MovingWindowSupport -----------------------------------------------------
     def acquire_entry(self, key, limit, expiry, amount=1):
         if self.box._h is None:
-            raise FuseboxError(L.FBX_EINVAL, "fusebox storage", "its box is closed")
-        l = self._limiter(limit, expiry)
+            self._open()                                    # raises
+        l = self._limiters.get((limit, expiry)) or self._limiter(limit, expiry)
         if amount > limit or amount < 1:
             return False  # limits 2.8 admits such a hit on an empty window; no window can
-        bkey = key.encode()
-        rec = self._get(b"k" + bkey)
-        gen = _REC.unpack(rec)[0] if rec and len(rec) == _REC.size else 0
-        fkey = b"%d:%d:%s" % (self._epoch(), gen, bkey)
-        r = L.fbx_limit_result()
-        rc = self._take(l, fkey, len(fkey), amount, ctypes.byref(r))
-        now = time.time()
+        k = key.encode()
+        try:
+            ref = self._tls.ref
+        except AttributeError:
+            ref = self._result()[1]
+        rc = self._take(l, k, len(k), amount, ref)
         if rc == 0:
-            n = r.limit - r.remaining
-            start = now
-        elif rc == L.FBX_ELIMITED:
-            n = r.limit - r.remaining
-            # with the window full, the oldest unit leaves it when a unit may be taken
-            start = now + r.retry_after_ns / NS - expiry if amount == 1 else now
-        else:
-            raise FuseboxError(rc, "fusebox storage: key %r" % key)
-        self._put(b"k" + bkey, _REC.pack(gen, n, start, now))
-        return rc == 0
+            return True
+        if rc == L.FBX_ELIMITED:
+            return False
+        raise FuseboxError(rc, "fusebox storage: key %r" % key)
 
     def get_moving_window(self, key, limit, expiry):
+        """(start, count): the entries of key's window, and the whole second
+        of the newest of them (now when there is none), as limits' memory
+        and Redis storages answer.  One fbx_limiter_peek of the whole count:
+        it is admitted only when the window is empty; denied, its figures
+        are the window's: remaining = limit - count, reset = when the
+        newest entry leaves it."""
+        self._open()
+        l = self._limiter(limit, expiry)
+        k = key.encode()
+        try:
+            r, ref = self._tls.res, self._tls.ref
+        except AttributeError:
+            r, ref = self._result()
+        rc = self._peek(l, k, len(k), limit, ref)
         now = time.time()
-        rec = self._record(key)
-        if rec is None or now >= rec[3] + expiry:
+        if rc == 0:
             return int(now), 0
-        return int(rec[2]), min(rec[1], limit)
+        if rc != L.FBX_ELIMITED:
+            raise FuseboxError(rc, "fusebox storage: key %r" % key)
+        age_ns = expiry * NS - r.reset_ns      # of the newest entry, at the peek's reading
+        return int(now - age_ns / NS), int(r.limit - r.remaining)
 
     # ---- Storage -------------------------------------------------------------------
     def clear(self, key):
-        rec = self._record(key)
-        gen = (rec[0] if rec else 0) + 1
-        self._put(b"k" + key.encode(), _REC.pack(gen, 0, 0.0, 0.0))
+        """Forgets key in every limits:* limiter of the box: its next hit has
+        a whole budget (other keys are untouched)."""
+        self._open()
+        k = key.encode()
+        for name, l in self._all_limiters():
+            rc = self._lib.fbx_limiter_forget(l, k, len(k))
+            if rc and rc != L.FBX_ENOENT:
+                raise FuseboxError(rc, "fusebox storage: clear %r (%s)" % (key, name.decode()))
 
     def reset(self):
-        self._put(_EPOCH_KEY, struct.pack("<q", time.time_ns()))
+        """Forgets every key of every limits:* limiter of the box (each an
+        operator's reset in the box's events)."""
+        self._open()
+        for name, l in self._all_limiters():
+            rc = self._lib.fbx_limiter_reset(l, b"limits storage: reset()")
+            if rc:
+                raise FuseboxError(rc, "fusebox storage: reset (%s)" % name.decode())
         return None
 
     def check(self):

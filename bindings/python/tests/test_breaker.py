@@ -139,6 +139,26 @@ class BreakerShape(BoxCase):
         self.assertTrue(cb.name.endswith("get_embeddings"), cb.name)
         self.assertIsNotNone(self.box.breaker_info(cb.name))
 
+    def test_state_reads_take_no_snapshot(self):
+        # current_state, fail_counter, stats and the trip check read the one
+        # record (fbx_breaker_info_get): the box's snapshot is never made
+        cb = self.breaker(fail_max=2, listeners=[Recorder()])
+        self.assertEqual((cb.current_state, cb.fail_counter), ("closed", 0))
+        with self.assertRaises(Boom):
+            cb.call(fail)
+        self.assertEqual(cb.fail_counter, 1)
+        with self.assertRaises(CircuitBreakerError) as e:
+            cb.call(fail)
+        self.assertEqual(e.exception.reason, "tripped")
+        self.assertGreater(e.exception.retry_after, 0)
+        self.assertEqual(cb.current_state, "open")
+        self.assertEqual(cb.stats["trips"], 1)
+        i = self.box.breaker_info("svc")
+        self.assertEqual((i.name, i.state, i.failures, i.trips),
+                         (b"svc", fusebox._lib.FBX_OPEN, 2, 1))
+        self.assertIsNone(self.box.breaker_info("nobody"))
+        self.assertIsNone(self.box._snap)
+
     def test_open_and_close(self):
         cb = self.breaker()
         cb.open()

@@ -68,12 +68,56 @@ class StorageBasics(BoxCase):
             self.window.hit(item, k)
         self.assertFalse(self.window.hit(item, "a"))
         self.window.clear(item, "a")
+        self.assertEqual(self.window.get_window_stats(item, "a")[1], 2)   # whole at once
         self.assertTrue(self.window.hit(item, "a"))
+        self.assertTrue(self.window.hit(item, "a"))
+        self.assertFalse(self.window.hit(item, "a"))
         self.assertFalse(self.window.hit(item, "b"))
         self.store.reset()
-        self.assertTrue(self.window.hit(item, "b"))
-        self.assertTrue(self.window.hit(item, "b"))
-        self.assertFalse(self.window.hit(item, "b"))
+        for k in ("a", "b"):
+            self.assertEqual(self.window.get_window_stats(item, k)[1], 2)
+            self.assertTrue(self.window.hit(item, k))
+            self.assertTrue(self.window.hit(item, k))
+            self.assertFalse(self.window.hit(item, k))
+        self.window.clear(item, "never-hit")              # nothing to forget: no error
+
+    def test_clear_and_reset_reach_every_process_limiter(self):
+        # another storage (another process's, in effect) made the limiters:
+        # this one has never registered them and still clears them exactly
+        self.other_store = storage.storage_from_string("fusebox://" + self.box_name)
+        other = strategies.MovingWindowRateLimiter(self.other_store)   # a weak reference
+        items = [parse("1/minute"), parse("2/hour")]
+        for item in items:
+            while other.hit(item, "k"):
+                pass
+        fresh = storage.storage_from_string("fusebox://" + self.box_name)
+        self.assertEqual(fresh._limiters, {})
+        fresh.clear(items[0].key_for("k"))
+        self.assertTrue(other.hit(items[0], "k"))
+        self.assertFalse(other.hit(items[1], "k"))      # another rule's key: untouched
+        storage.storage_from_string("fusebox://" + self.box_name).reset()
+        self.assertEqual([other.hit(items[1], "k") for _ in range(3)], [True, True, False])
+        # the reset is an operator's action in the box's events, one per limiter
+        evs = (L.fbx_event * 64)()
+        n, nxt = ctypes.c_size_t(), ctypes.c_uint64()
+        self.assertEqual(L.lib().fbx_events_read(self.box.handle(), 0, evs, 64, ctypes.byref(n),
+                                                 ctypes.byref(nxt)), 0)
+        resets = sorted(e.name for e in evs[:n.value] if e.reason == b"limits storage: reset()")
+        self.assertEqual(resets, [b"limits:1/60s", b"limits:2/3600s"])
+
+    def test_reads_consume_nothing(self):
+        item = parse("3/minute")
+        for _ in range(50):
+            self.assertTrue(self.window.test(item, "r"))
+            self.assertEqual(self.window.get_window_stats(item, "r")[1], 3)
+        self.assertEqual([self.window.hit(item, "r") for _ in range(4)],
+                         [True, True, True, False])
+        for _ in range(50):
+            self.assertFalse(self.window.test(item, "r"))
+        info = self.box.limiter_info("limits:3/60s")
+        self.assertEqual((info.allowed, info.denied, info.keys), (3, 1, 1))   # peeks uncounted
+        self.window.get_window_stats(item, "unseen")
+        self.assertEqual(self.box.limiter_info("limits:3/60s").keys, 1)       # nor added
 
     def test_shared_between_storages(self):
         other_store = storage.storage_from_string("fusebox://" + self.box_name)
@@ -82,6 +126,24 @@ class StorageBasics(BoxCase):
         self.assertTrue(self.window.hit(item, "k"))
         self.assertTrue(other.hit(item, "k"))
         self.assertFalse(self.window.hit(item, "k"))
+
+    def test_threads_share_one_storage(self):
+        import threading
+        item = parse("100/hour")
+        admitted, stats = [], []
+
+        def work():
+            n = sum(self.window.hit(item, "t") for _ in range(60))
+            stats.append(self.window.get_window_stats(item, "t")[1])
+            admitted.append(n)
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sum(admitted), 100)
+        self.assertTrue(all(0 <= r <= 100 for r in stats), stats)
+        self.assertEqual(self.window.get_window_stats(item, "t")[1], 0)
 
     def test_count_beyond_the_log(self):
         from limits.errors import ConfigurationError
@@ -113,8 +175,10 @@ class StorageBasics(BoxCase):
 
 class SameDecisionsAsMemory(BoxCase):
     """On one clock, the fusebox log and limits' MemoryStorage admit exactly
-    the same hits, except a hit exactly one period after the entry it waits
-    for (limits' window is [now - period, now], fusebox's (now - period, now])."""
+    the same hits and report the same moving windows (get_moving_window's
+    start and count, so test() and get_window_stats()), through clears and
+    resets, except exactly one period after an entry (limits' window is
+    [now - period, now], fusebox's (now - period, now])."""
 
     def run_both(self, clock, rules, steps):
         self.stores = (storage.storage_from_string("fusebox://" + self.box_name),
@@ -122,52 +186,102 @@ class SameDecisionsAsMemory(BoxCase):
         fb = strategies.MovingWindowRateLimiter(self.stores[0])
         mem = strategies.MovingWindowRateLimiter(self.stores[1])
         items = [parse(r) for r in rules]
-        out = []
-        for dt, key, cost in steps:
+        out, windows = [], []
+        for dt, key, op, cost in steps:
             clock.advance(dt)
+            if op == "reset":
+                self.stores[0].reset()
+                self.stores[1].reset()
+                continue
             for item in items:
-                a = fb.hit(item, key, cost=cost)
-                b = mem.hit(item, key, cost=cost)
-                out.append((a, b))
-        return out
+                if op == "hit":
+                    out.append((fb.hit(item, key, cost=cost), mem.hit(item, key, cost=cost)))
+                elif op == "clear":
+                    fb.clear(item, key)
+                    mem.clear(item, key)
+                k = item.key_for(key)
+                windows.append((self.stores[0].get_moving_window(k, item.amount,
+                                                                 item.get_expiry()),
+                                self.stores[1].get_moving_window(k, item.amount,
+                                                                 item.get_expiry()),
+                                fb.test(item, key), mem.test(item, key),
+                                fb.get_window_stats(item, key),
+                                mem.get_window_stats(item, key)))
+        return out, windows
 
-    def test_random_sequences_match(self):
+    def steps(self, seed, n, periods, ops):
+        """n random steps on four keys, kept clear of the boundary (one period
+        after any entry, where the windows differ by design and limits'
+        float seconds cannot tell) and of whole seconds (where int() of the
+        newest entry's time could round either way)."""
         import random
-        rnd = random.Random(1234)
-        periods = (1.0, 10.0)
+        rnd = random.Random(seed)
         steps, times, t = [], {}, 0.0
-        while len(steps) < 3000:
+        while len(steps) < n:
             dt = rnd.choice([0, 0, 1, 2, 5, 20, 100, 400]) / 1000.0 + rnd.randrange(1, 997) * 1e-6
             key = "k%d" % rnd.randrange(4)
-            # keep clear of the boundary, where the two windows differ by
-            # design (and where limits' float seconds cannot tell)
-            if any(abs(t + dt - p - u) < 2e-6 for u in times.get(key, ()) for p in periods):
+            when = t + dt
+            if any(abs(when - p - u) < 2e-6 for ts in times.values() for u in ts
+                   for p in periods):
                 continue
-            t += dt
-            times.setdefault(key, []).append(t)
-            steps.append((dt, key, rnd.choice([1, 1, 1, 2, 3])))
+            if abs(when - round(when)) < 2e-6:
+                continue
+            t = when
+            op = rnd.choice(ops)
+            if op == "hit":
+                times.setdefault(key, []).append(t)
+            steps.append((dt, key, op, rnd.choice([1, 1, 1, 2, 3])))
+        return steps
+
+    def replay(self, rules, steps):
         self.box.close()
         fusebox.unlink(self.box_name)
         with FakeClock() as clock:
             self.box = fusebox.Box(self.box_name)    # created on the fake clock
-            out = self.run_both(clock, ["5/second", "12/10 seconds"], steps)
+            out, windows = self.run_both(clock, rules, steps)
             self.box.close()
+        return out, windows
+
+    def test_random_sequences_match(self):
+        periods = (1.0, 10.0)
+        out, windows = self.replay(["5/second", "12/10 seconds"],
+                                   self.steps(1234, 3000, periods, ["hit"]))
         diffs = [i for i, (a, b) in enumerate(out) if a != b]
         self.assertEqual(diffs, [])
         self.assertGreater(sum(1 for a, _ in out if a), 1000)
         self.assertGreater(sum(1 for a, _ in out if not a), 1000)
+        wdiffs = [(i, w) for i, w in enumerate(windows)
+                  if w[0] != w[1] or w[2] != w[3] or w[4] != w[5]]
+        self.assertEqual(wdiffs[:5], [])
+        self.assertGreater(len({w[1][1] for w in windows}), 5)   # counts of every size
+
+    def test_windows_between_hits_clears_and_resets_match(self):
+        periods = (1.0, 3.0)
+        ops = ["hit"] * 12 + ["peek"] * 4 + ["clear", "reset"]
+        out, windows = self.replay(["4/second", "9/3 seconds"],
+                                   self.steps(99, 2500, periods, ops))
+        self.assertEqual([i for i, (a, b) in enumerate(out) if a != b], [])
+        wdiffs = [(i, w) for i, w in enumerate(windows)
+                  if w[0] != w[1] or w[2] != w[3] or w[4] != w[5]]
+        self.assertEqual(wdiffs[:5], [])
+        self.assertGreater(sum(1 for a, _ in out if not a), 300)
+        self.assertGreater(sum(1 for w in windows if w[1][1] == 0), 100)
 
     def test_the_boundary_differs(self):
         self.box.close()
         fusebox.unlink(self.box_name)
         with FakeClock() as clock:
             self.box = fusebox.Box(self.box_name)
-            out = self.run_both(clock, ["2/second"], [
-                (0, "k", 1), (0.25, "k", 1), (0.5, "k", 1),   # full, then denied
-                (0.25, "k", 1),         # exactly 1 s after the first: fusebox admits
+            out, windows = self.run_both(clock, ["2/second"], [
+                (0.1, "k", "hit", 1), (0.25, "k", "hit", 1), (0.5, "k", "hit", 1),
+                (0.25, "k", "peek", 1),   # exactly 1 s after the first: out of fusebox's window
+                (0, "k", "hit", 1),       # ... so fusebox admits
             ])
             self.box.close()
         self.assertEqual(out, [(True, True), (True, True), (False, False), (True, False)])
+        # at the boundary limits still counts the first entry; fusebox does not
+        self.assertEqual([w[0][1] for w in windows], [1, 2, 2, 1, 2])
+        self.assertEqual([w[1][1] for w in windows], [1, 2, 2, 2, 2])
 
 
 class FlaskLimiterOverFusebox(BoxCase):

@@ -19,7 +19,27 @@ CONSTANTS = ["FBX_EINVAL", "FBX_ERULE", "FBX_ENOENT", "FBX_ECONFLICT", "FBX_EOPE
              "FBX_RULE_TEXT_MAX", "FBX_RULE_LIMITS_MAX", "FBX_ROLE_MAX",
              "FBX_CHECK_MESSAGE_MAX", "FBX_TOP_KEYS", "FBX_TOP_KEY_TEXT", "FBX_CHECK_FAIL",
              "FBX_HEALTH_UNHEALTHY", "FBX_JITTER_DECORRELATED", "FBX_RETRY_DRAINING",
-             "FBX_CACHE_KEY_MAX", "FBX_BULKHEAD_MAX", "FBX_HALF_OPEN_MAX"]
+             "FBX_CACHE_KEY_MAX", "FBX_BULKHEAD_MAX", "FBX_HALF_OPEN_MAX", "FBX_ERDONLY",
+             "FBX_ECORRUPT"]
+
+# Functions whose whole C signature is checked: the program asserts at compile
+# time that each has this type in the header, and the ctypes prototype must
+# pass the same kinds of arguments.
+SIGNATURES = {
+    "fbx_limiter_take": ("int", ["fbx_limiter *", "const void *", "size_t", "uint32_t",
+                                 "fbx_limit_result *"]),
+    "fbx_limiter_peek": ("int", ["fbx_limiter *", "const void *", "size_t", "uint32_t",
+                                 "fbx_limit_result *"]),
+    "fbx_limiter_forget": ("int", ["fbx_limiter *", "const void *", "size_t"]),
+    "fbx_limiter_reset": ("int", ["fbx_limiter *", "const char *"]),
+    "fbx_limiter_find": ("int", ["fbx_box *", "const char *", "fbx_limiter **"]),
+    "fbx_breaker_info_get": ("int", ["fbx_breaker *", "fbx_breaker_info *"]),
+    "fbx_breaker_find": ("int", ["fbx_box *", "const char *", "fbx_breaker **"]),
+    "fbx_events_read": ("int", ["fbx_box *", "uint64_t", "fbx_event *", "size_t", "size_t *",
+                                "uint64_t *"]),
+}
+_SCALARS = {"int": ctypes.c_int, "size_t": ctypes.c_size_t, "uint32_t": ctypes.c_uint32,
+            "uint64_t": ctypes.c_uint64}
 
 
 def c_program():
@@ -33,6 +53,10 @@ def c_program():
     lines.append('printf("fbx_rule.limit[0] %zu\\n", sizeof(((fbx_rule *)0)->limit[0]));')
     for c in CONSTANTS:
         lines.append('printf("=%s %%lld\\n", (long long)(%s));' % (c, c))
+    for fn, (ret, args) in SIGNATURES.items():
+        lines.append('_Static_assert(__builtin_types_compatible_p(__typeof__(&%s), %s (*)(%s)), '
+                     '"%s: the header declares another signature");'
+                     % (fn, ret, ", ".join(args), fn))
     lines += ["return 0;", "}"]
     return "\n".join(lines)
 
@@ -50,8 +74,11 @@ class StructLayout(unittest.TestCase):
             src, exe = os.path.join(d, "sizes.c"), os.path.join(d, "sizes")
             with open(src, "w") as f:
                 f.write(c_program())
-            subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-I", HEADER_DIR, "-o", exe, src],
-                           check=True, capture_output=True)
+            built = subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-I", HEADER_DIR,
+                                    "-o", exe, src], capture_output=True, text=True)
+            if built.returncode:
+                raise AssertionError("the header does not compile with the binding's "
+                                     "declarations:\n" + built.stderr)
             out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
         finally:
             shutil.rmtree(d)
@@ -80,6 +107,27 @@ class StructLayout(unittest.TestCase):
         lib = L.lib()
         missing = [n for n in L.PROTOTYPES if not hasattr(lib, n)]
         self.assertEqual(missing, [])
+
+    def test_signatures(self):
+        # the C side was checked when the program compiled; here the ctypes side
+        for fn, (ret, args) in SIGNATURES.items():
+            with self.subTest(function=fn):
+                self.assertIn(fn, L.PROTOTYPES)
+                res, argtypes = L.PROTOTYPES[fn]
+                self.assertIs(res, _SCALARS[ret])
+                self.assertEqual(len(argtypes), len(args))
+                for c, t in zip(args, argtypes):
+                    if c.endswith("*"):
+                        self.assertTrue(t in (ctypes.c_void_p, ctypes.c_char_p) or
+                                        issubclass(t, ctypes._Pointer), (c, t))
+                        base = c.rstrip(" *").replace("const ", "")
+                        if issubclass(t, ctypes._Pointer) and base in L.STRUCTS:
+                            self.assertIs(t._type_, L.STRUCTS[base], c)
+                    else:
+                        self.assertIs(t, _SCALARS[c], c)
+        lib = L.lib()
+        for fn in SIGNATURES:
+            self.assertEqual(getattr(lib, fn).argtypes, L.PROTOTYPES[fn][1], fn)
 
     def test_version_matches_header(self):
         with open(os.path.join(HEADER_DIR, "fusebox.h")) as f:
