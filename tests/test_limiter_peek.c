@@ -22,7 +22,7 @@ START_TEST(peek_predicts_and_consumes_nothing)
 	tclock_set_ns(T_DAY0);
 	for (int a = 0; a < 3; a++) {
 		for (int keyed = 0; keyed < 2; keyed++) {
-			char name[16];
+			char name[32];
 			snprintf(name, sizeof(name), "p%d%d", a, keyed);
 			fbx_limiter *l = tlim_reg(box, name, "3/second;5/minute", algos[a], 1,
 						  keyed, 0);
