@@ -83,15 +83,10 @@ int fbx_bulkhead_find(fbx_box *box, const char *name, fbx_bulkhead **out)
 {
 	if (box == NULL || out == NULL)
 		return FBX_EINVAL;
-	int rc = fbx_name_check_record(name);
-	if (rc == 0)
-		rc = fbx__box_whole(box);
-	if (rc)
-		return rc;
 	struct fbx__records rs = fbx__bulkhead_records(box);
-	int i = fbx__record_find(&rs, name);
+	int i = fbx__record_lookup(box, &rs, name);
 	if (i < 0)
-		return FBX_ENOENT;
+		return i;
 	*out = handle_for(box, (uint32_t)i);
 	return *out ? 0 : FBX_ECORRUPT;
 }

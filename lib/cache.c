@@ -19,18 +19,14 @@
  * readers compare the key itself, so no reader takes one key's value for
  * another's.
  */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 #include "keyhash.h"
 
 #define TTL_MAX_MS (30ull * 24 * 3600 * 1000)
-#define BUSY_SPINS 2000
-#define BUSY_STUCK_NS 100000000u
 #define READ_TRIES 64
 /* One copy's words at the largest value: the stack buffer a put or a get
  * works in (no allocation on these paths). */
@@ -112,15 +108,10 @@ int fbx_cache_find(fbx_box *box, const char *name, fbx_cache **out)
 {
 	if (box == NULL || out == NULL)
 		return FBX_EINVAL;
-	int rc = fbx_name_check_record(name);
-	if (rc == 0)
-		rc = fbx__box_whole(box);
-	if (rc)
-		return rc;
 	struct fbx__records rs = fbx__cache_records(box);
-	int i = fbx__record_find(&rs, name);
+	int i = fbx__record_lookup(box, &rs, name);
 	if (i < 0)
-		return FBX_ENOENT;
+		return i;
 	*out = handle_for(box, (uint32_t)i);
 	return *out ? 0 : FBX_ECORRUPT;
 }
@@ -238,33 +229,6 @@ static int64_t lookup(const fbx_cache *c, uint64_t tag, const void *key, size_t 
 	return -1;
 }
 
-static void take_turn(_Atomic uint64_t *busy, uint64_t me)
-{
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int spins = 0;; spins++) {
-		uint64_t held = 0;
-		if (atomic_compare_exchange_strong(busy, &held, me))
-			return;
-		if (spins < BUSY_SPINS) {
-			sched_yield();
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		uint64_t waited = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
-				  (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec;
-		if ((!fbx__owner_alive(held) || waited >= BUSY_STUCK_NS) &&
-		    atomic_compare_exchange_strong(busy, &held, me))
-			return;
-		sched_yield();
-	}
-}
-
-static void give_turn(_Atomic uint64_t *busy, uint64_t me)
-{
-	atomic_compare_exchange_strong(busy, &me, 0);
-}
-
 int fbx_cache_put(fbx_cache *c, const void *key, size_t keylen, const void *value, size_t len)
 {
 	int rc = key_ok(c, key, keylen);
@@ -295,7 +259,7 @@ int fbx_cache_put(fbx_cache *c, const void *key, size_t keylen, const void *valu
 	}
 	_Atomic uint64_t *e = entry_at(c, (uint64_t)slot);
 	uint64_t me = box->my_owner ? box->my_owner : fbx__self_identity();
-	take_turn(&e[E_BUSY], me);
+	fbx__turn_take(&e[E_BUSY], me);
 	uint64_t kw = (keylen + 7) / 8, vw = (len + 7) / 8, v0 = C_KEY + FBX__CACHE_KEY_WORDS;
 	w[C_PUT] = fbx__ms_since(box, fbx__now_coarse());
 	w[C_LENS] = (uint64_t)keylen | (uint64_t)len << 32;
@@ -317,7 +281,7 @@ int fbx_cache_put(fbx_cache *c, const void *key, size_t keylen, const void *valu
 	atomic_store_explicit(&e[E_VERSION], ((v >> 1) + 1) << 1 | ((v & 1) ^ 1),
 			      memory_order_release);
 	atomic_store_explicit(&e[E_TAG], tag, memory_order_release);
-	give_turn(&e[E_BUSY], me);
+	fbx__turn_give(&e[E_BUSY], me);
 	atomic_fetch_add_explicit(&c->rec->puts, 1, memory_order_relaxed);
 	return 0;
 }

@@ -12,18 +12,14 @@
  * within its TTL counts as failed for the same reason: its checker may be
  * dead.
  */
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define TTL_MIN_MS 1ull
 #define TTL_MAX_MS (30ull * 24 * 3600 * 1000)
-#define BUSY_SPINS 2000          /* yields before a holder is looked at */
-#define BUSY_STUCK_NS 100000000u /* a set takes microseconds; 100 ms is stuck */
 
 static struct fbx__check_rec *check_at(const fbx_box *box, uint32_t i)
 {
@@ -60,39 +56,13 @@ const char *fbx_health_status_name(int status)
 	return status >= 0 && status <= FBX_HEALTH_UNHEALTHY ? names[status] : "invalid";
 }
 
-/* The setter's turn: the busy word names this process.  A holder that is
- * gone, or has held it for 100 ms (stopped midway), is taken over; its
- * half-written words are overwritten whole by this set. */
-static void take_turn(struct fbx__check_rec *r, uint64_t me)
-{
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int spins = 0;; spins++) {
-		uint64_t held = 0;
-		if (atomic_compare_exchange_strong(&r->busy, &held, me))
-			return;
-		if (spins < BUSY_SPINS) {
-			sched_yield();
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		uint64_t waited = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
-				  (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec;
-		if ((!fbx__owner_alive(held) || waited >= BUSY_STUCK_NS) &&
-		    atomic_compare_exchange_strong(&r->busy, &held, me))
-			return;
-		sched_yield();
-	}
-}
-
 static void write_words(struct fbx__check_rec *r, const uint64_t w[FBX__CHECK_WORDS], uint64_t me)
 {
-	take_turn(r, me);
+	fbx__turn_take(&r->busy, me);
 	for (int i = 0; i < FBX__CHECK_WORDS; i++)
 		atomic_store_explicit(&r->w[i], w[i], memory_order_relaxed);
 	atomic_store_explicit(&r->check, words_check(w), memory_order_release);
-	uint64_t mine = me;
-	atomic_compare_exchange_strong(&r->busy, &mine, 0);
+	fbx__turn_give(&r->busy, me);
 }
 
 static int message_words(const char *message, uint64_t *w)

@@ -165,6 +165,13 @@ static inline uint64_t fbx__op_check(const uint64_t w[FBX__OP_WORDS])
 	}
 	return h | 1; /* never 0: 0 is "no action yet" */
 }
+/* turn.c: one writer at a time on a record any process may rewrite */
+void fbx__turn_take(_Atomic uint64_t *busy, uint64_t me);
+void fbx__turn_give(_Atomic uint64_t *busy, uint64_t me);
+/* registry.c: the LIVE record called name (its index), after the name
+ * and the box are checked; FBX_ENOENT when there is none. */
+int fbx__record_lookup(fbx_box *box, const struct fbx__records *rs, const char *name);
+
 /* limiter.c, for limiter_peek.c */
 struct fbx__reading;
 struct fbx__verdict;

@@ -122,6 +122,17 @@ int fbx__record_find(const struct fbx__records *rs, const char *name)
 	return -1;
 }
 
+int fbx__record_lookup(fbx_box *box, const struct fbx__records *rs, const char *name)
+{
+	int rc = fbx_name_check_record(name);
+	if (rc == 0)
+		rc = fbx__box_whole(box);
+	if (rc)
+		return rc;
+	int i = fbx__record_find(rs, name);
+	return i < 0 ? FBX_ENOENT : i;
+}
+
 int fbx__record_claim(const struct fbx__records *rs, const char *name)
 {
 	for (uint32_t i = 0; i < rs->cap; i++) {

@@ -589,40 +589,21 @@ const fbx_limiter_info *fbx_snapshot_limiters(const fbx_snapshot *s, size_t *n)
 	return s ? s->l : NULL;
 }
 
-const fbx_worker_info *fbx_snapshot_workers(const fbx_snapshot *s, size_t *n)
-{
-	if (n != NULL)
-		*n = s ? s->nw : 0;
-	return s ? s->w : NULL;
-}
-
-const fbx_check_info *fbx_snapshot_checks(const fbx_snapshot *s, size_t *n)
-{
-	if (n != NULL)
-		*n = s ? s->nc : 0;
-	return s ? s->c : NULL;
-}
-
-const fbx_budget_info *fbx_snapshot_budgets(const fbx_snapshot *s, size_t *n)
-{
-	if (n != NULL)
-		*n = s ? s->ng : 0;
-	return s ? s->g : NULL;
-}
-
-const fbx_bulkhead_info *fbx_snapshot_bulkheads(const fbx_snapshot *s, size_t *n)
-{
-	if (n != NULL)
-		*n = s ? s->nh : 0;
-	return s ? s->h : NULL;
-}
-
-const fbx_cache_info *fbx_snapshot_caches(const fbx_snapshot *s, size_t *n)
-{
-	if (n != NULL)
-		*n = s ? s->nk : 0;
-	return s ? s->k : NULL;
-}
+/* The arrays a snapshot holds beside breakers, limiters and events: each
+ * accessor hands out the array and its length. */
+#define ACCESSOR(fn, type, count, array)                   \
+	const type *fn(const fbx_snapshot *s, size_t *n)   \
+	{                                                  \
+		if (n != NULL)                             \
+			*n = s ? s->count : 0;             \
+		return s ? s->array : NULL;                \
+	}
+ACCESSOR(fbx_snapshot_workers, fbx_worker_info, nw, w)
+ACCESSOR(fbx_snapshot_checks, fbx_check_info, nc, c)
+ACCESSOR(fbx_snapshot_budgets, fbx_budget_info, ng, g)
+ACCESSOR(fbx_snapshot_bulkheads, fbx_bulkhead_info, nh, h)
+ACCESSOR(fbx_snapshot_caches, fbx_cache_info, nk, k)
+#undef ACCESSOR
 
 const fbx_health *fbx_snapshot_health(const fbx_snapshot *s)
 {
