@@ -56,11 +56,12 @@ VALGRIND_SKIP := parallel_limiter_takes
 # The test binary with the FBX_TEST_SKIP hook (tests/run.c); the tool is
 # the one under test, so nothing here is built differently from `make test`.
 VG_TESTS := $(B)/valgrind/fusebox-tests
-$(VG_TESTS): $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) $(STATIC)
+$(VG_TESTS): $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) bench/trace.c \
+		bench/trace.h $(STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(BASEFLAGS) -Ilib -Itui $(OPT) $(CFLAGS) $(CHECK_FLAGS) -DFBX_TEST_SKIP_WRAP \
-		-o $@ $(TEST_SRC) $(TUI_MODEL) $(STATIC) -Wl,--wrap=_tcase_add_test \
-		$(CHECK_LIBS) $(LDLIBS) -lm
+	$(CC) $(BASEFLAGS) -Ilib -Itui -Ibench $(OPT) $(CFLAGS) $(CHECK_FLAGS) -DFBX_TEST_SKIP_WRAP \
+		-o $@ $(TEST_SRC) $(TUI_MODEL) bench/trace.c $(STATIC) -Wl,--wrap=_tcase_add_test \
+		$(CHECK_LIBS) $(JANSSON_LIBS) $(LDLIBS) -lm
 
 valgrind: sanitize-deps
 	$(MAKE) --no-print-directory B=$(B) $(VG_TESTS) $(B)/fuseboxctl
