@@ -19,26 +19,6 @@
  */
 #include "internal.h"
 
-/* A bucket word holding an older bucket is restarted; one holding a newer
- * bucket means this call's clock reading predates a stall, and the call is
- * left out of the window (it still counts in the totals) rather than wipe
- * newer data.  "Newer" is judged on half the 32-bit range: with buckets of
- * at least 10 ms that misjudges only a bucket idle for over 248 days. */
-static void bucket_add(_Atomic uint64_t *word, uint32_t tag)
-{
-	uint64_t w = atomic_load_explicit(word, memory_order_relaxed), next;
-	do {
-		uint32_t have = (uint32_t)(w >> 32);
-		if (have == tag && w != 0)
-			next = w + 1;
-		else if (w == 0 || (int32_t)(tag - have) > 0)
-			next = (uint64_t)tag << 32 | 1u;
-		else
-			return;
-	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_release,
-							memory_order_relaxed));
-}
-
 static uint64_t floor_at(const fbx_breaker *b, uint64_t now)
 {
 	if (b->cfg.window_calls != 0)
@@ -73,11 +53,11 @@ uint64_t fbx__window_record(fbx_breaker *b, uint8_t *shard, bool failure, bool s
 	uint64_t idx = now / b->bucket_ns;
 	_Atomic uint64_t *bucket = fbx__bshard(shard, b->index)->bucket[idx % FBX_WINDOW_BUCKETS];
 	uint32_t tag = (uint32_t)idx;
-	bucket_add(&bucket[FBX__B_CALLS], tag);
+	fbx__bucket_add(&bucket[FBX__B_CALLS], tag, 1);
 	if (failure)
-		bucket_add(&bucket[FBX__B_FAIL], tag);
+		fbx__bucket_add(&bucket[FBX__B_FAIL], tag, 1);
 	if (slow)
-		bucket_add(&bucket[FBX__B_SLOW], tag);
+		fbx__bucket_add(&bucket[FBX__B_SLOW], tag, 1);
 	return 0;
 }
 

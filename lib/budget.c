@@ -115,25 +115,6 @@ int fbx_budget_find(fbx_box *box, const char *name, fbx_budget **out)
 	return *out ? 0 : FBX_ECORRUPT;
 }
 
-/* Adds n to the bucket of index idx: a word of an older bucket restarts;
- * one of a newer bucket (a reading from before a stall) is left alone, and
- * the add goes uncounted rather than wipe newer figures. */
-static bool bucket_add(_Atomic uint64_t *word, uint32_t idx, uint64_t n)
-{
-	uint64_t w = atomic_load_explicit(word, memory_order_relaxed), next;
-	do {
-		uint32_t have = (uint32_t)(w >> 32);
-		if (have == idx && w != 0)
-			next = w + n;
-		else if (w == 0 || (int32_t)(idx - have) > 0)
-			next = (uint64_t)idx << 32 | n;
-		else
-			return false;
-	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_relaxed,
-							memory_order_relaxed));
-	return true;
-}
-
 /* Takes back one from the bucket of index idx, if it is still that one. */
 static void bucket_undo(_Atomic uint64_t *word, uint32_t idx)
 {
@@ -162,7 +143,7 @@ int fbx_budget_deposit(fbx_budget *g)
 	if (FBX__UNLIKELY(g->box->read_only))
 		return FBX_ERDONLY;
 	uint32_t idx = (uint32_t)(fbx__now_coarse() / g->bucket_ns);
-	bucket_add(&g->rec->dep[idx % FBX__BUDGET_BUCKETS], idx, 1);
+	fbx__bucket_add(&g->rec->dep[idx % FBX__BUDGET_BUCKETS], idx, 1);
 	atomic_fetch_add_explicit(&g->rec->attempts, 1, memory_order_relaxed);
 	return 0;
 }
@@ -175,7 +156,7 @@ int fbx_budget_withdraw(fbx_budget *g)
 		return FBX_ERDONLY;
 	uint32_t idx = (uint32_t)(fbx__now_coarse() / g->bucket_ns);
 	_Atomic uint64_t *mine = &g->rec->wd[idx % FBX__BUDGET_BUCKETS];
-	bool counted = bucket_add(mine, idx, 1);
+	bool counted = fbx__bucket_add(mine, idx, 1);
 	uint64_t deposits = window_sum(g->rec->dep, idx);
 	uint64_t withdrawn = window_sum(g->rec->wd, idx);
 	uint64_t allowed = deposits * g->cfg.percent / 100 +

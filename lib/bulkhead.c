@@ -139,9 +139,7 @@ int fbx_bulkhead_acquire(fbx_bulkhead *h, uint64_t wait_ns, fbx_bulkhead_permit 
 		return FBX_ERDONLY;
 	p->_slot = -1;
 	p->_owner = 0;
-	uint8_t *shard = fbx__shard(h->box); /* the owner word is this process's */
-	(void)shard;
-	uint64_t me = h->box->my_owner ? h->box->my_owner : fbx__self_identity();
+	uint64_t me = fbx__identity(h->box);
 	struct timespec t0, t;
 	bool timed = false;
 	for (;;) {

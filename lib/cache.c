@@ -258,7 +258,7 @@ int fbx_cache_put(fbx_cache *c, const void *key, size_t keylen, const void *valu
 		}
 	}
 	_Atomic uint64_t *e = entry_at(c, (uint64_t)slot);
-	uint64_t me = box->my_owner ? box->my_owner : fbx__self_identity();
+	uint64_t me = fbx__identity(box);
 	fbx__turn_take(&e[E_BUSY], me);
 	uint64_t kw = (keylen + 7) / 8, vw = (len + 7) / 8, v0 = C_KEY + FBX__CACHE_KEY_WORDS;
 	w[C_PUT] = fbx__ms_since(box, fbx__now_coarse());

@@ -144,7 +144,7 @@ int fbx_check_set(fbx_box *box, const char *name, fbx_check_status status, int c
 	struct fbx__check_rec *r = check_at(box, (uint32_t)i);
 	if (r->breaker != 0)
 		return FBX_ECONFLICT; /* it follows a breaker: nothing to set */
-	uint64_t me = fbx__self_identity();
+	uint64_t me = fbx__identity(box);
 	w[0] = (uint64_t)status | (uint64_t)(critical != 0) << 8;
 	w[1] = fbx__ms_since(box, fbx__now_coarse());
 	w[2] = ttl_ms;

@@ -121,6 +121,7 @@ struct fbx_box {
 	_Atomic int atomic_counts;
 	int threads;
 	uint64_t my_owner;
+	uint64_t my_identity;        /* this process's owner word, slot or none */
 	pthread_mutex_t lock;        /* process-local: handle lists, shard claim */
 	struct fbx_breaker *breaker_list;
 	struct fbx_limiter *limiter_list;

@@ -165,6 +165,38 @@ static inline uint64_t fbx__op_check(const uint64_t w[FBX__OP_WORDS])
 	}
 	return h | 1; /* never 0: 0 is "no action yet" */
 }
+/* Adds n to a time-bucket word (tag:32 | count:32, the tag the bucket's
+ * index in time), as breaker windows and retry budgets keep them: a word
+ * holding an older bucket is restarted by this add; one holding a newer
+ * bucket means the caller's clock reading predates a stall, and the add is
+ * left out (false) rather than wipe newer data.  "Newer" is judged on half
+ * the 32-bit range: with buckets of at least 10 ms that misjudges only a
+ * bucket idle for over 248 days. */
+static inline bool fbx__bucket_add(_Atomic uint64_t *word, uint32_t tag, uint64_t n)
+{
+	uint64_t w = atomic_load_explicit(word, memory_order_relaxed), next;
+	do {
+		uint32_t have = (uint32_t)(w >> 32);
+		if (have == tag && w != 0)
+			next = w + n;
+		else if (w == 0 || (int32_t)(tag - have) > 0)
+			next = (uint64_t)tag << 32 | n;
+		else
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(word, &w, next, memory_order_release,
+							memory_order_relaxed));
+	return true;
+}
+
+/* This process's owner word (pid and start time), read from /proc once per
+ * handle and fork, not on every bulkhead acquire or cache put. */
+static inline uint64_t fbx__identity(fbx_box *box)
+{
+	if (fbx__shard(box) != NULL && box->my_identity != 0)
+		return box->my_identity;
+	return fbx__self_identity();
+}
+
 /* turn.c: one writer at a time on a record any process may rewrite */
 void fbx__turn_take(_Atomic uint64_t *busy, uint64_t me);
 void fbx__turn_give(_Atomic uint64_t *busy, uint64_t me);

@@ -41,22 +41,36 @@ static inline uint64_t fbx__key_tag(const fbx_limiter *l, uint64_t h)
 _Atomic uint64_t *fbx__key_insert(fbx_limiter *l, uint64_t tag, struct fbx__kbucket *bk[2],
 				  uint64_t now);
 
+/* The state words of key for limiter l if it is in the table (NULL if
+ * not); *tag, bk and *pos say where it is, or would be looked for. */
+static inline _Atomic uint64_t *fbx__key_find(const fbx_limiter *l, const void *key,
+					      size_t keylen, uint64_t *tag,
+					      struct fbx__kbucket *bk[2], int *pos)
+{
+	const fbx_box *box = l->box;
+	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
+	uint64_t h = fbx__keyhash(seed, key, keylen);
+	*tag = fbx__key_tag(l, h);
+	fbx__key_buckets(l, h, bk);
+	for (int b = 0; b < 2; b++)
+		for (int i = 0; i < FBX__KB_WAYS; i++)
+			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == *tag) {
+				*pos = b * FBX__KB_WAYS + i;
+				return bk[b]->st[i];
+			}
+	return NULL;
+}
+
 /* The state words of key for limiter l, adding the key when it is new;
  * NULL only when the key could not be placed (see keytable.c). */
 static inline _Atomic uint64_t *fbx__key_state(fbx_limiter *l, const void *key, size_t keylen,
 					       uint64_t now)
 {
-	const fbx_box *box = l->box;
-	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
-	uint64_t h = fbx__keyhash(seed, key, keylen);
-	uint64_t tag = fbx__key_tag(l, h);
+	uint64_t tag;
 	struct fbx__kbucket *bk[2];
-	fbx__key_buckets(l, h, bk);
-	for (int b = 0; b < 2; b++)
-		for (int i = 0; i < FBX__KB_WAYS; i++)
-			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag)
-				return bk[b]->st[i];
-	return fbx__key_insert(l, tag, bk, now);
+	int pos;
+	_Atomic uint64_t *st = fbx__key_find(l, key, keylen, &tag, bk, &pos);
+	return st != NULL ? st : fbx__key_insert(l, tag, bk, now);
 }
 
 #endif

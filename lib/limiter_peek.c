@@ -12,25 +12,6 @@
 #include "limiter_algo.h"
 #include "limiter_log.h"
 
-/* The key's state words, or NULL when the key is not in the table: a peek
- * never adds a key. */
-static _Atomic uint64_t *key_find(fbx_limiter *l, const void *key, size_t keylen,
-				  struct fbx__kbucket *bk[2], int *pos)
-{
-	const fbx_box *box = l->box;
-	const uint64_t seed[2] = {box->secret[0] ^ l->hash_salt, box->secret[1]};
-	uint64_t h = fbx__keyhash(seed, key, keylen);
-	uint64_t tag = fbx__key_tag(l, h);
-	fbx__key_buckets(l, h, bk);
-	for (int b = 0; b < 2; b++)
-		for (int i = 0; i < FBX__KB_WAYS; i++)
-			if (atomic_load_explicit(&bk[b]->tag[i], memory_order_acquire) == tag) {
-				*pos = b * FBX__KB_WAYS + i;
-				return bk[b]->st[i];
-			}
-	return NULL;
-}
-
 static void fill(fbx_limit_result *res, const struct fbx__verdict *v, int allowed, uint64_t now)
 {
 	res->allowed = allowed;
@@ -124,10 +105,11 @@ int fbx_limiter_peek(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 					  !fbx__clock_substituted(),
 				  false, c->coarse_clock != 0};
 	_Atomic uint64_t *st = l->rec->global_state;
-	if (l->keyed) {
+	if (l->keyed) { /* a peek never adds a key */
+		uint64_t tag;
 		struct fbx__kbucket *bk[2];
 		int pos;
-		st = key_find(l, key, keylen, bk, &pos);
+		st = fbx__key_find(l, key, keylen, &tag, bk, &pos);
 	}
 	/* A key not in the table decides as a fresh entry would: state 0. */
 	_Atomic uint64_t fresh[FBX_RULE_LIMITS_MAX] = {0};
@@ -172,15 +154,15 @@ int fbx_limiter_forget(fbx_limiter *l, const void *key, size_t keylen)
 		clear_global(l);
 		return 0;
 	}
+	uint64_t tag;
 	struct fbx__kbucket *bk[2];
 	int pos;
-	if (key_find(l, key, keylen, bk, &pos) == NULL)
+	if (fbx__key_find(l, key, keylen, &tag, bk, &pos) == NULL)
 		return FBX_ENOENT;
 	/* The key leaves the table: its next take adds it with a whole
 	 * budget (a take racing this one may land in the freed entry: a
 	 * little budget use inherited, as keytable.c explains). */
-	const uint64_t seed[2] = {l->box->secret[0] ^ l->hash_salt, l->box->secret[1]};
-	drop(bk, pos, fbx__key_tag(l, fbx__keyhash(seed, key, keylen)));
+	drop(bk, pos, tag);
 	return 0;
 }
 

@@ -178,6 +178,7 @@ uint8_t *fbx__shard_acquire(fbx_box *box)
 		if (!box->read_only) {
 			uint64_t me = fbx__self_identity();
 			int32_t w = claim_slot(box, me);
+			box->my_identity = me;
 			box->my_owner = w >= 0 ? me : 0;
 			if (w >= 0) {
 				/* A dead owner's registration is not ours: this
