@@ -73,10 +73,11 @@ $(B)/fuseboxctl: $(CTL_SRC) $(wildcard tools/*.h) $(STATIC)
 # ---- console -----------------------------------------------------------
 
 # The console shares the tool's guard against a box truncated under it and
-# its way of writing what the user typed to a terminal.
-TUI_SRC := $(wildcard tui/*.c) tools/ctl_busguard.c tools/ctl_term.c
+# its way of writing what the user typed to a terminal, and its way of
+# finding the box when none was named.
+TUI_SRC := $(wildcard tui/*.c) tools/ctl_busguard.c tools/ctl_term.c tools/ctl_boxfind.c
 tui: $(B)/fusebox-top
-$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h tools/term.h $(STATIC)
+$(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h tools/term.h tools/boxfind.h $(STATIC)
 	$(CC) $(BASEFLAGS) -Itools $(OPT) $(CFLAGS) -o $@ $(TUI_SRC) $(STATIC) -lncurses $(LDLIBS)
 
 # ---- probe -------------------------------------------------------------
@@ -114,6 +115,7 @@ test: deps
 	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
 		FUSEBOX_PROBE=$(B)/fusebox-probe $(B)/fusebox-tests
 	$(MAKE) --no-print-directory B=$(B) python-test
+	$(MAKE) --no-print-directory B=$(B) cortex-test
 
 # The Python binding (bindings/python) with Debian's interpreter, which has
 # python3-limits, flask-limiter, fastapi and gunicorn (a pyenv python3 on
@@ -165,6 +167,10 @@ bench:
 # ---- proof: fuzzing, chaos, more sanitizers ----------------------------
 
 -include tests/fuzz/fuzz.mk tests/chaos/chaos.mk tests/sanitize.mk
+
+# ---- the service end to end (examples/cortex) ---------------------------
+
+-include examples/cortex/cortex.mk
 
 # ---- install -----------------------------------------------------------
 

@@ -164,6 +164,16 @@ void fbx_box_close(fbx_box *box);
 /* Removes the shm object; processes that have it open keep their mapping. */
 int fbx_box_unlink(const char *name);
 
+/* Names the boxes on this host: the objects "/fusebox.NAME" whose NAME is a
+ * valid box name, sorted.  Up to cap names go to names[]; *count receives
+ * how many there are (more than cap when names[] was too short).  Whether
+ * each one can be opened is not checked: that is the kernel's to say.  For
+ * a tool that was not told which box to use (finding the only one). */
+typedef struct fbx_box_name {
+	char name[40];
+} fbx_box_name;
+int fbx_box_list(fbx_box_name *names, size_t cap, size_t *count);
+
 /* Checks a box name without touching the system. */
 int fbx_name_check_box(const char *name);
 /* Checks a breaker or limiter name: 1..63 printable ASCII characters, no space. */
@@ -221,8 +231,12 @@ typedef enum fbx_breaker_state {
 } fbx_breaker_state;
 
 #define FBX_BREAKER_STATE_COUNT 5
-/* "closed", "open", "half_open", "forced_open", "forced_closed"; "invalid" otherwise. */
+/* "closed", "open", "half_open", "forced_open", "forced_closed"; "invalid"
+ * otherwise: identifiers, for JSON, metrics and configuration. */
 const char *fbx_breaker_state_name(int state);
+/* "closed", "open", "half-open", "forced-open", "forced-closed"; "invalid"
+ * otherwise: the one spelling every text an operator reads uses. */
+const char *fbx_breaker_state_label(int state);
 
 #define FBX_HALF_OPEN_MAX 16      /* largest half_open_max */
 #define FBX_WINDOW_CALLS_MAX 512  /* largest count-based window */
@@ -806,8 +820,13 @@ typedef enum fbx_event_cause {
 	FBX_CAUSE_CREATED = 15,
 } fbx_event_cause;
 #define FBX_CAUSE_COUNT 16
+/* Identifiers ("fail_max", "trip", ... ; "transition", "manual", ...) for
+ * JSON; "invalid" out of range. */
 const char *fbx_event_cause_name(int cause);
 const char *fbx_event_kind_name(int kind);
+/* The cause in words ("consecutive failures", "tripped", "rule changed",
+ * ...), for text an operator reads; "invalid" out of range. */
+const char *fbx_event_cause_label(int cause);
 
 typedef enum fbx_record_type {
 	FBX_REC_BREAKER = 1,
@@ -927,6 +946,19 @@ const fbx_cache_info *fbx_snapshot_caches(const fbx_snapshot *snap, size_t *n);
  * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
 				     uint64_t *dropped);
+
+/* The one line every tool, console and example prints for an event:
+ *
+ *   AGE ago  breaker|limiter NAME  [FROM -> TO  ]CAUSE[: REASON][  (uid U pid P)]
+ *
+ * e.g. "12.3s ago  breaker payments  closed -> open  consecutive failures",
+ * "0.4s ago  breaker db  open -> forced-open  tripped: failover
+ * (uid 0 pid 4242)"; a damaged event is "AGE ago  (damaged event)".  AGE is
+ * now_ns - e->time_ns (0 when the event is newer than now_ns).  Writes at
+ * most len bytes, NUL-terminated (len 0: nothing), and returns the length of
+ * the whole line as snprintf does (so a return >= len means it was cut), or
+ * FBX_EINVAL for a NULL event or buffer. */
+int fbx_event_format(const fbx_event *e, uint64_t now_ns, char *buf, size_t len);
 
 /* Copies events with seq >= from_seq (oldest first) into out[0..cap).
  * *n receives the number copied, *next the seq to ask for next time.

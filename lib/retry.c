@@ -5,6 +5,7 @@
  * with the public calls; this is the loop written once, correctly.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <time.h>
 
 #include "internal.h"
@@ -36,6 +37,21 @@ static int attempt(fbx_breaker *b, int (*fn)(void *), void *arg, int *rc, uint64
 	return 0;
 }
 
+/* Whether b refuses calls now, without asking it for a permit: after an
+ * attempt that tripped it (or while another process's failures did), a
+ * retry would spend the budget and sleep a backoff only to be refused. */
+static bool refuses_now(fbx_breaker *b, uint64_t *retry_after)
+{
+	fbx_breaker_info info;
+	if (b == NULL || fbx_breaker_info_get(b, &info) != 0)
+		return false;   /* cannot tell: let allow() decide */
+	if (info.state == FBX_FORCED_OPEN || (info.state == FBX_OPEN && !info.trial_due)) {
+		*retry_after = info.state == FBX_OPEN ? info.open_remaining_ns : 0;
+		return true;
+	}
+	return false;
+}
+
 int fbx_retry(fbx_box *box, fbx_backoff *policy, fbx_breaker *b, fbx_budget *budget,
 	      int (*fn)(void *arg), void *arg, fbx_retry_result *out)
 {
@@ -59,6 +75,10 @@ int fbx_retry(fbx_box *box, fbx_backoff *policy, fbx_breaker *b, fbx_budget *bud
 			}
 			if (fbx_draining(box)) {
 				r->stopped = FBX_RETRY_DRAINING;
+				return FBX_EFAILED;
+			}
+			if (refuses_now(b, &r->retry_after_ns)) {
+				r->stopped = FBX_RETRY_BREAKER_OPEN;
 				return FBX_EFAILED;
 			}
 			if (budget != NULL && fbx_budget_withdraw(budget) != 0) {

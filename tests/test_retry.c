@@ -348,6 +348,64 @@ START_TEST(retry_stops_at_an_open_breaker)
 }
 END_TEST
 
+/* The attempt that trips the breaker is the last: no retry is taken from
+ * the budget and no backoff slept only to be refused. */
+START_TEST(retry_spends_nothing_once_open)
+{
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	bc.fail_max = 1;
+	bc.reset_timeout_ns = T_S(30);
+	fbx_breaker *brk = tbreaker_reg(box, "up", &bc);
+	fbx_budget_config c;
+	fbx_budget_config_init(&c);
+	c.min_per_sec = 10;
+	fbx_budget *g;
+	ck_assert_int_eq(fbx_budget_register(box, "up", &c, &g), 0);
+	fbx_backoff b = quick();
+	struct script sc = {10, 0};
+	fbx_retry_result r;
+	ck_assert_int_eq(fbx_retry(box, &b, brk, g, scripted, &sc, &r), FBX_EFAILED);
+	ck_assert_uint_eq(r.attempts, 1);
+	ck_assert_int_eq(r.stopped, FBX_RETRY_BREAKER_OPEN);
+	ck_assert_uint_eq(r.slept_ns, 0);
+	ck_assert_uint_eq(r.retry_after_ns, T_S(30));
+	fbx_snapshot *s = tsnap_of(box);
+	size_t n;
+	const fbx_budget_info *bi = fbx_snapshot_budgets(s, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(bi->retries_allowed + bi->retries_refused, 0);
+	fbx_snapshot_free(s);
+}
+END_TEST
+
+/* Opened elsewhere (an operator, another process's failures) between two
+ * attempts: the retry is not made either. */
+static fbx_breaker *tripped_meanwhile;
+static int fails_and_trip(void *arg)
+{
+	(void)arg;
+	fbx_breaker_trip(tripped_meanwhile, "maintenance");
+	return -1;
+}
+
+START_TEST(retry_not_made_into_a_breaker_opened_meanwhile)
+{
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	bc.fail_max = 5;
+	tripped_meanwhile = tbreaker_reg(box, "up", &bc);
+	fbx_backoff b = quick();
+	fbx_retry_result r;
+	ck_assert_int_eq(fbx_retry(box, &b, tripped_meanwhile, NULL, fails_and_trip, NULL, &r),
+			 FBX_EFAILED);
+	ck_assert_uint_eq(r.attempts, 1);
+	ck_assert_int_eq(r.stopped, FBX_RETRY_BREAKER_OPEN);
+	ck_assert_uint_eq(r.slept_ns, 0);
+	ck_assert_uint_eq(r.retry_after_ns, 0);
+}
+END_TEST
+
 START_TEST(retry_within_budget_and_drain)
 {
 	fbx_budget_config c;
@@ -390,6 +448,8 @@ FBX_TEST_SUITE(retry)
 	tcase_add_test(tc, bulkhead_exact_across_processes);
 	tcase_add_test(tc, retry_until_success_or_exhausted);
 	tcase_add_test(tc, retry_stops_at_an_open_breaker);
+	tcase_add_test(tc, retry_spends_nothing_once_open);
+	tcase_add_test(tc, retry_not_made_into_a_breaker_opened_meanwhile);
 	tcase_add_test(tc, retry_within_budget_and_drain);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);

@@ -5,20 +5,29 @@
 #   FUSEBOX_BOX=shop gunicorn -c gunicorn.conf.py -w 4 app:application
 #
 # fusebox-probe -b shop then answers /live, /ready, /healthz and /startup.
+# SIGTERM to the master drains first: readiness fails on every worker at
+# once, requests go on being served for FUSEBOX_DRAIN_PERIOD seconds, the
+# requests in flight finish, and only then does gunicorn stop its workers
+# (fusebox.gunicorn).  The sync workers count their requests in
+# pre_request/post_request; ASGI workers use fusebox.asgi.InFlightMiddleware.
 import os
 import threading
 
 import fusebox
+import fusebox.gunicorn
 
 BOX = os.environ.get("FUSEBOX_BOX", "shop")
 HEARTBEAT = 10.0          # seconds: a worker silent this long counts as dead
+DRAIN_PERIOD = float(os.environ.get("FUSEBOX_DRAIN_PERIOD", "3"))
 box = None
 
 
 def on_starting(server):
-    """Master, before forking: create the box and declare its records."""
+    """Master, before forking: create the box and declare its records.
+    get_box: the workers inherit this handle, and the app's get_box(BOX)
+    returns it, so the slot a worker registers is the one it counts in."""
     global box
-    box = fusebox.Box(BOX, mode=0o600)
+    box = fusebox.get_box(BOX, mode=0o600)
     # the records every worker will attach to (same settings: same record)
     fusebox.CircuitBreaker(name="upstream", fail_max=5, reset_timeout=30, box=box).register()
     fusebox.RateLimiter("api", "100/minute", box=box, keyed=True)
@@ -29,6 +38,7 @@ def on_starting(server):
 
 def when_ready(server):
     box.started()                         # startup probes pass from now
+    fusebox.gunicorn.drain_on_sigterm(server, box, period=DRAIN_PERIOD, timeout=25.0)
 
 
 def _heartbeat():
@@ -60,13 +70,8 @@ def worker_exit(server, worker):
 
 
 def on_exit(server):
-    """Master, shutting down: readiness fails at once, then wait for the
-    requests still in flight (gunicorn has stopped its workers by now; a
-    process of the host still serving from the box is waited for too)."""
-    box.drain(True)
-    busy = box.drain_wait(timeout=5.0)
-    if busy:
-        server.log.warning("fusebox: still busy after 5s: %s", busy)
+    """Master, last: the drain is over (the box stays DRAINING for whoever
+    watches it until the next start)."""
     box.unregister_worker()
     if os.environ.get("FUSEBOX_UNLINK_ON_EXIT"):
         box.remove()

@@ -67,6 +67,8 @@ FBX_ROLE_MAX = 16
 FBX_CHECK_MESSAGE_MAX = 96
 FBX_CHECK_PASS, FBX_CHECK_WARN, FBX_CHECK_FAIL = range(3)
 FBX_HEALTH_OK, FBX_HEALTH_DEGRADED, FBX_HEALTH_UNHEALTHY = range(3)
+FBX_EV_TRANSITION, FBX_EV_MANUAL, FBX_EV_REGISTER, FBX_EV_CONFIG = 1, 2, 3, 4
+FBX_REC_BREAKER, FBX_REC_LIMITER = 1, 2
 
 # ---- 7. retries, bulkheads, caches -----------------------------------------------
 FBX_JITTER_FULL, FBX_JITTER_NONE, FBX_JITTER_EQUAL, FBX_JITTER_DECORRELATED = range(4)
@@ -293,6 +295,8 @@ PROTOTYPES = {
     "fbx_box_owner_get": (c_int, [c_char_p, POINTER(fbx_box_owner)]),
     # breakers
     "fbx_breaker_state_name": (c_char_p, [c_int]),
+    "fbx_event_kind_name": (c_char_p, [c_int]),
+    "fbx_event_cause_name": (c_char_p, [c_int]),
     "fbx_breaker_config_init": (None, [POINTER(fbx_breaker_config)]),
     "fbx_breaker_config_check": (c_int, [POINTER(fbx_breaker_config), POINTER(c_char_p)]),
     "fbx_breaker_config_diff": (c_char_p, [POINTER(fbx_breaker_config),
@@ -379,6 +383,9 @@ PROTOTYPES = {
     "fbx_snapshot_events": (POINTER(fbx_event), [_P, POINTER(c_size_t), POINTER(c_uint64)]),
     "fbx_events_read": (c_int, [_P, c_uint64, POINTER(fbx_event), c_size_t,
                                 POINTER(c_size_t), POINTER(c_uint64)]),
+    "fbx_event_format": (c_int, [POINTER(fbx_event), c_uint64, c_char_p, c_size_t]),
+    "fbx_breaker_state_label": (c_char_p, [c_int]),
+    "fbx_event_cause_label": (c_char_p, [c_int]),
     # clock and its test hook
     "fbx_clock_now": (c_uint64, []),
     "fbx_clock_set": (None, [CLOCK_FN, c_void_p]),

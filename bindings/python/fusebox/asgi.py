@@ -209,3 +209,37 @@ class FuseboxMiddleware:
 
 
 SlowAPIMiddleware = FuseboxMiddleware
+
+
+class InFlightMiddleware:
+    """Pure ASGI middleware: counts each request in flight in this worker's
+    slot of the box (what fbx_drain_wait, and so a drain, waits for), and
+    once the box drains answers with Connection: close, so a keep-alive
+    client's next request opens a connection to a host still ready.  Paths
+    in exclude (the probes) are not counted: a probe must never hold up a
+    drain.  The worker must have registered (box.register_worker()) on the
+    same handle: fusebox.get_box(name) gives every caller the same one."""
+
+    def __init__(self, app, box=None, exclude=("/healthz", "/ready", "/live", "/startup")):
+        self.app = app
+        self.box = box
+        self.exclude = frozenset(exclude)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        box = self.box if self.box is not None else get_box()
+
+        async def send_marked(message):
+            if message["type"] == "http.response.start" and box.draining:
+                message = dict(message, headers=list(message.get("headers", [])) +
+                               [(b"connection", b"close")])
+            await send(message)
+
+        if scope["path"] in self.exclude:
+            return await self.app(scope, receive, send_marked)
+        box.request_begin()
+        try:
+            await self.app(scope, receive, send_marked)
+        finally:
+            box.request_end()

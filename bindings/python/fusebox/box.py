@@ -162,14 +162,28 @@ class Box:
     def unregister_worker(self):
         check(self._lib.fbx_worker_unregister(self.handle()), "worker unregister")
 
+    # The library keeps a worker's slot on the handle that registered it: a
+    # second Box on the same name in the same process has none, and the
+    # library's "no such box, breaker or limiter" would send a user looking
+    # for the wrong thing.
+    _UNREGISTERED = ("this process has not registered as a worker on this Box handle "
+                     "(call register_worker() on the same handle; fusebox.get_box(name) "
+                     "gives every caller in a process the same one)")
+
+    def _worker_call(self, fn, what):
+        rc = fn(self.handle())
+        if rc == L.FBX_ENOENT:
+            raise error(rc, what, self._UNREGISTERED)
+        check(rc, what)
+
     def heartbeat(self):
-        check(self._lib.fbx_worker_heartbeat(self.handle()), "heartbeat")
+        self._worker_call(self._lib.fbx_worker_heartbeat, "heartbeat")
 
     def request_begin(self):
-        check(self._lib.fbx_request_begin(self.handle()), "request begin")
+        self._worker_call(self._lib.fbx_request_begin, "request begin")
 
     def request_end(self):
-        check(self._lib.fbx_request_end(self.handle()), "request end")
+        self._worker_call(self._lib.fbx_request_end, "request end")
 
     @contextlib.contextmanager
     def request(self):
@@ -288,6 +302,42 @@ class Box:
                      "breaker": _text(c.breaker), "message": _text(c.message),
                      "corrupt": bool(c.corrupt)}
                     for c in self._records(self._lib.fbx_snapshot_checks, snap)]
+
+    def events(self, since=0, limit=256):
+        """Events with seq >= since, oldest first, at most limit of them: dicts
+        with seq, age (seconds), kind, cause, record ("breaker"/"limiter"),
+        name, from/to (state identifiers, or None), uid/pid/reason (operator
+        actions), corrupt, and "line": the one event line fuseboxctl and
+        fusebox-top print (fbx_event_format).  The next call's since is the
+        last seq + 1."""
+        if limit <= 0:
+            raise ValueError("events: limit must be positive, not %r" % (limit,))
+        buf = (L.fbx_event * limit)()
+        n, nxt = ctypes.c_size_t(), ctypes.c_uint64()
+        check(self._lib.fbx_events_read(self.handle(), int(since), buf, limit, ctypes.byref(n),
+                                        ctypes.byref(nxt)), "events")
+        now = self._lib.fbx_clock_now()
+        line = ctypes.create_string_buffer(512)
+        kind, cause = self._lib.fbx_event_kind_name, self._lib.fbx_event_cause_name
+        state = self._lib.fbx_breaker_state_name
+        out = []
+        for e in buf[:n.value]:
+            self._lib.fbx_event_format(ctypes.byref(e), now, line, len(line))
+            d = {"seq": e.seq, "age": (now - e.time_ns) / NS if now > e.time_ns else 0.0,
+                 "corrupt": bool(e.corrupt), "line": line.value.decode("utf-8", "replace")}
+            if not e.corrupt:
+                manual = e.kind in (L.FBX_EV_MANUAL, L.FBX_EV_CONFIG)
+                d.update({
+                    "kind": kind(e.kind).decode(), "cause": cause(e.cause).decode(),
+                    "record": "breaker" if e.record_type == L.FBX_REC_BREAKER else "limiter",
+                    "name": _text(e.name),
+                    "from": state(getattr(e, "from")).decode() if getattr(e, "from") >= 0 else None,
+                    "to": state(e.to).decode() if e.to >= 0 else None,
+                    "uid": e.uid if manual else None, "pid": e.pid if manual else None,
+                    "reason": _text(e.reason) if manual else None,
+                })
+            out.append(d)
+        return out
 
     def breaker_info(self, name):
         """Breaker NAME's fbx_breaker_info (ctypes struct; .corrupt set for a

@@ -19,7 +19,7 @@ import time
 
 from . import _lib as L
 from .box import NS, encode_name, get_box, to_ns
-from .errors import BoxClosedError, ConfigConflict, InvalidArgument, check, error
+from .errors import BoxClosedError, ConfigConflict, check, error
 
 STATE_CLOSED = "closed"
 STATE_OPEN = "open"
@@ -241,6 +241,19 @@ class CircuitBreaker:
         check(self._lib.fbx_breaker_info_get(self._handle(), ctypes.byref(info)),
               "breaker %r" % self._name)
         return info
+
+    def _refuses_now(self):
+        """Seconds until it admits a trial when it refuses calls now (0.0
+        when forced open), else None — None too when the record cannot be
+        read: allow() then decides."""
+        info = L.fbx_breaker_info()
+        if self._lib.fbx_breaker_info_get(self._handle(), ctypes.byref(info)) != 0:
+            return None
+        if info.state == L.FBX_FORCED_OPEN:
+            return 0.0
+        if info.state == L.FBX_OPEN and not info.trial_due:
+            return info.open_remaining_ns / NS
+        return None
 
     @property
     def current_state(self):

@@ -14,13 +14,12 @@ are fbx_retry's, step for step."""
 import asyncio
 import contextlib
 import ctypes
-import inspect
 import time
 
 from . import _lib as L
 from .box import NS, encode_name, get_box, to_ns
 from .breaker import CircuitBreaker, CircuitBreakerError
-from .errors import BoxClosedError, FuseboxError, InvalidArgument, check, error
+from .errors import BoxClosedError, FuseboxError, check
 
 JITTERS = {"full": L.FBX_JITTER_FULL, "none": L.FBX_JITTER_NONE, "equal": L.FBX_JITTER_EQUAL,
            "decorrelated": L.FBX_JITTER_DECORRELATED}
@@ -290,6 +289,11 @@ class _Plan:
             self.stop("exhausted")
         if self.box is not None and self.box.draining:
             self.stop("draining")
+        # another process's failures may have opened it since the last
+        # attempt: a retry would spend the budget and sleep only to be refused
+        refused = self.breaker._refuses_now() if self.breaker is not None else None
+        if refused is not None:
+            self.stop("breaker_open", refused)
         if self.budget is not None and not self.budget.withdraw():
             self.stop("budget")
         return self.backoff.delay(n)
@@ -324,8 +328,7 @@ def retry(func, *args, box=None, backoff=None, breaker=None, budget=None, retry_
             if e.reason == "tripped":  # the attempt ran, failed and tripped the breaker
                 plan.attempts += 1
                 plan.last = e.__cause__
-                n += 1
-                continue
+                plan.stop("breaker_open", e.retry_after)
             plan.rejected(e)
         except BaseException as e:
             if not _retryable(e, retry_on):
@@ -352,8 +355,7 @@ async def retry_async(func, *args, box=None, backoff=None, breaker=None, budget=
             if e.reason == "tripped":
                 plan.attempts += 1
                 plan.last = e.__cause__
-                n += 1
-                continue
+                plan.stop("breaker_open", e.retry_after)
             plan.rejected(e)
         except BaseException as e:
             if not _retryable(e, retry_on):

@@ -39,6 +39,9 @@ def application(environ, start_response):
         r = limit.take()
         status = "200 OK" if r.allowed else "429 Too Many Requests"
         headers += list(r.headers().items())
+    elif path == "/slow":
+        time.sleep(float(environ.get("QUERY_STRING", "") or 1))
+        status = "200 OK"
     elif path == "/health":
         status, body = "200 OK", box.health()
     else:

@@ -6,7 +6,7 @@ from helpers import BoxCase, fusebox  # noqa: F401
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from fusebox.asgi import (FuseboxMiddleware, Limiter, RateLimitExceeded, get_remote_address,
+from fusebox.asgi import (FuseboxMiddleware, InFlightMiddleware, Limiter, RateLimitExceeded, get_remote_address,
                           rate_limit_exceeded_handler)
 
 
@@ -77,6 +77,42 @@ class FastAPIShape(BoxCase):
         limiter = Limiter(key_func=get_remote_address, box=self.box)
         with self.assertRaises(fusebox.BadRule):
             limiter.limit("100/fortnight")(lambda request: 1)
+
+class InFlight(BoxCase):
+    """InFlightMiddleware: what a drain waits for, and what it tells clients."""
+
+    def make_app(self):
+        app = FastAPI()
+        app.add_middleware(InFlightMiddleware, box=self.box)
+        box = self.box
+
+        @app.get("/work")
+        async def work():
+            return {"in_flight": box.health()["in_flight"]}
+
+        @app.get("/ready")
+        async def ready():
+            return {"in_flight": box.health()["in_flight"]}
+        return app
+
+    def test_counts_requests_not_probes_and_closes_when_draining(self):
+        self.box.register_worker("worker", heartbeat_timeout=30)
+        client = TestClient(self.make_app())
+        r = client.get("/work")
+        self.assertEqual((r.status_code, r.json()["in_flight"]), (200, 1))
+        self.assertNotEqual(r.headers.get("connection"), "close")
+        self.assertEqual(client.get("/ready").json()["in_flight"], 0)   # a probe
+        self.assertEqual(self.box.health()["in_flight"], 0)             # ended
+        self.assertEqual(sum(w["served"] for w in self.box.workers()), 1)
+        self.box.drain()
+        r = client.get("/work")
+        self.assertEqual((r.status_code, r.headers.get("connection")), (200, "close"))
+
+    def test_unregistered_worker_is_told_what_to_do(self):
+        client = TestClient(self.make_app(), raise_server_exceptions=True)
+        with self.assertRaises(fusebox.NotFound) as e:
+            client.get("/work")
+        self.assertIn("register_worker()", str(e.exception))
 
 
 if __name__ == "__main__":

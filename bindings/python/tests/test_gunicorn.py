@@ -47,7 +47,7 @@ class Gunicorn(unittest.TestCase):
         self.name = box_name("gunicorn")
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
-        env = dict(os.environ, FUSEBOX_BOX=self.name,
+        env = dict(os.environ, FUSEBOX_BOX=self.name, FUSEBOX_DRAIN_PERIOD="0.5",
                    PYTHONPATH=os.pathsep.join([PKG, HERE, os.environ.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", CONF, "-w", "4", "--bind",
@@ -123,9 +123,25 @@ class Gunicorn(unittest.TestCase):
         self.assertEqual(denied["RateLimit-Limit"], "20")
         self.assertIn("Retry-After", denied)
 
-        # requests were counted in flight by the hooks, and shutdown drains
+        # requests were counted in flight by the hooks, and shutdown drains:
+        # readiness fails first, while a slow request in flight is still
+        # served to the end, and only then do the workers stop
         self.assertGreater(sum(w["served"] for w in self.box.workers()), 60)
-        self.proc.send_signal(signal.SIGTERM)
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(get, self.base + "/slow?1.5")
+            deadline = time.monotonic() + 5
+            while self.box.health()["in_flight"] == 0:
+                self.assertLess(time.monotonic(), deadline, "the slow request never began")
+                time.sleep(0.01)
+            self.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while not self.box.draining:
+                self.assertLess(time.monotonic(), deadline, "SIGTERM did not drain")
+                time.sleep(0.01)
+            h = self.box.health()
+            self.assertFalse(h["ready"])
+            self.assertGreaterEqual(h["workers_alive"], 4)   # nothing stopped yet
+            self.assertEqual(slow.result()[0], 200)
         self.assertEqual(self.proc.wait(15), 0)
         self.assertTrue(self.box.draining)
         self.assertFalse(any(w["alive"] for w in self.box.workers()))

@@ -116,6 +116,29 @@ class Resilience(BoxCase):
             retry(f, backoff=NOW, breaker=cb)      # open: nothing called
         self.assertEqual(f.calls, 2)
 
+    def test_retry_spends_nothing_once_open(self):
+        # the attempt that trips the breaker is the last: no retry taken
+        # from the budget, no backoff slept only to be refused
+        cb = CircuitBreaker(name="up1", fail_max=1, reset_timeout=30, box=self.box)
+        budget = RetryBudget("roomy", percent=50, min_per_sec=10, ttl=10, box=self.box)
+        f = Flaky(10)
+        with self.assertRaises(RetryError) as e:
+            retry(f, backoff=NOW, breaker=cb, budget=budget)
+        self.assertEqual((e.exception.stopped, e.exception.attempts, f.calls),
+                         ("breaker_open", 1, 1))
+        self.assertGreater(e.exception.retry_after, 0)
+        self.assertEqual(budget.stats()["retries_allowed"], 0)
+        # opened by another process between two attempts: no retry either
+        other = CircuitBreaker(name="up2", fail_max=5, box=self.box)
+
+        def trips_it_from_elsewhere():
+            other.open(reason="elsewhere")
+            raise ConnectionError("down")
+        with self.assertRaises(RetryError) as e:
+            retry(trips_it_from_elsewhere, backoff=NOW, breaker=other, budget=budget)
+        self.assertEqual((e.exception.stopped, e.exception.attempts), ("breaker_open", 1))
+        self.assertEqual(budget.stats()["retries_allowed"], 0)
+
     def test_retry_budget_and_drain(self):
         budget = RetryBudget("tight", percent=1, min_per_sec=1, ttl=1, box=self.box)
         with self.assertRaises(RetryError) as e:
