@@ -33,7 +33,8 @@ MHD_LIBS     = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmic
 STATIC    := $(B)/libfusebox.a
 SHARED    := $(B)/libfusebox.so.$(VERSION)
 
-.PHONY: all lib tools tui probe test asan bench demo deps install uninstall clean examples
+.PHONY: all lib tools tui probe test asan bench demo deps install install-lib uninstall clean \
+	examples
 all: lib tools tui probe examples
 
 lib: $(STATIC) $(SHARED)
@@ -57,9 +58,11 @@ $(SHARED): $(PIC_OBJ) lib/fusebox.map
 	ln -sf libfusebox.so.$(VERSION) $(B)/libfusebox.so.$(SOMAJOR)
 	ln -sf libfusebox.so.$(SOMAJOR) $(B)/libfusebox.so
 
-# Made at every install: it records the PREFIX of that install.
-.PHONY: $(B)/fusebox.pc
-$(B)/fusebox.pc: lib/fusebox.pc.in
+# Made at every install: they record the PREFIX of that install.
+# fusebox-static.pc names libfusebox.a itself: `pkg-config --static fusebox`
+# still says -lfusebox, which the linker resolves to the .so beside the .a.
+.PHONY: $(B)/fusebox.pc $(B)/fusebox-static.pc
+$(B)/fusebox.pc $(B)/fusebox-static.pc: $(B)/%.pc: lib/%.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
@@ -109,11 +112,11 @@ $(B)/fusebox-tests: $(TEST_SRC) $(TEST_HDR) $(TUI_MODEL) $(wildcard tui/*.h) ben
 # that check's counts are the last lines printed.
 test: deps
 	$(MAKE) --no-print-directory B=$(B) $(B)/fusebox-tests $(B)/fuseboxctl $(B)/fusebox-top \
-		$(B)/fusebox-probe examples
+		$(B)/fusebox-probe examples lib
 	$(MAKE) --no-print-directory B=$(B) chaos-smoke
 	$(MAKE) --no-print-directory B=$(B) fuzz-smoke
 	FUSEBOX_CTL=$(B)/fuseboxctl FUSEBOX_TOP=$(B)/fusebox-top FUSEBOX_FLEET=$(B)/examples/fleet \
-		FUSEBOX_PROBE=$(B)/fusebox-probe $(B)/fusebox-tests
+		FUSEBOX_PROBE=$(B)/fusebox-probe FUSEBOX_BUILD=$(B) FUSEBOX_CC="$(CC)" $(B)/fusebox-tests
 	$(MAKE) --no-print-directory B=$(B) python-test
 	$(MAKE) --no-print-directory B=$(B) cortex-test
 
@@ -131,8 +134,8 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 	      -DFBX_DEBUG
 asan: deps
 	$(MAKE) --no-print-directory B=build/asan OPT="$(ASAN_FLAGS)" build/asan/fusebox-tests \
-		build/asan/fuseboxctl build/asan/fusebox-top build/asan/fusebox-probe examples
-	FUSEBOX_CTL=build/asan/fuseboxctl FUSEBOX_TOP=build/asan/fusebox-top \
+		build/asan/fuseboxctl build/asan/fusebox-top build/asan/fusebox-probe examples lib
+	FUSEBOX_CTL=build/asan/fuseboxctl FUSEBOX_TOP=build/asan/fusebox-top FUSEBOX_BUILD=build/asan \
 		FUSEBOX_FLEET=build/asan/examples/fleet FUSEBOX_PROBE=build/asan/fusebox-probe ASAN_OPTIONS=detect_leaks=1 \
 		LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 		build/asan/fusebox-tests
@@ -174,22 +177,27 @@ bench:
 
 # ---- install -----------------------------------------------------------
 
-install: lib tools tui probe $(B)/fusebox.pc
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+install: lib tools tui probe install-lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(B)/fuseboxctl $(B)/fusebox-top $(B)/fusebox-probe $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/fuseboxctl.1 man/fusebox-top.1 man/fusebox-probe.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man1/
+
+# The library alone (header, both libraries, both .pc files): what a
+# program needs to build against fusebox, and what make test installs.
+install-lib: lib $(B)/fusebox.pc $(B)/fusebox-static.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/fusebox.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libfusebox.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libfusebox.so.$(SOMAJOR)
 	ln -sf libfusebox.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libfusebox.so
-	install -m 644 $(B)/fusebox.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(B)/fusebox.pc $(B)/fusebox-static.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/fusebox.h $(DESTDIR)$(PREFIX)/lib/libfusebox.* \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc $(DESTDIR)$(PREFIX)/bin/fuseboxctl \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox.pc \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/fusebox-static.pc $(DESTDIR)$(PREFIX)/bin/fuseboxctl \
 		$(DESTDIR)$(PREFIX)/bin/fusebox-top $(DESTDIR)$(PREFIX)/bin/fusebox-probe \
 		$(DESTDIR)$(PREFIX)/share/man/man1/fuseboxctl.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man1/fusebox-top.1 \

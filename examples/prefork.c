@@ -74,17 +74,24 @@ static void worker(fbx_breaker *br, fbx_limiter *lim, int id, uint64_t start, ui
 		int t = (seed >> 16) % 2 ? 3 : (int)((seed >> 17) % 3);
 		const char *tok = tokens[t];
 		fbx_limit_result lr;
-		if (fbx_limiter_take(lim, tok, strlen(tok), 1, &lr) != 0) {
+		int rc = fbx_limiter_take(lim, tok, strlen(tok), 1, &lr);
+		if (rc == FBX_ELIMITED) {
 			atomic_fetch_add(&tally->denied[t], 1);
 			continue; /* 429 with Retry-After: lr.retry_after_ns */
 		}
+		if (rc != 0)
+			die("take", rc); /* an error is not a 429 */
 		atomic_fetch_add(&tally->allowed[t], 1);
 		fbx_permit p;
-		if (fbx_breaker_allow(br, &p) != 0)
+		rc = fbx_breaker_allow(br, &p);
+		if (rc == FBX_EOPEN)
 			continue; /* 503 at once, without touching the sick upstream */
+		if (rc != 0)
+			die("allow", rc);
 		uint64_t t0 = fbx_clock_now();
 		fbx_outcome o = payments(start);
-		fbx_breaker_done(br, &p, o, fbx_clock_now() - t0);
+		if ((rc = fbx_breaker_done(br, &p, o, fbx_clock_now() - t0)) != 0)
+			die("done", rc);
 	}
 }
 
@@ -173,12 +180,12 @@ int main(int argc, char **argv)
 	uint64_t dropped;
 	const fbx_event *ev = fbx_snapshot_events(snap, &ne, &dropped);
 	printf("\nevents (%zu, %llu dropped):\n", ne, (unsigned long long)dropped);
-	for (size_t i = 0; i < ne; i++)
-		printf("  %+7.3fs  %-8s %-10s %-13s -> %-13s %s\n",
-		       ((double)ev[i].time_ns - (double)start) / NS, ev[i].name, fbx_event_kind_name(ev[i].kind),
-		       ev[i].from >= 0 ? fbx_breaker_state_name(ev[i].from) : "-",
-		       ev[i].to >= 0 ? fbx_breaker_state_name(ev[i].to) : "-",
-		       fbx_event_cause_name(ev[i].cause));
+	/* the line fuseboxctl events and fusebox-top print */
+	char line[256];
+	for (size_t i = 0; i < ne; i++) {
+		fbx_event_format(&ev[i], fbx_snapshot_time(snap), line, sizeof(line));
+		printf("  %s\n", line);
+	}
 	fbx_snapshot_free(snap);
 	fbx_box_unlink(name);
 	fbx_box_close(box);

@@ -4,15 +4,18 @@
  *
  * This header is the whole public API and is meant to be read top to bottom:
  *
- *   1. errors            every call returns 0 or a negative FBX_E* code
- *   2. the box           create / open / close / unlink one shared segment
- *   3. circuit breakers  allow -> call -> done, plus operator overrides
- *   4. rate limiters     take(key, cost) against rules such as "100/minute"
- *   5. rules             the rule grammar, exposed for tools that validate
- *   6. snapshots         a consistent copy of everything, for consoles/tools
- *   7. events            the ring of transitions and operator actions
- *   8. clock             CLOCK_MONOTONIC nanoseconds
- *   9. test hooks        for tests and the bench only, not for production
+ *    1. errors            every call returns 0 or a negative FBX_E* code
+ *    2. the box           create / open / close / unlink one shared segment
+ *    3. circuit breakers  allow -> call -> done, plus operator overrides
+ *    4. rate limiters     take(key, cost) against rules such as "100/minute"
+ *    5. rules             the rule grammar, exposed for tools that validate
+ *    6. workers, health   heartbeats, requests in flight, checks, drain
+ *    7. retries           backoff, retry budgets, bulkheads, shared caches
+ *    8. snapshots         a consistent copy of everything, for consoles/tools
+ *    9. events            the ring of transitions and operator actions, and
+ *                         the words (states, causes, the event line) people read
+ *   10. clock             CLOCK_MONOTONIC nanoseconds
+ *   11. test hooks        for tests and the bench only, not for production
  *
  * Ownership: every handle returned by the library (fbx_box, fbx_breaker,
  * fbx_limiter, fbx_snapshot) is owned by the caller's process.  Breaker and
@@ -287,13 +290,16 @@ const char *fbx_breaker_config_diff(const fbx_breaker_config *a,
 /*
  * Registers breaker NAME with cfg, or attaches to it when it exists with the
  * same configuration (its state and counts are kept).  A different
- * configuration gives FBX_ECONFLICT and changes nothing.
+ * configuration gives FBX_ECONFLICT and changes nothing.  *out (here and in
+ * fbx_breaker_find) is written on 0 only: an error leaves it as it was.
  */
 int fbx_breaker_register(fbx_box *box, const char *name,
 			 const fbx_breaker_config *cfg, fbx_breaker **out);
 /* Attaches to an existing breaker whatever its configuration. */
 int fbx_breaker_find(fbx_box *box, const char *name, fbx_breaker **out);
 const char *fbx_breaker_name(const fbx_breaker *b);
+/* 0 with *cfg the breaker's configuration; FBX_EINVAL for a NULL b, with
+ * *cfg zeroed (every policy off: not a usable configuration). */
 int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg);
 
 typedef enum fbx_reject_reason {
@@ -304,7 +310,11 @@ typedef enum fbx_reject_reason {
 } fbx_reject_reason;
 
 /* What allow() hands out; pass it back to done().  Fields starting with _
- * are the library's. */
+ * are the library's.  allow() writes every field on every return (permit
+ * NULL aside): admitted, reason FBX_REJECT_NONE; FBX_EOPEN, the reason and
+ * retry_after_ns; any other error, reason FBX_REJECT_NONE and
+ * retry_after_ns 0.  Only an admitted permit may go to done(): any other
+ * is FBX_EINVAL there and counts nothing. */
 typedef struct fbx_permit {
 	fbx_reject_reason reason;   /* why allow() rejected, else FBX_REJECT_NONE */
 	int32_t _slot;
@@ -320,17 +330,23 @@ typedef enum fbx_outcome {
 	FBX_IGNORED = 2,   /* neither success nor failure (pybreaker's exclude) */
 } fbx_outcome;
 
-/* Hot path.  0 = admitted (call, then done()); FBX_EOPEN = rejected. */
-int fbx_breaker_allow(fbx_breaker *b, fbx_permit *permit); /* FBX_ERDONLY on a
-							       read-only handle */
-/* Hot path.  Reports the admitted call's outcome and duration (0 if unknown). */
+/* Hot path.  0 = admitted (call, then done()); FBX_EOPEN = rejected (do
+ * not call); anything else is an error, not a rejection: FBX_EINVAL,
+ * FBX_ERDONLY on a read-only handle, FBX_ECORRUPT.  Branch on FBX_EOPEN
+ * and on errors apart: an error's permit has no retry_after_ns to send. */
+int fbx_breaker_allow(fbx_breaker *b, fbx_permit *permit);
+/* Hot path.  Reports the admitted call's outcome and duration (0 if unknown).
+ * FBX_EINVAL, changing nothing, for a permit allow() did not admit. */
 int fbx_breaker_done(fbx_breaker *b, const fbx_permit *permit,
 		     fbx_outcome outcome, uint64_t duration_ns);
 
 /*
  * The simple case: allow, run fn(arg), time it, report what fn returned
  * (an fbx_outcome).  Returns 0 when fn ran, FBX_EOPEN when rejected, or a
- * negative error; *outcome receives fn's result when it ran.
+ * negative error.  permit (may be NULL) is written on every return, as
+ * allow() writes it.  *outcome (may be NULL) receives fn's result when fn
+ * ran (a return of 0, or an error of done() after the call) and is left as
+ * it was when fn did not run (FBX_EOPEN, or an error before the call).
  */
 int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,
 		     fbx_outcome *outcome, fbx_permit *permit);
@@ -396,6 +412,8 @@ void fbx_limiter_config_init(fbx_limiter_config *cfg);
  * falls back to; whether a rule fits a box's log is the box's to say). */
 int fbx_limiter_config_check(const fbx_limiter_config *cfg);
 
+/* *out (here and in fbx_limiter_find) is written on 0 only: an error leaves
+ * it as it was. */
 int fbx_limiter_register(fbx_box *box, const char *name,
 			 const fbx_limiter_config *cfg, fbx_limiter **out);
 int fbx_limiter_find(fbx_box *box, const char *name, fbx_limiter **out);
@@ -404,7 +422,10 @@ const char *fbx_limiter_name(const fbx_limiter *l);
 int fbx_limiter_algorithm(const fbx_limiter *l);
 
 /* What take() decided, enough for 429 + Retry-After + RateLimit headers.
- * For a rule of several limits, the figures are those of the tightest one. */
+ * For a rule of several limits, the figures are those of the tightest one.
+ * take() and peek() write every field on every return (res NULL aside):
+ * the decision's figures on 0 and FBX_ELIMITED, and all zeros (allowed 0,
+ * retry_after_ns 0) on any other return, which is an error, not a denial. */
 typedef struct fbx_limit_result {
 	int allowed;              /* 1 when the call may proceed */
 	int dry_run_denied;       /* dry-run: it would have been denied */
@@ -418,16 +439,20 @@ typedef struct fbx_limit_result {
 /*
  * Hot path.  Takes cost (>= 1) from key's budget (key may be NULL with
  * keylen 0 for a global limiter).  0 = allowed, FBX_ELIMITED = denied (and
- * nothing was consumed), FBX_ERANGE = cost is more than any window could
- * ever admit (above a limit's count, or above the GCRA burst).  In dry-run mode a call that would be denied
- * returns 0 with dry_run_denied set.
+ * nothing was consumed).  Anything else is an error, not a denial, and
+ * res is zeroed: FBX_ERANGE = cost is more than any window could ever
+ * admit (above a limit's count, or above the GCRA burst); FBX_EINVAL;
+ * FBX_ERDONLY on a read-only handle; FBX_ETIMEDOUT, FBX_ECORRUPT on a
+ * damaged or contended box.  Answer 429 on FBX_ELIMITED only.  In dry-run
+ * mode a call that would be denied returns 0 with dry_run_denied set.
  */
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen,
 		     uint32_t cost, fbx_limit_result *res);
 
 /* What a take of cost would decide now, consuming nothing and counting
  * nothing: 0 (res says what would be left) or FBX_ELIMITED (res says for
- * how long).  A key not in the table has its whole budget.  Not a hot
+ * how long); take()'s errors, with res zeroed, besides.  A key not in the
+ * table has its whole budget.  Not a hot
  * path: for RateLimit headers and storages that must answer "how much is
  * left?" without taking. */
 int fbx_limiter_peek(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,

@@ -131,6 +131,8 @@ const char *fbx_breaker_name(const fbx_breaker *b)
 
 int fbx_breaker_config_get(const fbx_breaker *b, fbx_breaker_config *cfg)
 {
+	if (cfg != NULL && b == NULL)
+		memset(cfg, 0, sizeof(*cfg)); /* all policies off: fails config_check */
 	if (b == NULL || cfg == NULL)
 		return FBX_EINVAL;
 	*cfg = b->cfg;
@@ -215,6 +217,24 @@ bool fbx__breaker_transition(fbx_breaker *b, uint64_t from, uint32_t to,
 
 /* ---- allow ------------------------------------------------------------- */
 
+/* The _slot of a permit that admitted no call (a rejection or an error):
+ * done() refuses it, so a caller that reports it anyway changes nothing.
+ * -1 is an admitted call in CLOSED, 0.. a trial lease. */
+#define PERMIT_NONE (-2)
+
+/* Every return of allow() writes the whole permit: an error leaves one
+ * that done() refuses, never the caller's garbage, which done() could
+ * take for a trial lease. */
+static __attribute__((cold, noinline)) int refuse(fbx_permit *p, int err)
+{
+	p->reason = FBX_REJECT_NONE;
+	p->retry_after_ns = 0;
+	p->_slot = PERMIT_NONE;
+	p->_gen = 0;
+	p->_lease = 0;
+	return err;
+}
+
 static void admit(fbx_permit *p, uint64_t w, int32_t slot, uint64_t lease)
 {
 	p->reason = FBX_REJECT_NONE;
@@ -231,7 +251,7 @@ static int reject(fbx_breaker *b, fbx_permit *p, fbx_reject_reason why, uint64_t
 		fbx__count(b->box, &fbx__bshard(shard, b->index)->ctr[FBX__C_REJ]);
 	p->reason = why;
 	p->retry_after_ns = retry_ns;
-	p->_slot = -1;
+	p->_slot = PERMIT_NONE;
 	p->_gen = 0;
 	p->_lease = 0;
 	return FBX_EOPEN;
@@ -321,7 +341,7 @@ static enum trial take_trial(fbx_breaker *b, uint64_t w, uint64_t *now,
 static int allow_slow(fbx_breaker *b, fbx_permit *p, uint64_t w)
 {
 	if (b->box->read_only)
-		return FBX_ERDONLY;
+		return refuse(p, FBX_ERDONLY);
 	uint64_t now = fbx__now_coarse();
 	for (int tries = 0; tries < 64; tries++) {
 		uint64_t now_ms = fbx__ms_since(b->box, now), soonest;
@@ -350,7 +370,7 @@ static int allow_slow(fbx_breaker *b, fbx_permit *p, uint64_t w)
 			}
 			break;
 		default:
-			return FBX_ECORRUPT;
+			return refuse(p, FBX_ECORRUPT);
 		}
 		w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
 	}
@@ -361,7 +381,7 @@ static int allow_slow(fbx_breaker *b, fbx_permit *p, uint64_t w)
 int fbx_breaker_allow(fbx_breaker *b, fbx_permit *p)
 {
 	if (FBX__UNLIKELY(b == NULL || p == NULL))
-		return FBX_EINVAL;
+		return p != NULL ? refuse(p, FBX_EINVAL) : FBX_EINVAL;
 	uint64_t w = atomic_load_explicit(&b->rec->state, memory_order_acquire);
 	uint32_t st = FBX__ST_STATE(w);
 	/* A read-only handle admits nothing: it could not report the outcome,
@@ -567,8 +587,8 @@ int fbx_breaker_done(fbx_breaker *b, const fbx_permit *p, fbx_outcome outcome,
 		     uint64_t duration_ns)
 {
 	if (FBX__UNLIKELY(b == NULL || p == NULL || (unsigned)outcome > FBX_IGNORED ||
-			  p->reason != FBX_REJECT_NONE))
-		return FBX_EINVAL; /* a rejected permit admitted no call */
+			  p->reason != FBX_REJECT_NONE || p->_slot < -1))
+		return FBX_EINVAL; /* a rejected or failed allow() admitted no call */
 	uint8_t *shard = fbx__shard(b->box);
 	if (FBX__UNLIKELY(shard == NULL))
 		return FBX_ERDONLY;
@@ -593,7 +613,7 @@ int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,
 	if (permit == NULL)
 		permit = &local;
 	if (b == NULL || fn == NULL)
-		return FBX_EINVAL;
+		return refuse(permit, FBX_EINVAL);
 	int rc = fbx_breaker_allow(b, permit);
 	if (rc)
 		return rc;

@@ -706,26 +706,43 @@ static __attribute__((noinline)) int take_pinned(fbx_limiter *l, uint8_t *shard,
 	return rc;
 }
 
+/* An error leaves every field 0 (allowed 0, no retry-after): not the
+ * figures of an earlier take, which a caller could send as headers. */
+__attribute__((cold, noinline)) int fbx__limit_failed(fbx_limit_result *res, int err)
+{
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	return err;
+}
+
 int fbx_limiter_take(fbx_limiter *l, const void *key, size_t keylen, uint32_t cost,
 		     fbx_limit_result *res)
 {
 	if (FBX__UNLIKELY(l == NULL || res == NULL || cost == 0 ||
 			  (l->keyed ? key == NULL || keylen == 0 : keylen != 0)))
-		return FBX_EINVAL;
+		return fbx__limit_failed(res, FBX_EINVAL);
 	uint8_t *shard = fbx__shard(l->box);
 	if (FBX__UNLIKELY(shard == NULL))
-		return FBX_ERDONLY;
+		return fbx__limit_failed(res, FBX_ERDONLY);
 	uint64_t active = atomic_load_explicit(&l->rec->cfg_active, memory_order_acquire);
 	if (FBX__UNLIKELY(active != atomic_load_explicit(&l->cfg_seen, memory_order_relaxed))) {
 		int rc = refresh_cfg(l);
 		if (rc)
-			return rc;
+			return fbx__limit_failed(res, rc);
 	}
-	if (FBX__UNLIKELY(l->box->threads))
-		return take_pinned(l, shard, key, keylen, cost, res);
-	/* one thread: nobody refreshes while this take runs */
-	uint32_t i = atomic_load_explicit(&l->cur, memory_order_acquire);
-	return take_with(l, &l->cfgs[i], shard, key, keylen, cost, res);
+	int rc;
+	if (FBX__UNLIKELY(l->box->threads)) {
+		rc = take_pinned(l, shard, key, keylen, cost, res);
+	} else {
+		/* one thread: nobody refreshes while this take runs */
+		uint32_t i = atomic_load_explicit(&l->cur, memory_order_acquire);
+		rc = take_with(l, &l->cfgs[i], shard, key, keylen, cost, res);
+	}
+	/* the rare errors of take_with (ERANGE, a key table or log that
+	 * never settled) are cleared here, off the paths that decide */
+	if (FBX__UNLIKELY(rc != 0 && rc != FBX_ELIMITED))
+		return fbx__limit_failed(res, rc);
+	return rc;
 }
 
 /* The rule in force, pinned against a refresh when threads share the

@@ -160,4 +160,8 @@ void fbx__window_unadd(_Atomic uint64_t *word, uint64_t idx, uint64_t cost);
 uint64_t fbx__gcra_refund(const struct fbx__limit *k, bool padded, uint64_t tat, uint64_t now,
 			  uint64_t cost);
 
+/* Zeroes the result of a failed take or peek (limiter.c): an error leaves
+ * no figures a caller could send as headers. */
+int fbx__limit_failed(fbx_limit_result *res, int err);
+
 #endif

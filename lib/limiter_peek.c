@@ -87,17 +87,17 @@ int fbx_limiter_peek(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 {
 	if (l == NULL || res == NULL || cost == 0 ||
 	    (l->keyed ? key == NULL || keylen == 0 : keylen != 0))
-		return FBX_EINVAL;
+		return fbx__limit_failed(res, FBX_EINVAL);
 	int rc = fbx__box_whole(l->box);
 	if (rc)
-		return rc;
+		return fbx__limit_failed(res, rc);
 	uint32_t pin;
 	const struct fbx__limiter_cfg *c = fbx__limiter_cfg_pin(l, &pin, &rc);
 	if (c == NULL)
-		return rc;
+		return fbx__limit_failed(res, rc);
 	if (l->algorithm == FBX_ALGO_GCRA ? cost > c->burst : cost > c->min_count) {
 		fbx__limiter_cfg_unpin(l, pin);
-		return FBX_ERANGE;
+		return fbx__limit_failed(res, FBX_ERANGE);
 	}
 	uint64_t now = c->coarse_clock ? fbx__now_coarse() : fbx__now();
 	struct fbx__reading at = {now,
@@ -118,6 +118,8 @@ int fbx_limiter_peek(fbx_limiter *l, const void *key, size_t keylen, uint32_t co
 	else
 		rc = peek_words(l, c, st != NULL ? st : fresh, &at, cost, res);
 	fbx__limiter_cfg_unpin(l, pin);
+	if (rc != 0 && rc != FBX_ELIMITED)
+		return fbx__limit_failed(res, rc); /* the log's ERDONLY or ECORRUPT */
 	return rc;
 }
 
@@ -197,11 +199,4 @@ int fbx_limiter_reset(fbx_limiter *l, const char *reason)
 	fbx__event_emit(box, FBX_EV_MANUAL, FBX_CAUSE_RESET, FBX_REC_LIMITER, l->index, -1, -1,
 			reason);
 	return 0;
-}
-
-int fbx_breaker_info_get(fbx_breaker *b, fbx_breaker_info *out)
-{
-	if (b == NULL || out == NULL)
-		return FBX_EINVAL;
-	return fbx__breaker_read(b->box, b->index, out);
 }

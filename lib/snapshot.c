@@ -485,6 +485,15 @@ int fbx__breaker_read(fbx_box *box, uint32_t i, fbx_breaker_info *out)
 	return out->corrupt ? FBX_ECORRUPT : 0;
 }
 
+/* One breaker's record without a snapshot of the box: what a retry loop,
+ * a binding's state property or a tool's single-record view needs. */
+int fbx_breaker_info_get(fbx_breaker *b, fbx_breaker_info *out)
+{
+	if (b == NULL || out == NULL)
+		return FBX_EINVAL;
+	return fbx__breaker_read(b->box, b->index, out);
+}
+
 /* Workers, checks and what they add up to, on one reading. */
 static void take_health(fbx_box *box, fbx_snapshot *s, uint64_t now_ms)
 {

@@ -101,9 +101,11 @@ int fbx_event_format(const fbx_event *e, uint64_t now_ns, char *buf, size_t len)
 	put(&l, "%s ", e->record_type == FBX_REC_BREAKER ? "breaker" : "limiter");
 	put_text(&l, e->name, sizeof(e->name));
 	put(&l, "  ");
-	if (e->from >= 0 || e->to >= 0)
-		put(&l, "%s -> %s  ", e->from >= 0 ? fbx_breaker_state_label(e->from) : "-",
-		    e->to >= 0 ? fbx_breaker_state_label(e->to) : "-");
+	/* a transition; a record's creation names no state it came from, and
+	 * its cause says all */
+	if (e->from >= 0 && e->to >= 0)
+		put(&l, "%s -> %s  ", fbx_breaker_state_label(e->from),
+		    fbx_breaker_state_label(e->to));
 	put(&l, "%s", fbx_event_cause_label(e->cause));
 	if (e->kind == FBX_EV_MANUAL || e->kind == FBX_EV_CONFIG) {
 		/* the reason before who acted: at 80 columns the reason is

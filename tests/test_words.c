@@ -85,7 +85,7 @@ START_TEST(event_lines)
 	fbx_event_format(&e, 0, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0.0s ago  breaker payments  open -> closed  reset  (uid 5 pid 6)");
 
-	e = event(FBX_EV_REGISTER, FBX_CAUSE_CREATED, -1, -1);
+	e = event(FBX_EV_REGISTER, FBX_CAUSE_CREATED, -1, FBX_CLOSED);
 	fbx_event_format(&e, 1000000000ull + 3 * 86400 * 1000000000ull, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "3d00h ago  breaker payments  created");
 
