@@ -168,8 +168,9 @@ void fbx_box_close(fbx_box *box);
 int fbx_box_unlink(const char *name);
 
 /* Names the boxes on this host: the objects "/fusebox.NAME" whose NAME is a
- * valid box name, sorted.  Up to cap names go to names[]; *count receives
- * how many there are (more than cap when names[] was too short).  Whether
+ * valid box name.  The first cap of them by name (strcmp order) go to
+ * names[], sorted; *count receives how many there are (more than cap when
+ * names[] was too short).  Whether
  * each one can be opened is not checked: that is the kernel's to say.  For
  * a tool that was not told which box to use (finding the only one). */
 typedef struct fbx_box_name {

@@ -2,10 +2,13 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -250,6 +253,29 @@ size_t count_char(const char *s, char c)
 	return n;
 }
 
+const char *uid_text(void)
+{
+	static char buf[128];
+	const struct passwd *pw = getpwuid(getuid());
+	if (pw != NULL && fbx_name_check_record(pw->pw_name) == 0)
+		snprintf(buf, sizeof(buf), "uid %u (%s)", (unsigned)getuid(), pw->pw_name);
+	else
+		snprintf(buf, sizeof(buf), "uid %u", (unsigned)getuid());
+	return buf;
+}
+
+size_t split_lines(const char *text, char lines[][256], size_t max)
+{
+	size_t n = 0;
+	for (const char *p = text; p != NULL && *p != '\0' && n < max; n++) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		snprintf(lines[n], 256, "%.*s", (int)(len < 255 ? len : 255), p);
+		p = eol ? eol + 1 : NULL;
+	}
+	return n;
+}
+
 void one_error_line(const char *what)
 {
 	ck_assert_msg(strncmp(R.err, "fuseboxctl: ", 12) == 0,
@@ -278,6 +304,27 @@ const char *ls_line(const char *box)
 	}
 	ck_abort_msg("ls does not list %s: [%s]", box, R.out);
 	return NULL;
+}
+
+bool ctl_private_shm(const char **why)
+{
+	const char *fork_mode = getenv("CK_FORK");
+	if (fork_mode != NULL && strcmp(fork_mode, "no") == 0) {
+		*why = "CK_FORK=no: the test runs in the runner, which must keep the host's /dev/shm";
+		return false;
+	}
+	if (unshare(CLONE_NEWNS) != 0) {
+		*why = "unshare(CLONE_NEWNS) refused (needs root and mount namespaces)";
+		return false;
+	}
+	/* private first: a mount made under a shared parent would show in
+	 * the host's /dev/shm too */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("fbxtest", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
+		*why = "mounting a private tmpfs on /dev/shm failed";
+		return false;
+	}
+	return true;
 }
 
 /* ======================================================================

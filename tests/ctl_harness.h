@@ -70,6 +70,10 @@ int ctl_raw(const char *const *args, struct spawn_result *r);
 __attribute__((sentinel)) void ctl_start(struct spawn_proc *p, const char *box, ...);
 
 size_t count_char(const char *s, char c);
+/* "uid 0 (root)": the test's user as fuseboxctl names an operator. */
+const char *uid_text(void);
+/* The lines of text, each into lines[] (cut at 255 bytes); how many. */
+size_t split_lines(const char *text, char lines[][256], size_t max);
 /* stderr of the last run is exactly one line "fuseboxctl: ...", mentioning
  * what (case-insensitively) when what is not NULL. */
 void one_error_line(const char *what);
@@ -91,6 +95,14 @@ const char *ls_line(const char *box);
 		one_error_line(what);                                                     \
 		ck_assert_msg(R.out[0] == '\0', "%s: stdout on error: [%s]", R.cmd, R.out); \
 	} while (0)
+
+/* Gives this test process (and the tools it runs) a /dev/shm of its own,
+ * empty: a private mount namespace with a tmpfs there, gone when the test
+ * ends.  What box a command finds when none is named depends on every box
+ * of the host, which other tests and people make and remove at any time.
+ * false, with why in *why, where it cannot be done (not root, no mount
+ * namespaces, or check not forking: the namespace would outlive the test). */
+bool ctl_private_shm(const char **why);
 
 /* ---- boxes to start from ---- */
 

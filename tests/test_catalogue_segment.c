@@ -147,7 +147,7 @@ START_TEST(tools_show_a_scribbled_segment)
 	const char *ctl = program("fuseboxctl"), *top = program("fusebox-top");
 
 	const char *status[] = {ctl, "status", NULL};
-	const char *status_want[] = {"b_ok ", "forced_open", "b_bad                    (damaged record)",
+	const char *status_want[] = {"b_ok ", "forced-open", "b_bad                    (damaged record)",
 				     "l_bad                    (damaged record)", "l_ok ", NULL};
 	shows(box, status, 0, "", status_want, NULL);
 	const char *show_b[] = {ctl, "breaker", "show", "b_bad", NULL};

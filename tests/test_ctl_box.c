@@ -70,6 +70,9 @@ START_TEST(create_defaults)
 
 	OK(box, "destroy");
 	ck_assert_str_eq(R.err, "");
+	char said[96];
+	snprintf(said, sizeof(said), "destroyed box %s\n", box);
+	ck_assert_str_eq(R.out, said);
 	ck_assert(!tshm_exists(box));
 	FAILS("does not exist", box, "destroy");
 	FAILS("does not exist", box, "status");

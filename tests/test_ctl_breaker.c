@@ -377,6 +377,24 @@ START_TEST(breaker_manual_actions)
 	OK(box, "breaker", c->action, "m", "--reason", reason);
 	ck_assert_str_eq(R.err, "");
 	pid_t tool = R.pid;
+	/* it says what changed, in the words status uses, and who did it */
+	char said[256];
+	if (strcmp(c->action, "reset") == 0)
+		snprintf(said, sizeof(said), "m: closed, window and consecutive failures cleared "
+					     "(reset by uid %u: %s)\n", (unsigned)getuid(), reason);
+	else
+		snprintf(said, sizeof(said), "m: %s -> %s (%s by uid %u: %s)\n",
+			 fbx_breaker_state_label(strcmp(c->action, "release") == 0 ? FBX_FORCED_OPEN
+										  : FBX_CLOSED),
+			 fbx_breaker_state_label(strcmp(c->action, "trip") == 0	  ? FBX_FORCED_OPEN
+						 : strcmp(c->action, "hold") == 0 ? FBX_FORCED_CLOSED
+										  : FBX_CLOSED),
+			 fbx_event_cause_label(strcmp(c->action, "trip") == 0	  ? FBX_CAUSE_TRIP
+					       : strcmp(c->action, "hold") == 0	  ? FBX_CAUSE_HOLD
+					       : strcmp(c->action, "release") == 0 ? FBX_CAUSE_RELEASE
+										   : FBX_CAUSE_RESET),
+			 (unsigned)getuid(), reason);
+	ck_assert_str_eq(R.out, said);
 	const json_t *b = breaker_json(box, "m");
 	ck_assert_str_eq(jstr(b, "state"), c->state);
 	if (strcmp(c->action, "reset") == 0)
@@ -398,10 +416,18 @@ START_TEST(breaker_manual_actions)
 	/* the text form names the operator and the reason */
 	OK(box, "events");
 	char who[96];
-	snprintf(who, sizeof(who), "by uid %u pid %d: %s", (unsigned)getuid(), (int)tool, reason);
+	snprintf(who, sizeof(who), ": %s  (uid %u pid %d)\n", reason, (unsigned)getuid(), (int)tool);
 	ck_assert_msg(strstr(R.out, who) != NULL, "events: no [%s] in [%s]", who, R.out);
 	/* without a reason */
 	OK(box, "breaker", c->action, "m");
+	/* done again: the state stays, and the line says so */
+	char tail[64];
+	snprintf(tail, sizeof(tail), " by uid %u)\n", (unsigned)getuid());
+	size_t len = strlen(R.out);
+	ck_assert_msg(len > strlen(tail) && strcmp(R.out + len - strlen(tail), tail) == 0,
+		      "no reason given, yet [%s]", R.out);
+	if (strcmp(c->action, "reset") != 0)
+		ck_assert_msg(strncmp(R.out, "m: still ", 9) == 0, "[%s]", R.out);
 	ev = events_json(box);
 	ck_assert_str_eq(jstr(jlast(ev), "reason"), "");
 }

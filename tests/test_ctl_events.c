@@ -1,5 +1,6 @@
 /* test_ctl_events.c — fuseboxctl events: oldest first in text and JSON,
- * the ring dropping the oldest, and --follow. */
+ * the ring dropping the oldest, --follow, the filters (--name, -n,
+ * --since, --newest-first) and the one event line of the text form. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,6 +120,160 @@ START_TEST(events_follow)
 }
 END_TEST
 
+
+/* The seqs of an events --json answer, in order, into seq[]; how many. */
+static size_t seqs(const json_t *ev, unsigned long long *seq, size_t max)
+{
+	size_t n = json_array_size(ev);
+	for (size_t i = 0; i < n && i < max; i++)
+		seq[i] = juint(json_array_get(ev, i), "seq");
+	return n;
+}
+
+static const json_t *events_args(const char *box, const char *const *args)
+{
+	const char *argv[16] = {"events", "--json"};
+	size_t n = 2;
+	for (size_t i = 0; args[i] != NULL && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	run_args(NULL, box, argv);
+	ck_assert_msg(R.code == 0, "%s: exit %d: %s", R.cmd, R.code, R.err);
+	const json_t *o = json_must(R.out);
+	ck_assert_uint_eq(juint(o, "version"), 1);
+	return jarr(o, "events");
+}
+
+/* --name, -n, --since and --newest-first choose and order the events,
+ * alone and together; JSON keeps its envelope. */
+START_TEST(events_filters)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "a");                      /* 0 */
+	OK(box, "breaker", "add", "b");                      /* 1 */
+	OK(box, "breaker", "trip", "a", "--reason", "r1");   /* 2 */
+	OK(box, "breaker", "trip", "b", "--reason", "r2");   /* 3 */
+	OK(box, "breaker", "release", "a", "--reason", "r3"); /* 4 */
+	OK(box, "limiter", "add", "a.l", "--rate", "5/minute"); /* 5 */
+	static const struct {
+		const char *args[8];
+		size_t n;
+		unsigned long long seq[6];
+	} cases[] = {
+		{{NULL}, 6, {0, 1, 2, 3, 4, 5}},
+		{{"--name", "a", NULL}, 3, {0, 2, 4}},
+		{{"--name", "a.l", NULL}, 1, {5}},
+		{{"-n", "2", NULL}, 2, {4, 5}},
+		{{"-n", "0", NULL}, 0, {0}},
+		{{"-n", "100", NULL}, 6, {0, 1, 2, 3, 4, 5}},
+		{{"--name", "a", "-n", "1", NULL}, 1, {4}},
+		{{"--newest-first", NULL}, 6, {5, 4, 3, 2, 1, 0}},
+		{{"--newest-first", "-n", "2", "--name", "a", NULL}, 2, {4, 2}},
+		{{"--since", "1h", NULL}, 6, {0, 1, 2, 3, 4, 5}},
+		/* every event was written by a tool that ended before this one
+		 * started: none is younger than nothing */
+		{{"--since", "0ms", NULL}, 0, {0}},
+		{{"--since", "1h", "--name", "b", "--newest-first", NULL}, 2, {3, 1}},
+	};
+	for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+		unsigned long long got[16];
+		size_t n = seqs(events_args(box, cases[c].args), got, 16);
+		ck_assert_msg(n == cases[c].n, "%s: %zu events, expected %zu", R.cmd, n, cases[c].n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(got[i] == cases[c].seq[i], "%s: event %zu is #%llu, expected #%llu",
+				      R.cmd, i, got[i], cases[c].seq[i]);
+		ck_assert_uint_eq(juint(json_must(R.out), "dropped"), 0);
+	}
+	/* the same choice in text: one line per event */
+	OK(box, "events", "--name", "a", "--newest-first");
+	char lines[8][256];
+	ck_assert_uint_eq(split_lines(R.out, lines, 8), 3);
+	ck_assert_msg(strncmp(lines[0], "#4 ", 3) == 0 && strncmp(lines[2], "#0 ", 3) == 0, "[%s]",
+		      R.out);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_msg(strstr(lines[i], "  breaker a  ") != NULL, "[%s]", lines[i]);
+	/* a name the box never had is an error, not an empty list */
+	FAILS("has no breaker or limiter 'zz'", box, "events", "--name", "zz");
+	FAILS("--newest-first and --follow", box, "events", "--follow", "--newest-first");
+}
+END_TEST
+
+/* The text lines are the library's one event line (fbx_event_format),
+ * after "#SEQ ": the words the console and the examples print. */
+START_TEST(events_text_is_the_event_line)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "w", "--fail-max", "1", "--reset", "1h");
+	OK(box, "breaker", "record", "w", "failure");
+	OK(box, "breaker", "hold", "w", "--reason", "looking");
+	OK(box, "limiter", "add", "wl", "--rate", "5/minute");
+	OK(box, "limiter", "dry-run", "wl", "on", "--reason", "canary");
+	OK(box, "events");
+	char lines[16][256];
+	size_t n = split_lines(R.out, lines, 16);
+
+	fbx_box *b;
+	ck_assert_int_eq(fbx_box_open(box, FBX_OPEN_RDONLY, NULL, &b), 0);
+	fbx_snapshot *s;
+	ck_assert_int_eq(fbx_snapshot_new(b, &s), 0);
+	ck_assert_int_eq(fbx_snapshot_take(b, s), 0);
+	size_t ne;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(s, &ne, &dropped);
+	ck_assert_uint_eq(n, ne);
+	ck_assert_uint_eq(ne, 5);
+	for (size_t i = 0; i < ne; i++) {
+		/* the age differs by when each was printed: compare after it */
+		char want[512], seq[32];
+		fbx_event_format(&e[i], e[i].time_ns, want, sizeof(want));
+		const char *rest = strstr(want, " ago  "), *got = strstr(lines[i], " ago  ");
+		snprintf(seq, sizeof(seq), "#%llu ", (unsigned long long)e[i].seq);
+		ck_assert_msg(strncmp(lines[i], seq, strlen(seq)) == 0, "[%s]", lines[i]);
+		ck_assert_msg(rest != NULL && got != NULL && strcmp(rest, got) == 0,
+			      "line %zu: [%s], the library's: [%s]", i, lines[i], want);
+	}
+	ck_assert_ptr_nonnull(strstr(R.out, "closed -> open  consecutive failures\n"));
+	ck_assert_ptr_nonnull(strstr(R.out, "open -> forced-closed  held closed: looking  (uid "));
+	ck_assert_ptr_null(strstr(R.out, "forced_"));
+	fbx_snapshot_free(s);
+	fbx_box_close(b);
+}
+END_TEST
+
+/* --follow with --name follows that record alone; -n chooses the backlog
+ * printed first, as tail -n N -f does. */
+START_TEST(events_follow_one_record)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "f1");
+	OK(box, "breaker", "add", "f2");
+	OK(box, "breaker", "trip", "f2", "--reason", "backlog-old");
+	OK(box, "breaker", "release", "f2", "--reason", "backlog-new");
+	struct spawn_proc p;
+	ctl_start(&p, box, "events", "--follow", "--name", "f2", "-n", "1", NULL);
+	ck_assert_msg(spawn_wait_for(&p, "backlog-new", 10000), "no backlog: [%s]", p.obuf.p);
+	OK(box, "breaker", "trip", "f1", "--reason", "not-me");
+	OK(box, "breaker", "trip", "f2", "--reason", "me-too");
+	ck_assert_msg(spawn_wait_for(&p, "me-too", 10000), "the new event never came: [%s]",
+		      p.obuf.p);
+	ck_assert_int_eq(kill(p.pid, SIGTERM), 0);
+	bool sig;
+	char *err;
+	int code = spawn_finish(&p, &sig, &err);
+	ck_assert_msg(!sig && code == 0, "events --follow ended with %d (signal: %d)", code, sig);
+	ck_assert_str_eq(err, "");
+	free(err);
+	char lines[8][256];
+	size_t n = split_lines(p.obuf.p, lines, 8);
+	ck_assert_msg(n == 2, "[%s]", p.obuf.p);
+	ck_assert_msg(strncmp(lines[0], "#3 ", 3) == 0 && strstr(lines[0], "backlog-new"), "[%s]",
+		      lines[0]);
+	ck_assert_msg(strncmp(lines[1], "#5 ", 3) == 0 && strstr(lines[1], "me-too"), "[%s]",
+		      lines[1]);
+	free(p.obuf.p);
+}
+END_TEST
+
 FBX_TEST_SUITE(ctl_events)
 {
 	Suite *s = suite_create("ctl_events");
@@ -126,6 +281,9 @@ FBX_TEST_SUITE(ctl_events)
 	tcase_add_test(tc, events_oldest_first);
 	tcase_add_test(tc, events_ring_dropped);
 	tcase_add_test(tc, events_follow);
+	tcase_add_test(tc, events_filters);
+	tcase_add_test(tc, events_text_is_the_event_line);
+	tcase_add_test(tc, events_follow_one_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

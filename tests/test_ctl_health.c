@@ -105,6 +105,12 @@ START_TEST(health_probes)
 	probe_says(box, "--live", 1, "not live: the master is not alive");
 
 	OK(box, "drain");
+	char said[96];
+	snprintf(said, sizeof(said), "box %s: not draining -> draining\n", box);
+	ck_assert_str_eq(R.out, said);
+	OK(box, "drain");
+	snprintf(said, sizeof(said), "box %s: still draining\n", box);
+	ck_assert_str_eq(R.out, said);
 	probe_says(box, "--ready", 1, "not ready: draining");
 	const json_t *h = health_json(box, "--ready", 1);
 	ck_assert_str_eq(jstr(h, "probe"), "ready");
@@ -112,6 +118,8 @@ START_TEST(health_probes)
 	ck_assert_str_eq(jstr(h, "reason"), "draining");
 	ck_assert(jbool(jobj(h, "health"), "draining"));
 	OK(box, "drain", "--off");
+	snprintf(said, sizeof(said), "box %s: draining -> not draining\n", box);
+	ck_assert_str_eq(R.out, said);
 	probe_says(box, "--ready", 0, "ready");
 	ck_assert(json_is_null(jget(health_json(box, "--ready", 0), "reason")));
 
@@ -242,6 +250,7 @@ START_TEST(check_set_bind_rm)
 	ck_assert_ptr_nonnull(strstr(R.out, "follows breaker b1"));
 
 	OK(box, "check", "rm", "b1-up");
+	ck_assert_str_eq(R.out, "check b1-up removed\n");
 	OK(box, "check", "rm", "cron");
 	FAILS("no check 'cron'", box, "check", "rm", "cron");
 	ck_assert_uint_eq(json_array_size(jarr(checks_json(box), "checks")), 2);

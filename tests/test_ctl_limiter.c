@@ -151,12 +151,17 @@ START_TEST(limiter_set_and_dry_run_reason)
 	OK(box, "limiter", "add", "r", "--rate", "10/minute");
 	OK(box, "limiter", "set", "r", "--rate", "20/minute", "--reason", "INC-77 more headroom");
 	ck_assert_str_eq(R.err, "");
+	/* each change says what it changed */
+	ck_assert_str_eq(R.out, "r: rule 10/minute -> 20/minute (reason: INC-77 more headroom)\n");
 	const json_t *last = jlast(events_json(box));
 	ck_assert_str_eq(jstr(last, "cause"), "rule");
 	ck_assert_str_eq(jstr(last, "name"), "r");
 	ck_assert_msg(strstr(R.out, "20/minute: INC-77 more headroom") != NULL,
 		      "the rule and the reason are not in events --json: %s", R.out);
 	OK(box, "limiter", "dry-run", "r", "on", "--reason", "shadow the new rule");
+	ck_assert_str_eq(R.out, "r: dry run off -> on (reason: shadow the new rule)\n");
+	OK(box, "limiter", "dry-run", "r", "on");
+	ck_assert_str_eq(R.out, "r: dry run on, as it was\n");
 	last = jlast(events_json(box));
 	ck_assert_str_eq(jstr(last, "cause"), "dry_run_on");
 	ck_assert_msg(strstr(R.out, "shadow the new rule") != NULL, "no reason: %s", R.out);
@@ -168,6 +173,7 @@ START_TEST(limiter_set_and_dry_run_reason)
 		      "events (text) lacks the reasons: %s", R.out);
 	/* without one, as before */
 	OK(box, "limiter", "set", "r", "--rate", "30/minute");
+	ck_assert_str_eq(R.out, "r: rule 20/minute -> 30/minute\n");
 	/* a reason is checked as a breaker's is, and a refused one changes nothing */
 	FAILS("control character", box, "limiter", "set", "r", "--rate", "40/minute", "--reason",
 	      "a\033[2Jb");

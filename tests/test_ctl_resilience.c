@@ -161,7 +161,9 @@ START_TEST(cache_get_and_drop)
 	EXPECT(1, box, "cache", "get", "quotes", "nokey", "--json");
 	ck_assert(!jbool(json_must(R.out), "found"));
 	OK(box, "cache", "drop", "quotes", "k1");
+	ck_assert_str_eq(R.out, "cache quotes: key 'k1' dropped\n");
 	EXPECT(1, box, "cache", "drop", "quotes", "k1");
+	ck_assert_str_eq(R.out, "");
 	EXPECT(1, box, "cache", "get", "quotes", "k1");
 
 	char long_key[FBX_CACHE_KEY_MAX + 2];
@@ -203,7 +205,7 @@ START_TEST(full_and_capacities)
 	const char *box = new_box();
 	OK(box, "create", "--budgets", "1", "--bulkheads", "1", "--caches", "0", "--cache-slots",
 	   "8", "--cache-value-max", "64");
-	ck_assert_msg(strstr(R.out, "  1 retry budgets, 1 bulkheads, no caches\n"), "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "  1 retry budget, 1 bulkhead, no caches\n"), "[%s]", R.out);
 	fbx_box_info bi = box_info(box);
 	ck_assert_uint_eq(bi.capacity.budgets, 1);
 	ck_assert_uint_eq(bi.capacity.cache_slots, 8);
@@ -246,7 +248,7 @@ START_TEST(config_sections)
 				"[cache quotes]\nttl = 30s\nstale = 5m\n");
 	const char *box = new_box();
 	OK(box, "create", "--config", ini);
-	ck_assert_msg(strstr(R.out, "0 breakers, 0 limiters, 1 budgets, 1 bulkheads, 1 caches "
+	ck_assert_msg(strstr(R.out, "0 breakers, 0 limiters, 1 budget, 1 bulkhead, 1 cache "
 				    "declared"), "[%s]", R.out);
 	const json_t *b = budget_json(box, "pay");
 	ck_assert_uint_eq(juint(b, "percent"), 5);

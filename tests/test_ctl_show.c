@@ -172,7 +172,7 @@ START_TEST(breaker_trial_due_and_operator)
 	ck_assert_uint_eq(manual_n, 4);
 	ck_assert_msg(strchr("0123456789", since[0]) && strstr(since, "s"), "SINCE [%s]", since);
 	ck_assert_ptr_nonnull(strstr(R.out, "LAST OPERATOR ACTION"));
-	snprintf(want, sizeof(want), " ago by uid %u pid %d: INC-7: \"db\" back\n", (unsigned)getuid(),
+	snprintf(want, sizeof(want), " ago by %s pid %d: INC-7: \"db\" back\n", uid_text(),
 		 (int)resetter);
 	const char *last = strstr(R.out, "\nidle                     reset ");
 	ck_assert_msg(last != NULL && strstr(last, want) != NULL, "no [%s] in [%s]", want, R.out);
@@ -262,6 +262,106 @@ START_TEST(output_write_error)
 }
 END_TEST
 
+
+/* A forced breaker says under its state who forced it, when and why;
+ * a torn-free last action that did not force it stays "last operator
+ * action"; a policy that is off reads "off"; counts take their noun's
+ * number. */
+START_TEST(show_who_forced_it)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "p");
+	OK(box, "breaker", "trip", "p", "--reason", "db failover");
+	pid_t tripper = R.pid;
+	OK(box, "breaker", "show", "p");
+	char want[256];
+	snprintf(want, sizeof(want), "\n  state                forced-open for ");
+	ck_assert_msg(strstr(R.out, want) != NULL, "[%s]", R.out);
+	snprintf(want, sizeof(want), "\n  tripped by           %s pid %d, ", uid_text(), (int)tripper);
+	const char *line = strstr(R.out, want);
+	ck_assert_msg(line != NULL, "no [%s] in [%s]", want, R.out);
+	const char *eol = strchr(line + 1, '\n');
+	ck_assert_msg(eol != NULL && eol - line > 17 &&
+			      strncmp(eol - 17, " ago: db failover", 17) == 0,
+		      "[%s]", R.out);
+	/* said once: not again as the last operator action */
+	ck_assert_ptr_null(strstr(R.out, "last operator action"));
+
+	OK(box, "breaker", "hold", "p");
+	pid_t holder = R.pid;
+	OK(box, "breaker", "show", "p");
+	snprintf(want, sizeof(want), "\n  held closed by       %s pid %d, ", uid_text(), (int)holder);
+	ck_assert_msg(strstr(R.out, want) != NULL, "no [%s] in [%s]", want, R.out);
+	ck_assert_msg(strstr(R.out, " ago: (no reason given)\n") != NULL, "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  state                forced-closed for ") != NULL, "[%s]",
+		      R.out);
+
+	OK(box, "breaker", "reset", "p", "--reason", "all clear");
+	pid_t resetter = R.pid;
+	OK(box, "breaker", "show", "p");
+	ck_assert_ptr_null(strstr(R.out, "tripped by"));
+	ck_assert_ptr_null(strstr(R.out, "held closed by"));
+	snprintf(want, sizeof(want), " ago by %s pid %d: all clear\n", uid_text(), (int)resetter);
+	line = strstr(R.out, "\n  last operator action reset ");
+	ck_assert_msg(line != NULL && strstr(line, want) != NULL, "no [%s] in [%s]", want, R.out);
+	ck_assert_msg(strstr(R.out, "\n  operator actions     1 trip, 1 hold, 0 releases, 1 reset\n"),
+		      "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  consecutive failures 0 of 5\n"), "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  half-open            1 trial, 1 success to close, "), "[%s]",
+		      R.out);
+
+	/* fail_max 0: the count is off, not "0 of 0" */
+	OK(box, "breaker", "add", "rated", "--fail-max", "0", "--failure-rate", "50", "--window",
+	   "10", "--min-calls", "5", "--half-open", "2", "--success-threshold", "2");
+	OK(box, "breaker", "show", "rated");
+	ck_assert_msg(strstr(R.out, "\n  consecutive failures off\n"), "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  half-open            2 trials, 2 successes to close, "),
+		      "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "\n  window               0 calls, 0 failed, 0 slow\n"), "[%s]",
+		      R.out);
+}
+END_TEST
+
+/* status in text: the states as every text spells them, OPEN_LEFT only
+ * for a breaker counting down, and counts with their noun's number. */
+START_TEST(status_text_words)
+{
+	const char *box = known_box();
+	OK(box, "status");
+	ck_assert_msg(strstr(R.out, "forced-open") && strstr(R.out, "forced-closed"), "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "forced_") == NULL && strstr(R.out, "half_open") == NULL,
+		      "an identifier in text: [%s]", R.out);
+	char lines[64][256];
+	size_t n = split_lines(R.out, lines, 64);
+	size_t rows = 0, first = 0;
+	while (first < n && strncmp(lines[first], "BREAKER ", 8) != 0)
+		first++;
+	for (size_t i = first + 1; i < n && lines[i][0] != '\0'; i++) {
+		const char *name = NULL;
+		if (strncmp(lines[i], "held ", 5) == 0 || strncmp(lines[i], "rate ", 5) == 0)
+			name = "closed or forced";
+		else if (strncmp(lines[i], "web ", 4) == 0)
+			name = "open";
+		if (name == NULL)
+			continue;
+		rows++;
+		size_t len = strlen(lines[i]);
+		if (strcmp(name, "open") == 0)
+			ck_assert_msg(len > 0 && lines[i][len - 1] == 's', "OPEN_LEFT: [%s]", lines[i]);
+		else
+			ck_assert_msg(len > 2 && strcmp(lines[i] + len - 2, " -") == 0,
+				      "OPEN_LEFT of a breaker not counting down: [%s]", lines[i]);
+	}
+	ck_assert_uint_eq(rows, 3);
+
+	const char *one = lib_box();
+	OK(one, "status");
+	char want[96];
+	snprintf(want, sizeof(want), "box %s: 1 breaker, 2 limiters, 3 events (0 dropped)\n", one);
+	ck_assert_msg(strncmp(R.out, want, strlen(want)) == 0, "[%s]", R.out);
+}
+END_TEST
+
 FBX_TEST_SUITE(ctl_show)
 {
 	Suite *s = suite_create("ctl_show");
@@ -271,6 +371,8 @@ FBX_TEST_SUITE(ctl_show)
 	tcase_add_test(tc, breaker_trial_due_and_operator);
 	tcase_add_test(tc, operator_reason_shown_printable);
 	tcase_add_test(tc, output_write_error);
+	tcase_add_test(tc, show_who_forced_it);
+	tcase_add_test(tc, status_text_words);
 	suite_add_tcase(s, tc);
 	return s;
 }

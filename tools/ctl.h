@@ -12,7 +12,9 @@
 enum { CTL_YES = 0, CTL_NO = 1, CTL_ERR = 2, CTL_REJECTED = 75 };
 
 struct ctl {
-	const char *box;   /* -b BOX, $FUSEBOX_BOX, or "default" */
+	/* -b BOX, $FUSEBOX_BOX, else the only box on the host (create:
+	 * "default"); "" for ls, which needs none */
+	const char *box;
 	int argc;          /* the command's own arguments */
 	char **argv;
 };
@@ -83,13 +85,17 @@ int cmd_bulkheads(struct ctl *c);
 int cmd_cache(struct ctl *c);
 int cmd_caches(struct ctl *c);
 
+/* "1 breaker", "2 breakers": the noun for a count, one or many. */
+const char *noun(uint64_t n, const char *one, const char *many);
+
 /* Shared by status / show / metrics. */
 void show_breaker_text(FILE *f, const fbx_breaker_info *b);
-/* The state as text: fbx_breaker_state_name(), or "open, trial due". */
+/* The state as text: fbx_breaker_state_label(), or "open, trial due". */
 const char *breaker_state_text(const fbx_breaker_info *b);
 /* A duration as "350ms", "12s", "2m13s", "3h05m" or "4d02h". */
 void age_text(char *buf, size_t len, uint64_t ns);
-/* The last operator action: "reset 2m13s ago by uid 1000 pid 4242: why". */
+/* The last operator action: "reset 2m13s ago by uid 1000 (ann) pid 4242:
+ * why". */
 void operator_text(char *buf, size_t len, const fbx_breaker_info *b);
 /* versioned: the object stands alone (show), not inside status's arrays */
 void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned);

@@ -209,12 +209,15 @@ int cmd_create(struct ctl *c)
 	if (rc && made && box != NULL)
 		fbx_box_unlink(c->box); /* nothing half-applied */
 	if (rc == 0) {
-		printf("%s box %s: %zu breakers, %zu limiters", made ? "created" : "kept", c->box,
-		       p.nbreakers, p.nlimiters);
+		printf("%s box %s: %zu %s, %zu %s", made ? "created" : "kept", c->box, p.nbreakers,
+		       noun(p.nbreakers, "breaker", "breakers"), p.nlimiters,
+		       noun(p.nlimiters, "limiter", "limiters"));
 		/* said only when there are any: the line stays as scripts knew it */
 		if (p.nres[RES_BUDGET] + p.nres[RES_BULKHEAD] + p.nres[RES_CACHE] > 0)
-			printf(", %zu budgets, %zu bulkheads, %zu caches", p.nres[RES_BUDGET],
-			       p.nres[RES_BULKHEAD], p.nres[RES_CACHE]);
+			printf(", %zu %s, %zu %s, %zu %s", p.nres[RES_BUDGET],
+			       noun(p.nres[RES_BUDGET], "budget", "budgets"), p.nres[RES_BULKHEAD],
+			       noun(p.nres[RES_BULKHEAD], "bulkhead", "bulkheads"), p.nres[RES_CACHE],
+			       noun(p.nres[RES_CACHE], "cache", "caches"));
 		printf(" declared\n");
 		show_capacity_text(stdout, &bi);
 	}
@@ -232,6 +235,7 @@ int cmd_destroy(struct ctl *c)
 		return ctl_fail("box '%s' does not exist", c->box);
 	if (rc)
 		return ctl_fail_rc(rc, "destroying box '%s'", c->box);
+	printf("destroyed box %s\n", c->box);
 	return CTL_YES;
 }
 

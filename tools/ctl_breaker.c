@@ -235,12 +235,38 @@ static int breaker_manual(struct ctl *c, const char *action, int argc, char **ar
 	fbx_breaker *b;
 	if (open_breaker(c, name[0], true, &box, &b))
 		return CTL_ERR;
-	int rc = strcmp(action, "trip") == 0	  ? fbx_breaker_trip(b, o[0].value)
-		 : strcmp(action, "hold") == 0	  ? fbx_breaker_hold(b, o[0].value)
-		 : strcmp(action, "release") == 0 ? fbx_breaker_release(b, o[0].value)
-						  : fbx_breaker_reset(b, o[0].value);
+	fbx_breaker_info before, after;
+	int had = fbx_breaker_info_get(b, &before);
+	int cause = strcmp(action, "trip") == 0	   ? FBX_CAUSE_TRIP
+		    : strcmp(action, "hold") == 0    ? FBX_CAUSE_HOLD
+		    : strcmp(action, "release") == 0 ? FBX_CAUSE_RELEASE
+						     : FBX_CAUSE_RESET;
+	int rc = cause == FBX_CAUSE_TRIP      ? fbx_breaker_trip(b, o[0].value)
+		 : cause == FBX_CAUSE_HOLD    ? fbx_breaker_hold(b, o[0].value)
+		 : cause == FBX_CAUSE_RELEASE ? fbx_breaker_release(b, o[0].value)
+					      : fbx_breaker_reset(b, o[0].value);
+	if (rc) {
+		fbx_box_close(box);
+		return ctl_fail_rc(rc, "breaker %s '%s'", action, name[0]);
+	}
+	/* what changed, said back: an operator in an incident should not need
+	 * a second command to learn whether the first one did anything */
+	int has = fbx_breaker_info_get(b, &after);
 	fbx_box_close(box);
-	return rc ? ctl_fail_rc(rc, "breaker %s '%s'", action, name[0]) : CTL_YES;
+	const char *reason = o[0].value != NULL ? o[0].value : "";
+	if (had == 0 && has == 0 && before.state != after.state)
+		printf("%s: %s -> %s", name[0], fbx_breaker_state_label(before.state),
+		       fbx_breaker_state_label(after.state));
+	else if (has == 0 && cause == FBX_CAUSE_RESET)
+		printf("%s: %s, window and consecutive failures cleared", name[0],
+		       fbx_breaker_state_label(after.state));
+	else if (has == 0)
+		printf("%s: still %s", name[0], fbx_breaker_state_label(after.state));
+	else
+		printf("%s: state unknown (its record reads as damaged)", name[0]);
+	printf(" (%s by uid %u%s%s)\n", fbx_event_cause_label(cause), (unsigned)getuid(),
+	       reason[0] ? ": " : "", reason);
+	return CTL_YES;
 }
 
 static int breaker_show(struct ctl *c, int argc, char **argv)

@@ -127,6 +127,8 @@ static int check_rm(struct ctl *c, int argc, char **argv)
 		rc = ctl_fail("box '%s' has no check '%s'", c->box, name[0]);
 	else if (rc)
 		rc = ctl_fail_rc(rc, "check '%s'", name[0]);
+	else
+		printf("check %s removed\n", name[0]);
 	fbx_box_close(box);
 	return rc ? CTL_ERR : CTL_YES;
 }
@@ -216,6 +218,22 @@ static int drain_wait(const struct ctl *c, fbx_box *box, uint64_t timeout)
 	return CTL_NO;
 }
 
+/* Whether the box is draining now; -1 when that cannot be read. */
+static int draining_now(fbx_box *box)
+{
+	fbx_snapshot *s;
+	if (fbx_snapshot_new(box, &s) != 0)
+		return -1;
+	int on = fbx_snapshot_take_health(box, s) == 0 ? fbx_snapshot_health(s)->draining != 0 : -1;
+	fbx_snapshot_free(s);
+	return on;
+}
+
+static const char *drain_word(int on)
+{
+	return on < 0 ? "?" : on ? "draining" : "not draining";
+}
+
 int cmd_drain(struct ctl *c)
 {
 	struct ctl_opt o[] = {{"--wait", true, 0}, {"--off", false, 0}};
@@ -234,11 +252,21 @@ int cmd_drain(struct ctl *c)
 	fbx_box *box;
 	if (ctl_open(c, true, &box))
 		return CTL_ERR;
+	int was = draining_now(box);
 	int rc = fbx_drain(box, o[1].value == NULL);
-	if (rc)
+	if (rc) {
 		rc = ctl_fail_rc(rc, "box '%s': drain", c->box);
-	else if (o[0].value != NULL)
-		rc = drain_wait(c, box, wait);
+	} else if (o[0].value != NULL) {
+		rc = drain_wait(c, box, wait); /* its lines say how the drain went */
+	} else {
+		/* what changed, as breaker trip says it: an operator in an
+		 * incident should not need a second command to know */
+		int now = draining_now(box);
+		if (was >= 0 && now >= 0 && was == now)
+			printf("box %s: still %s\n", c->box, drain_word(now));
+		else
+			printf("box %s: %s -> %s\n", c->box, drain_word(was), drain_word(now));
+	}
 	fbx_box_close(box);
 	return rc;
 }

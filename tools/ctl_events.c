@@ -1,6 +1,9 @@
-/* ctl_events.c — `fuseboxctl events [--json] [--follow]`: the event ring,
- * oldest first; --follow keeps streaming new events until interrupted. */
+/* ctl_events.c — `fuseboxctl events`: the event ring, oldest first (or
+ * newest first), narrowed to one record, the last N or the last DURATION;
+ * --follow prints that backlog and then streams new events until
+ * interrupted. */
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -80,42 +83,146 @@ static void print_event(const fbx_event *e, uint64_t now, bool json)
 		putchar('}');
 		return;
 	}
-	double age = now > e->time_ns ? (double)(now - e->time_ns) / 1e9 : 0;
-	if (e->corrupt) {
-		printf("#%-6llu %9.1fs ago  (damaged event)\n", (unsigned long long)e->seq, age);
-		return;
+	/* the seq stays in front: it is what --follow's reader and a bug
+	 * report quote, and it shows a gap where the ring dropped events */
+	char line[512];
+	fbx_event_format(e, now, line, sizeof(line));
+	printf("#%llu %s\n", (unsigned long long)e->seq, line);
+}
+
+struct filter {
+	const char *name;   /* NULL: every record */
+	bool last;          /* -n given */
+	uint32_t count;     /* -n */
+	bool since;         /* --since given */
+	uint64_t since_ns;
+	bool newest_first, json, follow;
+};
+
+/* A damaged event has no name to match, so --name leaves it out; --since
+ * keeps it when its time could be read. */
+static bool wanted(const struct filter *f, const fbx_event *e, uint64_t now)
+{
+	if (f->name != NULL &&
+	    (e->corrupt || strncmp(e->name, f->name, sizeof(e->name)) != 0))
+		return false;
+	if (f->since && now > e->time_ns && now - e->time_ns > f->since_ns)
+		return false;
+	return true;
+}
+
+static int parse(const struct ctl *c, struct filter *f)
+{
+	for (int i = 0; i < c->argc; i++) {
+		const char *a = c->argv[i];
+		bool valued = strcmp(a, "--name") == 0 || strcmp(a, "-n") == 0 ||
+			      strcmp(a, "--since") == 0;
+		if (valued && i + 1 >= c->argc)
+			return ctl_fail("events: option '%s' needs a value", a);
+		const char *v = valued ? c->argv[++i] : NULL;
+		if (strcmp(a, "--json") == 0) {
+			f->json = true;
+		} else if (strcmp(a, "--follow") == 0) {
+			f->follow = true;
+		} else if (strcmp(a, "--newest-first") == 0) {
+			f->newest_first = true;
+		} else if (strcmp(a, "--name") == 0) {
+			if (fbx_name_check_record(v) != 0)
+				return ctl_fail("events --name: '%s' is not a breaker or limiter name "
+						"(1-63 printable characters, no space)", v);
+			f->name = v;
+		} else if (strcmp(a, "-n") == 0) {
+			if (ctl_u32("events -n", v, 0, 1u << 20, &f->count))
+				return CTL_ERR;
+			f->last = true;
+		} else if (strcmp(a, "--since") == 0) {
+			if (ctl_duration("events --since", v, &f->since_ns))
+				return CTL_ERR;
+			f->since = true;
+		} else {
+			return ctl_fail("events: unknown argument '%s' (see fuseboxctl events --help)", a);
+		}
 	}
-	printf("#%-6llu %9.1fs ago  %-7s %-20s %-13s -> %-13s %s",
-	       (unsigned long long)e->seq, age,
-	       e->record_type == FBX_REC_BREAKER ? "breaker" : "limiter", e->name,
-	       state_or_dash(e->from), state_or_dash(e->to), fbx_event_cause_name(e->cause));
-	if (e->kind == FBX_EV_MANUAL || e->kind == FBX_EV_CONFIG)
-		printf("  by uid %u pid %d%s%s", (unsigned)e->uid, (int)e->pid,
-		       e->reason[0] ? ": " : "", e->reason);
-	putchar('\n');
+	/* following prints events as they come, which is oldest first */
+	if (f->follow && f->newest_first)
+		return ctl_fail("events: --newest-first and --follow do not go together "
+				"(following prints events as they come, oldest first)");
+	return 0;
+}
+
+/* The events kept for printing: every wanted one of the ring (bounded by
+ * the ring's size), or the last -n of them. */
+struct kept {
+	fbx_event *e;
+	size_t n, cap;
+	size_t start;  /* -n, once full: where the oldest kept is */
+};
+
+static int keep(struct kept *k, const fbx_event *e, const struct filter *f)
+{
+	if (f->last && f->count == 0)
+		return 0;
+	if (f->last && k->n == f->count) {
+		/* -n: a window over the newest, the oldest kept giving way */
+		k->e[k->start] = *e;
+		k->start = (k->start + 1) % k->n;
+		return 0;
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+		if (f->last && cap > f->count)
+			cap = f->count;
+		fbx_event *grown = realloc(k->e, cap * sizeof(*grown));
+		if (grown == NULL)
+			return ctl_fail("events: out of memory keeping %zu events", k->n);
+		k->e = grown;
+		k->cap = cap;
+	}
+	k->e[k->n++] = *e;
+	return 0;
+}
+
+static void print_kept(const struct kept *k, const struct filter *f, uint64_t now, bool *first)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		size_t at = f->newest_first ? k->n - 1 - i : i;
+		const fbx_event *e = &k->e[(k->start + at) % k->n];
+		if (f->json && !f->follow && !*first)
+			putchar(',');
+		print_event(e, now, f->json);
+		if (f->json && f->follow)
+			putchar('\n');
+		*first = false;
+	}
 }
 
 int cmd_events(struct ctl *c)
 {
-	bool json = false, follow = false;
-	for (int i = 0; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(c->argv[i], "--follow") == 0)
-			follow = true;
-		else
-			return ctl_fail("events: unknown argument '%s'", c->argv[i]);
-	}
+	struct filter f = {0};
+	if (parse(c, &f))
+		return CTL_ERR;
 	fbx_box *box;
 	if (ctl_open(c, false, &box))
 		return CTL_ERR;
+	/* a name the box never had is a typo, not a quiet record: saying
+	 * nothing would read as "nothing happened to it" */
+	fbx_breaker *hb;
+	fbx_limiter *hl;
+	if (f.name != NULL && fbx_breaker_find(box, f.name, &hb) == FBX_ENOENT &&
+	    fbx_limiter_find(box, f.name, &hl) == FBX_ENOENT) {
+		fbx_box_close(box);
+		return ctl_fail("box '%s' has no breaker or limiter '%s'", c->box, f.name);
+	}
 	fbx_event batch[64];
 	uint64_t next = 0, dropped = 0;
 	size_t n;
 	bool first = true;
-	if (json && !follow)
-		fputs("{\"version\":1,\"events\":[", stdout);
-	if (follow) {
+	/* the backlog: what the ring holds now, kept so that -n and
+	 * --newest-first can choose from all of it before anything is printed */
+	bool backlog = true;
+	struct kept k = {0};
+	uint64_t now0 = fbx_clock_now();
+	if (f.follow) {
 		struct sigaction sa = {.sa_handler = on_signal};
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
@@ -124,7 +231,7 @@ int cmd_events(struct ctl *c)
 	for (;;) {
 		uint64_t from = next;
 		rc = bus_guard(read_events, &(struct reading){box, next, &next, batch, 64, &n});
-		if (rc == FBX_ETRUNC && follow && reattach(c, &box)) {
+		if (rc == FBX_ETRUNC && f.follow && reattach(c, &box)) {
 			next = 0;
 			continue;
 		}
@@ -133,26 +240,41 @@ int cmd_events(struct ctl *c)
 		if (n > 0 && batch[0].seq > from)
 			dropped += batch[0].seq - from; /* overwritten before we read them */
 		uint64_t now = fbx_clock_now();
-		for (size_t i = 0; i < n; i++) {
-			if (json && !follow && !first)
-				putchar(',');
-			print_event(&batch[i], now, json);
-			if (json && follow)
-				putchar('\n');
-			first = false;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (backlog) {
+				if (wanted(&f, &batch[i], now0))
+					rc = keep(&k, &batch[i], &f);
+			} else if (wanted(&f, &batch[i], now)) {
+				print_event(&batch[i], now, f.json);
+				if (f.json)
+					putchar('\n');
+			}
 		}
+		if (rc != 0)
+			break;
 		if (n == 64)
 			continue;
-		if (!follow || stop)
+		if (backlog) {
+			backlog = false;
+			if (f.json && !f.follow)
+				fputs("{\"version\":1,\"events\":[", stdout);
+			print_kept(&k, &f, fbx_clock_now(), &first);
+			/* --since and -n chose the backlog; what comes next is new */
+			f.since = false;
+		}
+		if (!f.follow || stop)
 			break;
 		fflush(stdout);
 		pause_ms(200);
 		if (stop)
 			break;
 	}
-	if (json && !follow)
-		printf("],\"dropped\":%llu}\n", (unsigned long long)dropped);
+	free(k.e);
 	fbx_box_close(box);
+	if (rc == CTL_ERR)
+		return CTL_ERR;
+	if (f.json && !f.follow && !backlog)
+		printf("],\"dropped\":%llu}\n", (unsigned long long)dropped);
 	if (rc != 0 && !(rc == FBX_ETRUNC && stop))
 		return ctl_fail_rc(rc, "reading the events of box '%s'", c->box);
 	return CTL_YES;

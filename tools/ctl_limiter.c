@@ -79,6 +79,35 @@ static int limiter_add(struct ctl *c, int argc, char **argv)
 	return rc ? CTL_ERR : CTL_YES;
 }
 
+/* The limiter's rule and dry run as the box holds them now, for saying
+ * what a change changed; "" and -1 when they cannot be read. */
+static void limiter_now(fbx_box *box, const char *name, char *rule, size_t len, int *dry_run)
+{
+	fbx_snapshot *s;
+	if (rule != NULL && len > 0)
+		rule[0] = '\0';
+	if (dry_run != NULL)
+		*dry_run = -1;
+	if (fbx_snapshot_new(box, &s) != 0)
+		return;
+	const fbx_limiter_info *l = fbx_snapshot_take(box, s) == 0 ? find_limiter(s, name) : NULL;
+	if (l != NULL && !l->corrupt) {
+		if (rule != NULL && len > 0)
+			snprintf(rule, len, "%s", l->rule);
+		if (dry_run != NULL)
+			*dry_run = l->dry_run != 0;
+	}
+	fbx_snapshot_free(s);
+}
+
+/* Ends the line of what changed with the reason given, if any. */
+static void said_reason(const char *reason)
+{
+	if (reason != NULL && reason[0] != '\0')
+		printf(" (reason: %s)", reason);
+	putchar('\n');
+}
+
 static int limiter_set(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt o[] = {{"--rate", true, 0}, {"--reason", true, 0}};
@@ -99,11 +128,18 @@ static int limiter_set(struct ctl *c, int argc, char **argv)
 	fbx_limiter *l;
 	if (open_limiter(c, name[0], true, &box, &l))
 		return CTL_ERR;
+	char was[FBX_RULE_TEXT_MAX] = "", now[FBX_RULE_TEXT_MAX] = "";
+	limiter_now(box, name[0], was, sizeof(was), NULL);
 	int rc = fbx_limiter_set_rule(l, o[0].value, o[1].value);
 	if (rc == FBX_ERANGE && fbx_limiter_algorithm(l) == FBX_ALGO_LOG)
 		rc = log_too_small(box, name[0], o[0].value, false, false);
 	else if (rc)
 		rc = ctl_fail_rc(rc, "limiter '%s': rule '%s'", name[0], o[0].value);
+	if (rc == 0) {
+		limiter_now(box, name[0], now, sizeof(now), NULL);
+		printf("%s: rule %s -> %s", name[0], was[0] ? was : "?", now[0] ? now : "?");
+		said_reason(o[1].value);
+	}
 	fbx_box_close(box);
 	return rc ? CTL_ERR : CTL_YES;
 }
@@ -124,7 +160,17 @@ static int limiter_dry_run(struct ctl *c, int argc, char **argv)
 	fbx_limiter *l;
 	if (open_limiter(c, pos[0], true, &box, &l))
 		return CTL_ERR;
+	int was = -1;
+	limiter_now(box, pos[0], NULL, 0, &was);
 	int rc = fbx_limiter_set_dry_run(l, strcmp(pos[1], "on") == 0, o[0].value);
+	if (rc == 0) {
+		if (was < 0 || (was != 0) != (strcmp(pos[1], "on") == 0))
+			printf("%s: dry run %s -> %s", pos[0], was < 0 ? "?" : was ? "on" : "off",
+			       pos[1]);
+		else
+			printf("%s: dry run %s, as it was", pos[0], pos[1]);
+		said_reason(o[0].value);
+	}
 	fbx_box_close(box);
 	return rc ? ctl_fail_rc(rc, "limiter '%s'", pos[0]) : CTL_YES;
 }

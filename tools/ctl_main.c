@@ -1,14 +1,17 @@
 /*
  * fuseboxctl — the command-line tool for operators, scripts and probes.
  *
- * fuseboxctl [-b BOX] COMMAND ...   (BOX: -b, else $FUSEBOX_BOX, else "default")
+ * fuseboxctl [-b BOX] COMMAND ...   (BOX: -b, else $FUSEBOX_BOX, else the
+ * only box on the host; create alone falls back to "default", ls needs none)
  * Exit codes follow grep: 0 yes/done, 1 no (denied), 2 error; `breaker call`
  * returns its command's status, or 75 (EX_TEMPFAIL) when the breaker rejects.
- * One table describes every command; dispatch and help both come from it.
+ * One table describes every command; dispatch, --help and COMMAND --help all
+ * come from it, and the suite ctl_basics holds the man page to it.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "boxfind.h"
 #include "ctl.h"
 
 static const struct command {
@@ -21,8 +24,8 @@ static const struct command {
 	 "         [--log-slots N] [--events N] [--workers N] [--checks N] [--budgets N]\n"
 	 "         [--bulkheads N] [--caches N] [--cache-slots N] [--cache-value-max BYTES]\n"
 	 "         [--mode 0660] [--group NAME] [--exist-ok]"},
-	{"destroy", cmd_destroy, "destroy"},
-	{"ls", cmd_ls, "ls"},
+	{"destroy", cmd_destroy, "destroy   (only a box named: never the only one found)"},
+	{"ls", cmd_ls, "ls   (every box on the host; needs no box)"},
 	{"breaker", cmd_breaker,
 	 "breaker add NAME [--fail-max N] [--failure-rate PCT --window N|DURATION --min-calls N]\n"
 	 "         [--slow-call DURATION --slow-rate PCT] [--reset DURATION [--reset-max DURATION]]\n"
@@ -39,7 +42,9 @@ static const struct command {
 	 "  limiter take NAME [--key KEY] [--cost N] [--json]\n"
 	 "  limiter show NAME [--json] [--top N]"},
 	{"status", cmd_status, "status [--json]"},
-	{"events", cmd_events, "events [--json] [--follow]"},
+	{"events", cmd_events,
+	 "events [--name NAME] [-n N] [--since DURATION] [--newest-first] [--json]\n"
+	 "         [--follow]   (--follow: oldest first, so not with --newest-first)"},
 	{"metrics", cmd_metrics, "metrics [--out FILE]"},
 	{"health", cmd_health, "health [--live|--ready|--startup] [--json]   (exit 0 yes, 1 no)"},
 	{"workers", cmd_workers, "workers [--json]"},
@@ -71,25 +76,72 @@ static const struct command {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fuseboxctl [-b BOX] COMMAND ...\n\ncommands:\n");
+	fprintf(f, "usage: fuseboxctl [-b|--box BOX] COMMAND ...\n"
+		   "       fuseboxctl -h|--help | --version\n"
+		   "       fuseboxctl COMMAND --help\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].synopsis);
-	fprintf(f, "\nBOX defaults to $FUSEBOX_BOX, else 'default'.  Exit status: 0 yes/done,\n"
-		   "1 no (denied, not healthy, not drained), 2 error; breaker call: the command's\n"
-		   "own, 75 when rejected.\n");
+	fprintf(f, "\nBOX: -b, else $FUSEBOX_BOX, else the only box on this host (with none or\n"
+		   "several, the command fails and says which there are); create with no BOX\n"
+		   "makes 'default'.  Exit status: 0 yes/done, 1 no (denied, not healthy, not\n"
+		   "drained), 2 error; breaker call: the command's own, 75 when rejected.\n");
+}
+
+/* COMMAND --help (or -h) anywhere before "--": what follows "--" is
+ * breaker call's command, whose own --help it is. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+/* Which box the command is about.  create and destroy do not guess: one
+ * would make a box the user did not name in a place they did not look,
+ * the other remove one they did not name.  Everything else reads or steers
+ * a box that exists, so with none named the only one there is is meant. */
+static int pick_box(const char *command, const char *given, char *buf, size_t len,
+		    const char **box)
+{
+	char msg[512];
+	enum box_found f = box_find(given, buf, len, msg, sizeof(msg));
+	/* named: the name as given, not the copy, which a name far too long
+	 * to be valid would have cut to one that looks shorter in the message */
+	if (f == BOX_NAMED) {
+		*box = given != NULL && given[0] != '\0' ? given : getenv("FUSEBOX_BOX");
+		return 0;
+	}
+	if (f == BOX_ONLY && strcmp(command, "create") != 0 && strcmp(command, "destroy") != 0) {
+		*box = buf;
+		return 0;
+	}
+	if (strcmp(command, "create") == 0) {
+		*box = "default";
+		return 0;
+	}
+	if (strcmp(command, "destroy") == 0)
+		return ctl_fail("destroy: which box? name it: fuseboxctl -b BOX destroy "
+				"(fuseboxctl ls lists them)");
+	return ctl_fail("%s", msg);
+}
+
+static int bad_box_name(const char *name)
+{
+	return ctl_fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
+			name);
 }
 
 int main(int argc, char **argv)
 {
-	struct ctl c = {.box = getenv("FUSEBOX_BOX")};
-	if (c.box == NULL || *c.box == '\0')
-		c.box = "default";
+	struct ctl c = {0};
+	const char *given = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "--box") == 0) {
 			if (i + 1 >= argc)
 				return ctl_fail("option '%s' needs a box name", argv[i]);
-			c.box = argv[++i];
+			given = argv[++i];
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return CTL_YES;
@@ -102,18 +154,31 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		return ctl_fail("which command? (see fuseboxctl --help)");
-	if (fbx_name_check_box(c.box) != 0)
-		return ctl_fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
-				c.box);
-	for (size_t k = 0; k < NCOMMANDS; k++) {
-		if (strcmp(argv[i], commands[k].name) == 0) {
-			c.argc = argc - i - 1;
-			c.argv = argv + i + 1;
-			int rc = commands[k].run(&c);
-			if (fflush(stdout) != 0 && rc == CTL_YES)
-				return ctl_fail("writing the output failed");
-			return rc;
-		}
+	const struct command *cmd = NULL;
+	for (size_t k = 0; k < NCOMMANDS && cmd == NULL; k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			cmd = &commands[k];
+	if (cmd == NULL)
+		return ctl_fail("unknown command '%s' (see fuseboxctl --help)", argv[i]);
+	c.argc = argc - i - 1;
+	c.argv = argv + i + 1;
+	if (wants_help(c.argc, c.argv)) {
+		printf("usage: fuseboxctl [-b BOX] %s\n", cmd->synopsis);
+		return fflush(stdout) == 0 ? CTL_YES : ctl_fail("writing the output failed");
 	}
-	return ctl_fail("unknown command '%s' (see fuseboxctl --help)", argv[i]);
+	char found[64];
+	/* a name given is checked even where none is needed: a typo in a
+	 * script's -b should not pass unnoticed */
+	if (given != NULL && fbx_name_check_box(given) != 0)
+		return bad_box_name(given);
+	if (strcmp(cmd->name, "ls") == 0)
+		c.box = "";
+	else if (pick_box(cmd->name, given, found, sizeof(found), &c.box))
+		return CTL_ERR;
+	if (c.box[0] != '\0' && fbx_name_check_box(c.box) != 0)
+		return bad_box_name(c.box);
+	int rc = cmd->run(&c);
+	if (fflush(stdout) != 0 && rc == CTL_YES)
+		return ctl_fail("writing the output failed");
+	return rc;
 }

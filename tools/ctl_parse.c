@@ -67,9 +67,11 @@ int ctl_fail_open(int rc, const char *box)
 int ctl_open(const struct ctl *c, bool write, fbx_box **out)
 {
 	int rc = fbx_box_open(c->box, write ? 0 : FBX_OPEN_RDONLY, NULL, out);
+	/* not "create it": in an incident that makes an empty box beside the
+	 * service's, and the command then reads or steers the wrong one */
 	if (rc == FBX_ENOENT)
-		return ctl_fail("box '%s' does not exist (create it with: fuseboxctl -b %s create)",
-				c->box, c->box);
+		return ctl_fail("box '%s' does not exist (fuseboxctl ls lists the boxes on this host)",
+				c->box);
 	if (rc)
 		return ctl_fail_open(rc, c->box);
 	fbx_box_info info;

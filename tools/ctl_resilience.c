@@ -213,11 +213,13 @@ static void budget_text(FILE *f, const fbx_budget_info *b)
 	fprintf(f, "budget %s\n", b->name);
 	fprintf(f, "  policy     retries up to %u%% of requests plus %u a second, over the last %s\n",
 		b->config.percent, b->config.min_per_sec, ttl);
-	fprintf(f, "  window     %llu requests, %llu retries: %llu more retr%s allowed now\n",
-		ull(b->deposits), ull(b->withdrawals), ull(b->balance),
-		b->balance == 1 ? "y" : "ies");
-	fprintf(f, "  since made %llu requests; %llu retries allowed, %llu refused\n",
-		ull(b->attempts), ull(b->retries_allowed), ull(b->retries_refused));
+	fprintf(f, "  window     %llu %s, %llu %s: %llu more %s allowed now\n", ull(b->deposits),
+		noun(b->deposits, "request", "requests"), ull(b->withdrawals),
+		noun(b->withdrawals, "retry", "retries"), ull(b->balance),
+		noun(b->balance, "retry", "retries"));
+	fprintf(f, "  since made %llu %s; %llu %s allowed, %llu refused\n", ull(b->attempts),
+		noun(b->attempts, "request", "requests"), ull(b->retries_allowed),
+		noun(b->retries_allowed, "retry", "retries"), ull(b->retries_refused));
 }
 
 static void bulkhead_text(FILE *f, const fbx_bulkhead_info *h)
@@ -250,8 +252,9 @@ static void cache_text(FILE *f, const fbx_cache_info *c)
 		fprintf(f, "  freshness  fresh for %s, never served stale\n", ttl);
 	fprintf(f, "  entries    %llu of %u (values up to %u bytes)\n", ull(c->entries), c->slots,
 		c->value_max);
-	fprintf(f, "  gets       %llu hits, %llu stale hits, %llu misses", ull(c->hits),
-		ull(c->stale_hits), ull(c->misses));
+	fprintf(f, "  gets       %llu %s, %llu %s, %llu %s", ull(c->hits), noun(c->hits, "hit", "hits"),
+		ull(c->stale_hits), noun(c->stale_hits, "stale hit", "stale hits"), ull(c->misses),
+		noun(c->misses, "miss", "misses"));
 	double r = hit_ratio(c);
 	if (r >= 0)
 		fprintf(f, " (%.1f%% answered)", r * 100);
@@ -616,7 +619,14 @@ static int cache_drop(struct ctl *c, int argc, char **argv)
 	/* a key that is not there: "no", as grep says it, not an error */
 	if (rc == FBX_ENOENT)
 		return CTL_NO;
-	return rc ? ctl_fail_rc(rc, "cache '%s'", pos[0]) : CTL_YES;
+	if (rc)
+		return ctl_fail_rc(rc, "cache '%s'", pos[0]);
+	/* the key as typed may hold anything a terminal acts on */
+	printf("cache %s: key '", pos[0]);
+	for (const char *p = pos[1]; *p; p++)
+		putchar((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? *p : '?');
+	printf("' dropped\n");
+	return CTL_YES;
 }
 
 int cmd_cache(struct ctl *c)

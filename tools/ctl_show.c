@@ -1,9 +1,15 @@
 /* ctl_show.c — breakers and limiters as aligned text and as JSON, and
  * `fuseboxctl status` (whose tables of workers, checks, budgets,
  * bulkheads and caches come from ctl_health.c and ctl_resilience.c). */
+#include <pwd.h>
 #include <string.h>
 
 #include "ctl.h"
+
+const char *noun(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 
 const fbx_breaker_info *find_breaker(const fbx_snapshot *s, const char *name)
 {
@@ -40,10 +46,12 @@ static unsigned long long ms(uint64_t ns)
 void show_capacity_text(FILE *f, const fbx_box_info *bi)
 {
 	const fbx_box_config *c = &bi->capacity;
-	fprintf(f, "  size %.1f MiB, room for %u breakers, %u limiters, %u events, %u workers, "
-		   "%u checks\n",
-		(double)bi->total_size / (1024.0 * 1024.0), c->breakers, c->limiters, c->events,
-		c->workers, c->checks);
+	fprintf(f, "  size %.1f MiB, room for %u %s, %u %s, %u %s, %u %s, %u %s\n",
+		(double)bi->total_size / (1024.0 * 1024.0), c->breakers,
+		noun(c->breakers, "breaker", "breakers"), c->limiters,
+		noun(c->limiters, "limiter", "limiters"), c->events, noun(c->events, "event", "events"),
+		c->workers, noun(c->workers, "worker", "workers"), c->checks,
+		noun(c->checks, "check", "checks"));
 	fprintf(f, "  keys %u (%llu B each), ", c->keys, ull(bi->key_bytes));
 	if (bi->log_count_max == 0)
 		fprintf(f, "no log (log_slots 0)\n");
@@ -53,12 +61,14 @@ void show_capacity_text(FILE *f, const fbx_box_info *bi)
 	else
 		fprintf(f, "log keys %u x %u slots (%llu B each, counts up to %u)\n", c->log_keys,
 			c->log_slots, ull(bi->log_key_bytes), bi->log_count_max);
-	fprintf(f, "  %u retry budgets, %u bulkheads, ", c->budgets, c->bulkheads);
+	fprintf(f, "  %u %s, %u %s, ", c->budgets, noun(c->budgets, "retry budget", "retry budgets"),
+		c->bulkheads, noun(c->bulkheads, "bulkhead", "bulkheads"));
 	if (c->caches == 0)
 		fprintf(f, "no caches\n");
 	else
-		fprintf(f, "%u caches of %u entries (values up to %u B)\n", c->caches, c->cache_slots,
-			c->cache_value_max);
+		fprintf(f, "%u %s of %u %s (values up to %u B)\n", c->caches,
+			noun(c->caches, "cache", "caches"), c->cache_slots,
+			noun(c->cache_slots, "entry", "entries"), c->cache_value_max);
 }
 
 void show_capacity_json(FILE *f, const fbx_box_info *bi)
@@ -95,7 +105,7 @@ void age_text(char *buf, size_t len, uint64_t ns)
  * the state must be able to tell that from one still counting down. */
 const char *breaker_state_text(const fbx_breaker_info *b)
 {
-	return b->trial_due ? "open, trial due" : fbx_breaker_state_name(b->state);
+	return b->trial_due ? "open, trial due" : fbx_breaker_state_label(b->state);
 }
 
 static const char *const manual_names[4] = {"trip", "hold", "release", "reset"};
@@ -110,14 +120,35 @@ static void printable(char *out, size_t len, const char *in)
 	out[i] = '\0';
 }
 
-/* "reset 2m13s ago by uid 1000 pid 4242: db back" */
+/* "uid 1000 (ann) pid 4242": the user's name when the system knows it
+ * and it is printable, since an incident review asks for a person. */
+static void who_text(char *buf, size_t len, const fbx_breaker_info *b)
+{
+	const struct passwd *pw = getpwuid((uid_t)b->operator_uid);
+	if (pw != NULL && fbx_name_check_record(pw->pw_name) == 0)
+		snprintf(buf, len, "uid %u (%s) pid %d", (unsigned)b->operator_uid, pw->pw_name,
+			 (int)b->operator_pid);
+	else
+		snprintf(buf, len, "uid %u pid %d", (unsigned)b->operator_uid, (int)b->operator_pid);
+}
+
+/* "reset 2m13s ago by uid 1000 (ann) pid 4242: db back" */
 void operator_text(char *buf, size_t len, const fbx_breaker_info *b)
 {
-	char age[32], why[FBX_REASON_MAX];
+	char age[32], why[FBX_REASON_MAX], who[128];
 	age_text(age, sizeof(age), b->operator_age_ns);
 	printable(why, sizeof(why), b->operator_reason);
-	snprintf(buf, len, "%s %s ago by uid %u pid %d%s%s", fbx_event_cause_name(b->operator_cause),
-		 age, (unsigned)b->operator_uid, (int)b->operator_pid, why[0] ? ": " : "", why);
+	who_text(who, sizeof(who), b);
+	snprintf(buf, len, "%s %s ago by %s%s%s", fbx_event_cause_label(b->operator_cause), age, who,
+		 why[0] ? ": " : "", why);
+}
+
+/* Whether the last operator action is what put the breaker in its state:
+ * a trip for forced-open, a hold for forced-closed. */
+static bool forced_by_operator(const fbx_breaker_info *b)
+{
+	return (b->state == FBX_FORCED_OPEN && b->operator_cause == FBX_CAUSE_TRIP) ||
+	       (b->state == FBX_FORCED_CLOSED && b->operator_cause == FBX_CAUSE_HOLD);
 }
 
 /* The failure rate of the current window, or -1 below the minimum calls. */
@@ -213,14 +244,30 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 	}
 	const fbx_breaker_config *c = &b->config;
 	double rate = failure_rate(b);
-	char age[32], op[192];
+	char age[32], op[256];
 	age_text(age, sizeof(age), b->state_age_ns);
 	fprintf(f, "breaker %s\n", b->name);
 	if (b->trial_due)
 		fprintf(f, "  state                open, trial due (open for %s; the next call is the "
 			   "trial)\n", age);
 	else
-		fprintf(f, "  state                %s for %s\n", fbx_breaker_state_name(b->state), age);
+		fprintf(f, "  state                %s for %s\n", fbx_breaker_state_label(b->state), age);
+	/* forced: who did it, when and why, where the state is read, so that
+	 * whoever finds it forced need not search the event log (which may
+	 * have dropped it) before asking the right person */
+	bool forced = b->state == FBX_FORCED_OPEN || b->state == FBX_FORCED_CLOSED;
+	if (forced && b->operator_known && forced_by_operator(b)) {
+		char who[128], when[32], why[FBX_REASON_MAX];
+		who_text(who, sizeof(who), b);
+		age_text(when, sizeof(when), b->operator_age_ns);
+		printable(why, sizeof(why), b->operator_reason);
+		fprintf(f, "  %-20s %s, %s ago: %s\n",
+			b->state == FBX_FORCED_OPEN ? "tripped by" : "held closed by", who, when,
+			why[0] ? why : "(no reason given)");
+	} else if (forced) {
+		fprintf(f, "  %-20s unknown (see: fuseboxctl events --name %s)\n",
+			b->state == FBX_FORCED_OPEN ? "tripped by" : "held closed by", b->name);
+	}
 	if (b->state == FBX_OPEN && !b->trial_due)
 		fprintf(f, "  trial allowed in     %.3f s\n", (double)b->open_remaining_ns / 1e9);
 	if (b->state == FBX_HALF_OPEN)
@@ -229,17 +276,26 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 		ull(b->successes), ull(b->failures), ull(b->ignored), ull(b->slow));
 	fprintf(f, "  rejected             %llu\n  trips                %llu\n", ull(b->rejected),
 		ull(b->trips));
-	fprintf(f, "  consecutive failures %llu of %u\n", ull(b->consecutive_failures), c->fail_max);
-	fprintf(f, "  operator actions     %llu trip, %llu hold, %llu release, %llu reset\n",
-		ull(b->manual_actions[0]), ull(b->manual_actions[1]), ull(b->manual_actions[2]),
-		ull(b->manual_actions[3]));
-	if (b->operator_known) {
+	/* fail_max 0 turns the count off: "0 of 0" read as a breaker about to trip */
+	if (c->fail_max == 0)
+		fprintf(f, "  consecutive failures off\n");
+	else
+		fprintf(f, "  consecutive failures %llu of %u\n", ull(b->consecutive_failures),
+			c->fail_max);
+	fprintf(f, "  operator actions     %llu %s, %llu %s, %llu %s, %llu %s\n",
+		ull(b->manual_actions[0]), noun(b->manual_actions[0], "trip", "trips"),
+		ull(b->manual_actions[1]), noun(b->manual_actions[1], "hold", "holds"),
+		ull(b->manual_actions[2]), noun(b->manual_actions[2], "release", "releases"),
+		ull(b->manual_actions[3]), noun(b->manual_actions[3], "reset", "resets"));
+	/* unless the line under the state said it already */
+	if (b->operator_known && !(forced && forced_by_operator(b))) {
 		operator_text(op, sizeof(op), b);
 		fprintf(f, "  last operator action %s\n", op);
 	}
 	if (c->failure_rate_pct || c->slow_rate_pct) {
-		fprintf(f, "  window               %llu calls, %llu failed, %llu slow", ull(b->window_calls),
-			ull(b->window_failures), ull(b->window_slow));
+		fprintf(f, "  window               %llu %s, %llu failed, %llu slow", ull(b->window_calls),
+			noun(b->window_calls, "call", "calls"), ull(b->window_failures),
+			ull(b->window_slow));
 		if (rate >= 0)
 			fprintf(f, " (failure rate %.1f%%)", rate * 100);
 		fputc('\n', f);
@@ -247,8 +303,9 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 	fprintf(f, "  open period          %.3f s", (double)c->reset_timeout_ns / 1e9);
 	if (c->reset_timeout_max_ns > c->reset_timeout_ns)
 		fprintf(f, ", doubling to %.3f s", (double)c->reset_timeout_max_ns / 1e9);
-	fprintf(f, "\n  half-open            %u trial(s), %u success(es) to close, lease %.3f s\n",
-		c->half_open_max, c->success_threshold, (double)c->trial_lease_ns / 1e9);
+	fprintf(f, "\n  half-open            %u %s, %u %s to close, lease %.3f s\n", c->half_open_max,
+		noun(c->half_open_max, "trial", "trials"), c->success_threshold,
+		noun(c->success_threshold, "success", "successes"), (double)c->trial_lease_ns / 1e9);
 }
 
 void gcra_worst(const fbx_limiter_info *l, char *buf, size_t len)
@@ -371,8 +428,9 @@ int cmd_status(struct ctl *c)
 		}
 		printf("],\"events_dropped\":%llu}\n", ull(dropped));
 	} else {
-		printf("box %s: %zu breakers, %zu limiters, %zu events (%llu dropped)\n", c->box, nb,
-		       nl, ne, ull(dropped));
+		printf("box %s: %zu %s, %zu %s, %zu %s (%llu dropped)\n", c->box, nb,
+		       noun(nb, "breaker", "breakers"), nl, noun(nl, "limiter", "limiters"), ne,
+		       noun(ne, "event", "events"), ull(dropped));
 		show_capacity_text(stdout, &bi);
 		show_health_text(stdout, s);
 		fputc('\n', stdout);
@@ -391,11 +449,15 @@ int cmd_status(struct ctl *c)
 			for (int k = 0; k < 4; k++)
 				manual += b[i].manual_actions[k];
 			operated += b[i].operator_known != 0;
-			printf("%-24s %-15s %6s %10llu %8llu %8llu %8llu %6llu %6llu %6llu %8.1fs\n",
+			/* time left only where there is some to wait: a closed
+			 * breaker's "0.0s" read as one about to open */
+			char left[32] = "-";
+			if (b[i].state == FBX_OPEN && !b[i].trial_due)
+				snprintf(left, sizeof(left), "%.1fs", (double)b[i].open_remaining_ns / 1e9);
+			printf("%-24s %-15s %6s %10llu %8llu %8llu %8llu %6llu %6llu %6llu %9s\n",
 			       b[i].name, breaker_state_text(&b[i]), age, ull(b[i].successes),
 			       ull(b[i].failures), ull(b[i].slow), ull(b[i].rejected), ull(b[i].trips),
-			       ull(manual), ull(b[i].consecutive_failures),
-			       (double)b[i].open_remaining_ns / 1e9);
+			       ull(manual), ull(b[i].consecutive_failures), left);
 		}
 		/* who acted last, for the breakers an operator has touched: what
 		 * an incident review asks first */
