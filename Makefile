@@ -171,6 +171,9 @@ bench:
 
 -include tests/fuzz/fuzz.mk tests/chaos/chaos.mk tests/sanitize.mk
 
+# make man: the console's generated parts of man/fusebox-top.1
+include tui/man.mk
+
 # ---- the service end to end (examples/cortex) ---------------------------
 
 -include examples/cortex/cortex.mk

@@ -254,13 +254,26 @@ START_TEST(test_trip_confirm_release)
 	st = breaker_state(box, "payments");
 	ck_assert_msg(!forced(st), "n at the confirm left payments %s", st);
 
+	/* Esc at the reason cancels the whole action, as the page says: an
+	 * operator must never believe a breaker tripped that was not */
+	keys("t");
+	wait_for("Trip payments? [y/N]");
+	keys("y");
+	wait_for("Reason (Enter to skip, Esc cancels)");
+	keys("cs never");
+	key("Escape");
+	wait_for("cancelled");
+	st = breaker_state(box, "payments");
+	ck_assert_msg(!forced(st), "Esc at the reason left payments %s", st);
+	ck_assert_msg(strstr(events(box), "cs never") == NULL, "Esc recorded an event:\n%s", R.out);
+
 	keys("t");
 	wait_for("Trip payments? [y/N]");
 	keys("y");
 	wait_for("Reason");
 	keys("cs drill 42");
 	key("Enter");
-	wait_for("FORCED-OPEN");
+	wait_for("forced-open");
 	st = breaker_state(box, "payments");
 	ck_assert_str_eq(st, "forced_open");
 	ck_assert_msg(strstr(events(box), "cs drill 42") != NULL, "no reason in events:\n%s", R.out);
@@ -580,7 +593,7 @@ START_TEST(test_man_page_lists_every_key)
 	man[w] = '\0';
 	int lines = 0;
 	for (char *line = strtok(keys_out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-		char *help = line + 10; /* "%-9s " */
+		char *help = line + 13; /* "%-12s " */
 		char *mark = strstr(help, " (not read-only)");
 		if (mark != NULL)
 			*mark = '\0';
@@ -588,6 +601,180 @@ START_TEST(test_man_page_lists_every_key)
 		lines++;
 	}
 	ck_assert_int_ge(lines, 15);
+}
+END_TEST
+
+
+/* The page's generated parts (keys, header fields, every pane's columns,
+ * the prompts) are exactly what fusebox-top --man prints from the tables
+ * the console draws from. */
+START_TEST(test_man_page_generated_parts)
+{
+	paths();
+	static char parts[128 * 1024], man[256 * 1024];
+	const char *argv[] = {top, "--man", NULL};
+	ck_assert_int_eq(run(argv, parts, sizeof(parts)), 0);
+	FILE *f = fopen("man/fusebox-top.1", "r");
+	ck_assert_msg(f != NULL, "man/fusebox-top.1 not found (run from the repository root)");
+	size_t n = fread(man, 1, sizeof(man) - 1, f);
+	fclose(f);
+	man[n] = '\0';
+	int found = 0, in_page = 0;
+	for (const char *p = man; (p = strstr(p, ".\\\" BEGIN GENERATED ")) != NULL; p++)
+		in_page++;
+	for (char *p = parts; (p = strstr(p, ".\\\" BEGIN GENERATED ")) != NULL;) {
+		char name[64];
+		ck_assert_int_eq(sscanf(p, ".\\\" BEGIN GENERATED %63s", name), 1);
+		char end[96];
+		snprintf(end, sizeof(end), ".\\\" END GENERATED %s\n", name);
+		char *e = strstr(p, end);
+		ck_assert_msg(e != NULL, "--man's part %s has no end", name);
+		e += strlen(end);
+		char keep = *e;
+		*e = '\0';
+		ck_assert_msg(strstr(man, p) != NULL,
+			      "man/fusebox-top.1 does not hold what fusebox-top --man prints for %s: "
+			      "regenerate it with `make man`", name);
+		*e = keep;
+		p = e;
+		found++;
+	}
+	ck_assert_int_ge(found, 10); /* keys, header, 7 tables, prompts */
+	ck_assert_msg(found == in_page, "the page has %d generated parts, --man prints %d", in_page,
+		      found);
+}
+END_TEST
+
+/* A message on the hint line goes by itself: a result read once must not
+ * pass for the state of things later. */
+START_TEST(test_message_expires)
+{
+	const char *box = demo_console("", NULL);
+	if (box == NULL)
+		return;
+	key("Tab"); /* limiters: t has no breaker to act on there */
+	wait_for("LIMITERS");
+	keys("t");
+	wait_for("select a breaker first (Tab)");
+	for (int waited = 0; strstr(capture(), "select a breaker first") != NULL; waited += STEP_MS) {
+		ck_assert_msg(waited < POLL_MS, "the message stayed:\n%s", screen);
+		tsleep_ms(STEP_MS);
+	}
+	ck_assert_ptr_nonnull(strstr(screen, "? help  q quit"));
+	keys("q");
+}
+END_TEST
+
+/* -1 prints every row: 300 breakers and their 300 events, none dropped
+ * at a screen's 256 lines. */
+START_TEST(test_printout_every_row)
+{
+	paths();
+	static char out[512 * 1024];
+	const char *name = tname(PREFIX);
+	fbx_box_config bc;
+	fbx_box_config_init(&bc);
+	bc.breakers = 300;
+	bc.events = 1024;
+	fbx_box *b;
+	ck_assert_int_eq(fbx_box_open(name, FBX_OPEN_CREATE | FBX_OPEN_EXCL, &bc, &b), 0);
+	for (int i = 0; i < 300; i++) {
+		char bn[32];
+		snprintf(bn, sizeof(bn), "brk-%03d", i);
+		fbx_breaker_config c;
+		fbx_breaker_config_init(&c);
+		fbx_breaker *br;
+		ck_assert_int_eq(fbx_breaker_register(b, bn, &c, &br), 0);
+	}
+	fbx_box_close(b);
+	const char *argv[] = {top, "-b", name, "-1", NULL};
+	ck_assert_int_eq(run(argv, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, " brk-299 ") != NULL, "no brk-299 row");
+	const char *ev = strstr(out, "EVENTS");
+	ck_assert_ptr_nonnull(ev);
+	const char *oldest = strstr(ev, "breaker brk-000 ");
+	ck_assert_msg(oldest != NULL && strstr(oldest, "created") != NULL,
+		      "the oldest event is missing");
+	ck_assert_int_gt(count_char(out, '\n'), 600);
+}
+END_TEST
+
+/* Runs script under sh in a mount namespace of its own, with an empty
+ * /dev/shm: the host's boxes (other tests') are out of sight.  Returns
+ * false (the test skipped) where namespaces are not allowed. */
+static bool own_shm(const char *script, char *out, size_t cap)
+{
+	static char full[4 * PATH_MAX + 1024];
+	snprintf(full, sizeof(full), "mount -t tmpfs tmpfs /dev/shm || exit 77; %s", script);
+	const char *argv[] = {"unshare", "--mount", "sh", "-c", full, NULL};
+	int rc = run(argv, out, cap);
+	if (rc == 77 || rc < 0 || strstr(out, "unshare:") != NULL) {
+		printf("test_console: skipped: no private /dev/shm (unshare --mount)\n");
+		return false;
+	}
+	return true;
+}
+
+/* No -b and no FUSEBOX_BOX: none on the host, a printout says so and exits
+ * 2; one, it is shown; several, they are listed with how to pick, exit 2;
+ * FUSEBOX_BOX and -b still choose. */
+START_TEST(test_box_found_without_b)
+{
+	paths();
+	static char out[64 * 1024], script[3 * PATH_MAX + 512];
+	char ctl[PATH_MAX];
+	built_tool("FUSEBOX_CTL", "build/fuseboxctl", ctl);
+	snprintf(script, sizeof(script),
+		 "unset FUSEBOX_BOX; T='%s'; C='%s';"
+		 "$T -1 2>&1; echo \"rc=$?\";"
+		 "$C -b lonely create >/dev/null; $T -1 2>&1 | head -1; echo \"rc=$?\";"
+		 "$C -b other create >/dev/null; $T -1 2>&1; echo \"rc=$?\";"
+		 "FUSEBOX_BOX=other $T -1 2>&1 | head -1; $T -b lonely -1 2>&1 | head -1",
+		 top, ctl);
+	if (!own_shm(script, out, sizeof(out)))
+		return;
+	ck_assert_msg(strstr(out, "fusebox-top: no box on this host") != NULL, "%s", out);
+	const char *one = strstr(out, "rc=2\nlonely ");
+	ck_assert_msg(one != NULL, "the only box was not shown:\n%s", out);
+	const char *several = strstr(one, "fusebox-top: no -b and 2 boxes on this host: lonely, other");
+	ck_assert_msg(several != NULL && strstr(several, "pick one: -b NAME or FUSEBOX_BOX=NAME") != NULL,
+		      "several boxes not listed:\n%s", out);
+	ck_assert_msg(strstr(several, "rc=2\nother ") != NULL, "FUSEBOX_BOX did not choose:\n%s", out);
+	ck_assert_msg(strstr(several, "\nlonely ") != NULL, "-b did not choose:\n%s", out);
+}
+END_TEST
+
+/* The console with no box anywhere says so and waits; the first box to
+ * appear is shown. */
+START_TEST(test_console_waits_for_a_box)
+{
+	if (!have_tmux())
+		return;
+	paths();
+	char ctl[PATH_MAX], go[64], check[128];
+	built_tool("FUSEBOX_CTL", "build/fuseboxctl", ctl);
+	snprintf(go, sizeof(go), "/tmp/fbx-cs-go-%d", (int)getpid());
+	unlink(go);
+	/* may namespaces be made here at all? */
+	if (!own_shm("true", check, sizeof(check)))
+		return;
+	char cmd[PATH_MAX * 3];
+	snprintf(cmd, sizeof(cmd),
+		 "exec unshare --mount sh -c 'mount -t tmpfs tmpfs /dev/shm || exit 1; "
+		 "(while [ ! -e %s ]; do sleep 0.05; done; %s -b appeared create >/dev/null 2>&1) & "
+		 "exec env -u FUSEBOX_BOX %s'",
+		 go, ctl, top);
+	const char *argv[] = {"tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s",
+			      sess, "-x", "80", "-y", "24", cmd, NULL};
+	ck_assert_msg(run(argv, NULL, 0) == 0, "tmux new-session failed: %s", cmd);
+	wait_for("no box on this host: waiting for one to appear");
+	FILE *f = fopen(go, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	wait_for("appeared  0 open"); /* the box's name heads the screen */
+	wait_for("BREAKERS 0");
+	keys("q");
+	unlink(go);
 }
 END_TEST
 
@@ -617,6 +804,11 @@ FBX_TEST_SUITE(console)
 	tcase_add_test(tc, test_man_page_lists_every_key);
 	tcase_add_test(tc, test_workers_health_drain);
 	tcase_add_test(tc, test_resilience_pane);
+	tcase_add_test(tc, test_man_page_generated_parts);
+	tcase_add_test(tc, test_message_expires);
+	tcase_add_test(tc, test_printout_every_row);
+	tcase_add_test(tc, test_box_found_without_b);
+	tcase_add_test(tc, test_console_waits_for_a_box);
 	suite_add_tcase(s, tc);
 	return s;
 }

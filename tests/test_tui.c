@@ -2,10 +2,12 @@
  * attributes out, no terminal needed. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "draw.h"
 #include "helpers.h"
 #include "internal.h"
 #include "screen.h"
@@ -88,9 +90,9 @@ START_TEST(states_as_word_glyph_and_colour)
 	ck_assert_int_ge(s, 0);
 	ck_assert_int_ge(m, 0);
 	ck_assert_ptr_nonnull(strstr(scr.line[q].text, "o closed"));
-	ck_assert_ptr_nonnull(strstr(scr.line[s].text, "X OPEN"));
-	ck_assert_ptr_nonnull(strstr(scr.line[m].text, "! FORCED-OPEN"));
-	ck_assert_int_eq(attr_at(s, (int)(strstr(scr.line[s].text, "X OPEN") - scr.line[s].text)), TUI_BAD);
+	ck_assert_ptr_nonnull(strstr(scr.line[s].text, "X open"));
+	ck_assert_ptr_nonnull(strstr(scr.line[m].text, "! forced-open"));
+	ck_assert_int_eq(attr_at(s, (int)(strstr(scr.line[s].text, "X open") - scr.line[s].text)), TUI_BAD);
 	ck_assert_int_eq(attr_at(q, (int)(strstr(scr.line[q].text, "o closed") - scr.line[q].text)), TUI_GOOD);
 	/* worst first: forced open, then open, then closed */
 	ck_assert_int_lt(m, s);
@@ -230,7 +232,7 @@ START_TEST(since_column_and_trial_due)
 	ck_assert_int_ge(row_of("STATE           SINCE NAME"), 0);
 	int r = breaker_row("idle");
 	ck_assert_int_ge(r, 0);
-	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "X OPEN    "));
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "X open    "));
 	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "   12s idle"));
 	ck_assert_ptr_null(strstr(scr.line[r].text, "due"));
 	ck_assert_ptr_nonnull(strstr(scr.line[breaker_row("calm")].text, "   12s calm"));
@@ -246,13 +248,13 @@ START_TEST(since_column_and_trial_due)
 	render(&v, 24, 80);
 	r = breaker_row("idle");
 	const char *line = scr.line[r].text;
-	const char *word = strstr(line, "X OPEN,due");
+	const char *word = strstr(line, "X open, due");
 	ck_assert_msg(word != NULL, "[%s]", line);
 	ck_assert_int_eq(attr_at(r, (int)(word - line)), TUI_BAD);
 	ck_assert_ptr_nonnull(strstr(line, "   32s idle"));
-	const char *due = strstr(word + 4, "due");
+	const char *due = strstr(word + 11, "due");
 	ck_assert_ptr_nonnull(due);
-	ck_assert_int_lt((int)(due - line) + 3, 80); /* TRIAL-IN is inside 80 columns */
+	ck_assert_int_le((int)(due - line) + 3, 80); /* TRIAL-IN is inside 80 columns */
 	ck_assert_int_eq(attr_at(r, (int)(due - line)), TUI_BAD);
 	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "1 open (1 due)"));
 	int h = breaker_row("cooling");
@@ -273,7 +275,7 @@ START_TEST(since_column_and_trial_due)
 		line = scr.line[breaker_row("idle")].text;
 		ck_assert_msg(strstr(line, steps[i].since) != NULL, "no [%s] in [%s]",
 			      steps[i].since, line);
-		ck_assert_ptr_nonnull(strstr(line, "X OPEN,due"));
+		ck_assert_ptr_nonnull(strstr(line, "X open, due"));
 	}
 }
 END_TEST
@@ -301,11 +303,11 @@ START_TEST(detail_operator_actions)
 	render(&v, 30, 120);
 	int r = row_of("  state");
 	ck_assert_int_ge(r, 0);
-	ck_assert_msg(strstr(scr.line[r].text, "X OPEN,due for 2s") != NULL, "[%s]", scr.line[r].text);
+	ck_assert_msg(strstr(scr.line[r].text, "X open, due for 2s") != NULL, "[%s]", scr.line[r].text);
 	ck_assert_int_ge(row_of("due: the next call is the trial"), 0);
 	r = row_of("operator actions");
 	ck_assert_int_ge(r, 0);
-	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "2 trip, 1 hold, 1 release, 1 reset"));
+	ck_assert_ptr_nonnull(strstr(scr.line[r].text, "2 trips, 1 hold, 1 release, 1 reset"));
 	r = row_of("last operator action");
 	ck_assert_int_ge(r, 0);
 	char who[96];
@@ -324,7 +326,7 @@ START_TEST(detail_operator_actions)
 	render(&v, 30, 120);
 	ck_assert_int_ge(row_of("BREAKER fresh"), 0);
 	ck_assert_ptr_nonnull(strstr(scr.line[row_of("operator actions")].text,
-				     "0 trip, 0 hold, 0 release, 0 reset"));
+				     "0 trips, 0 holds, 0 releases, 0 resets"));
 	ck_assert_int_lt(row_of("last operator action"), 0);
 }
 END_TEST
@@ -373,7 +375,7 @@ START_TEST(detail_views)
 	render(&v, 30, 120);
 	ck_assert_int_ge(row_of("BREAKER pay"), 0);
 	ck_assert_int_ge(row_of("trial allowed in"), 0);
-	ck_assert_int_ge(row_of("closed -> OPEN"), 0); /* its recent transitions */
+	ck_assert_int_ge(row_of("closed -> open"), 0); /* its recent transitions */
 	v.pane = TUI_PANE_LIMITERS;
 	render(&v, 30, 120);
 	ck_assert_int_ge(row_of("LIMITER api"), 0);
@@ -625,17 +627,17 @@ START_TEST(resilience_pane)
 	ck_assert(t < bh && bh < hh && hh < ch);
 	/* worst first: the budget with no retry left */
 	int pay = bh + 1, cat = bh + 2;
-	ck_assert_msg(strstr(scr.line[pay].text, "  payments                   0       2       10        2        1  20%+0/s 10s") != NULL,
+	ck_assert_msg(strstr(scr.line[pay].text, "  payments                  0       2       10        2        1 20%+0/s 10s") != NULL,
 		      "[%s]", scr.line[pay].text);
 	ck_assert_ptr_nonnull(strstr(scr.line[cat].text, "  catalog "));
 	int col = (int)(strstr(scr.line[pay].text, "       0") - scr.line[pay].text) + 7;
 	ck_assert_int_eq(attr_at(pay, col), TUI_BAD);
 	const char *hl = scr.line[hh + 1].text;
-	ck_assert_msg(strstr(hl, "  payments                 2/2         2         1         0  [################]") != NULL,
+	ck_assert_msg(strstr(hl, "  payments                2/2          2         1         0 [################]") != NULL,
 		      "[%s]", hl);
 	ck_assert_int_eq(attr_at(hh + 1, (int)(strstr(hl, "2/2") - hl)), TUI_BAD);
 	const char *cl = scr.line[ch + 1].text;
-	ck_assert_msg(strstr(cl, "  quotes                    2/256     66.7%        1        1        1        2") != NULL,
+	ck_assert_msg(strstr(cl, "  quotes                   2/256     66.7%        1        1        1        2") != NULL,
 		      "[%s]", cl);
 	/* the rows are selectable, but hold no name to act on: a budget and
 	 * a bulkhead may share one */
@@ -652,7 +654,7 @@ START_TEST(resilience_pane)
 	v.sort = TUI_SORT_NAME;
 	v.selected = 0;
 	render(&v, 24, 80);
-	ck_assert_int_ge(row_of("RESILIENCE  1 budget  1 bulkhead  0 caches  filter: pay"), 0);
+	ck_assert_int_ge(row_of("RESILIENCE  1 budget  1 bulkhead  0 caches  by name  filter: pay"), 0);
 	ck_assert_int_lt(row_of("  CACHE  "), 0);
 	/* many budgets in a short pane: the selected one is still shown */
 	v.filter[0] = '\0';
@@ -697,6 +699,477 @@ START_TEST(printout_has_every_pane)
 }
 END_TEST
 
+
+/* The whole screen as text, for failure messages. */
+static const char *dump(void)
+{
+	static char all[TUI_ROWS_MAX * (TUI_COLS_MAX + 2)];
+	size_t n = 0;
+	all[0] = '\0';
+	for (int r = 0; r < scr.rows && r < TUI_ROWS_MAX && n < sizeof(all); r++)
+		n += (size_t)snprintf(all + n, sizeof(all) - n, "%s\n", scr.line[r].text);
+	return all;
+}
+
+/* At 80 columns the hints keep "? help  q quit" at their end, in every
+ * pane, read-only or not, and under a message too long for the line; the
+ * header keeps the clock however long the box's name. */
+START_TEST(hint_keeps_help_quit_and_clock)
+{
+	breaker("pay");
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_FAIL, 1, 60000ull * 1000000u, "x"), 0);
+	ck_assert_int_eq(fbx_drain(box, 1), 0);
+	struct tui_view v = view();
+	v.box = "a-box-with-a-rather-long-name-32";
+	snprintf(v.clock, sizeof(v.clock), "12:34:56");
+	for (int ro = 0; ro < 2; ro++)
+		for (int pane = 0; pane < TUI_PANE_COUNT; pane++) {
+			v.read_only = ro;
+			v.pane = (enum tui_pane)pane;
+			render(&v, 24, 80);
+			fits(80);
+			const char *hint = scr.line[1].text;
+			size_t n = strlen(hint);
+			ck_assert_msg(n >= 14 && strcmp(hint + n - 14, "? help  q quit") == 0,
+				      "pane %d ro %d: [%s]", pane, ro, hint);
+			ck_assert_msg(strstr(scr.line[0].text, " 12:34:56") != NULL, "[%s]",
+				      scr.line[0].text);
+			ck_assert_ptr_nonnull(strstr(scr.line[0].text, "DRAINING"));
+			/* the pane's own actions are among the hints that fit */
+			if (!ro && pane == TUI_PANE_BREAKERS)
+				ck_assert_ptr_nonnull(strstr(hint, "t trip  c hold  a release  r reset"));
+			if (!ro && pane == TUI_PANE_LIMITERS)
+				ck_assert_ptr_nonnull(strstr(hint, "d dry-run"));
+		}
+	v.message = "Trip a-breaker-with-a-name-long-enough-to-fill-the-line-of-the-terminal: "
+		    "operation not permitted";
+	render(&v, 24, 80);
+	fits(80);
+	ck_assert_msg(strstr(scr.line[1].text, "Trip a-breaker") == scr.line[1].text, "[%s]",
+		      scr.line[1].text);
+	size_t n = strlen(scr.line[1].text);
+	ck_assert_str_eq(scr.line[1].text + n - 14, "? help  q quit");
+	/* wide enough: everything, the clock last */
+	v.message = NULL;
+	render(&v, 24, 200);
+	ck_assert_msg(strstr(scr.line[0].text, "m v1  1.0s 12:34:56") != NULL &&
+			      strstr(scr.line[0].text, "  up ") != NULL,
+		      "[%s]", scr.line[0].text);
+}
+END_TEST
+
+/* Each pane's title names its order; the filter ignores letter case. */
+START_TEST(sort_in_title_and_filter_ignores_case)
+{
+	breaker("Payments");
+	breaker("search");
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "10/second";
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "PAYMENT-API", &lc, &l), 0);
+	struct tui_view v = view();
+	render(&v, 40, 120);
+	ck_assert_int_ge(row_of("BREAKERS 2  by worst first"), 0);
+	ck_assert_int_ge(row_of("LIMITERS 1  by worst first"), 0);
+	v.sort = TUI_SORT_NAME;
+	render(&v, 40, 120);
+	ck_assert_int_ge(row_of("BREAKERS 2  by name"), 0);
+	v.sort = TUI_SORT_CALLS;
+	render(&v, 40, 120);
+	ck_assert_int_ge(row_of("BREAKERS 2  by busiest"), 0);
+	v.pane = TUI_PANE_HEALTH;
+	render(&v, 40, 120);
+	ck_assert_int_ge(row_of("checks  by busiest"), 0);
+	v.pane = TUI_PANE_BREAKERS;
+	snprintf(v.filter, sizeof(v.filter), "pAY");
+	render(&v, 40, 120);
+	ck_assert_msg(row_of("BREAKERS 1  by busiest  filter: pAY") >= 0, "%s", dump());
+	ck_assert_int_ge(row_of("LIMITERS 1  by busiest  filter: pAY"), 0);
+	ck_assert_int_ge(breaker_row("Payments"), 0);
+	ck_assert_int_lt(breaker_row("search"), 0);
+}
+END_TEST
+
+/* FAIL%, SLOW% and CONSEC by their distance to the breaker's own
+ * thresholds: a small share of failures is plain, slow calls near the
+ * slow-rate threshold warn, over it are bad; a policy that is off is
+ * never coloured. */
+START_TEST(rates_coloured_by_their_threshold)
+{
+	ck_assert_int_eq(tui_rate_attr(0.7, 50), TUI_NORMAL);
+	ck_assert_int_eq(tui_rate_attr(25, 50), TUI_WARN);
+	ck_assert_int_eq(tui_rate_attr(50, 50), TUI_BAD);
+	ck_assert_int_eq(tui_rate_attr(100, 0), TUI_NORMAL);
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 0;
+	c.failure_rate_pct = 50;
+	c.slow_rate_pct = 25;
+	c.slow_call_ns = 100000000u;
+	c.window_calls = 100;
+	c.min_calls = 100;
+	fbx_breaker *b = tbreaker_reg(box, "slowish", &c);
+	/* 1 failure and 20 slow calls in 100: FAIL% 1.0 plain, SLOW% 20.0 warn */
+	for (int i = 0; i < 99; i++)
+		tbreaker_call(b, FBX_SUCCESS, i < 20 ? 200000000u : 1000u);
+	tbreaker_call(b, FBX_FAILURE, 1000u);
+	fbx_breaker_config f;
+	fbx_breaker_config_init(&f);
+	f.fail_max = 100; /* no failure-rate policy: a share of failures has no threshold */
+	fbx_breaker *plain = tbreaker_reg(box, "nopolicy", &f);
+	fbx_breaker_config k;
+	fbx_breaker_config_init(&k);
+	k.fail_max = 4;
+	fbx_breaker *consec = tbreaker_reg(box, "consec", &k);
+	tbreaker_call(consec, FBX_FAILURE, 0);
+	tbreaker_call(consec, FBX_FAILURE, 0);
+	struct tui_view v = view();
+	v.pane = TUI_PANE_EVENTS;
+	render(&v, 40, 120);
+	int r = breaker_row("slowish");
+	ck_assert_int_ge(r, 0);
+	const char *line = scr.line[r].text;
+	const char *fail = strstr(line, " 1.0%"), *slow = strstr(line, " 20.0%");
+	ck_assert_msg(fail != NULL && slow != NULL, "[%s]", line);
+	ck_assert_int_eq(attr_at(r, (int)(fail - line) + 1), TUI_NORMAL);
+	ck_assert_int_eq(attr_at(r, (int)(slow - line) + 1), TUI_WARN);
+	/* the same share on a breaker that trips at 15% (and is not judged
+	 * before 1000 calls, so that it stays closed to be seen): bad */
+	c.slow_rate_pct = 15;
+	c.window_calls = 0;
+	c.window_ns = 60ull * 1000000000u;
+	c.min_calls = 1000;
+	fbx_breaker *held = tbreaker_reg(box, "held", &c);
+	for (int i = 0; i < 100; i++)
+		tbreaker_call(held, FBX_SUCCESS, i < 20 ? 200000000u : 1000u);
+	render(&v, 40, 120);
+	r = breaker_row("held");
+	line = scr.line[r].text;
+	slow = strstr(line, " 20.0%");
+	ck_assert_msg(slow != NULL, "[%s]", line);
+	ck_assert_int_eq(attr_at(r, (int)(slow - line) + 1), TUI_BAD);
+	/* half of fail_max in a row: a warning */
+	r = breaker_row("consec");
+	line = scr.line[r].text;
+	const char *two = strstr(line, "      2 ");
+	ck_assert_msg(two != NULL, "[%s]", line);
+	ck_assert_int_eq(attr_at(r, (int)(two - line) + 6), TUI_WARN);
+	/* with no rate policy, failures between two samples are shown plain */
+	fbx_snapshot *before;
+	ck_assert_int_eq(fbx_snapshot_new(box, &before), 0);
+	ck_assert_int_eq(fbx_snapshot_take(box, before), 0);
+	tclock_advance_ms(1000);
+	tbreaker_call(plain, FBX_FAILURE, 0);
+	tbreaker_call(plain, FBX_SUCCESS, 0);
+	ck_assert_int_eq(fbx_snapshot_take(box, snap), 0);
+	struct tui_sample prev = {before, fbx_snapshot_time(before), 0, 1, 65536, 4096};
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	tui_render(&cur, &prev, &v, 40, 120, &scr);
+	r = breaker_row("nopolicy");
+	line = scr.line[r].text;
+	const char *half = strstr(line, " 50.0%");
+	ck_assert_msg(half != NULL, "[%s]", line);
+	ck_assert_int_eq(attr_at(r, (int)(half - line) + 1), TUI_NORMAL);
+	fbx_snapshot_free(before);
+}
+END_TEST
+
+/* The selected row is reverse video, and its spans keep their meaning:
+ * an open breaker's state is still bad when it is the one selected. */
+START_TEST(selection_keeps_state_colour)
+{
+	fail_once(breaker("sick"));
+	breaker("well");
+	struct tui_view v = view();
+	v.selected = 0; /* worst first: sick */
+	render(&v, 30, 100);
+	int r = breaker_row("sick");
+	const char *line = scr.line[r].text;
+	int col = (int)(strstr(line, "X open") - line);
+	ck_assert_int_eq(attr_at(r, 0), TUI_SELECTED);
+	ck_assert_int_eq(attr_at(r, col), TUI_ON_SELECTED(TUI_BAD));
+	ck_assert_int_eq(TUI_ATTR(attr_at(r, col)), TUI_BAD);
+	int w = breaker_row("well");
+	col = (int)(strstr(scr.line[w].text, "o closed") - scr.line[w].text);
+	ck_assert_int_eq(attr_at(w, col), TUI_GOOD); /* not selected: plain */
+}
+END_TEST
+
+/* Sparklines against the most in the window: a steady rate with noise
+ * draws a flat line; a trickle stays low; a burst stands out. */
+START_TEST(sparkline_steady_is_flat)
+{
+	struct tui_history h;
+	ck_assert_int_eq(tui_history_init(&h, 3), 0);
+	static const float steady[TUI_SPARK] = {100, 96, 104, 99, 101, 97, 103, 100, 98, 102, 100, 95};
+	for (int k = 0; k < TUI_SPARK; k++) {
+		h.calls[0 * TUI_SPARK + k] = steady[k];
+		h.calls[1 * TUI_SPARK + k] = k % 2 ? 0.5f : 0.2f;
+		h.calls[2 * TUI_SPARK + k] = k == 6 ? 400 : 100;
+	}
+	h.len = TUI_SPARK;
+	h.head = 0;
+	char out[3][TUI_SPARK + 1];
+	for (int i = 0; i < 3; i++) {
+		scr.rows = 1, scr.cols = 80, scr.line = scr.own, scr.cap = TUI_ROWS_MAX;
+		scr.line[0].text[0] = '\0';
+		scr.line[0].nspans = 0;
+		struct pen p = tui_pen_at(&scr, 0);
+		tui_sparkline(&p, &h, (size_t)i);
+		snprintf(out[i], sizeof(out[i]), "%.12s", scr.line[0].text);
+	}
+	ck_assert_str_eq(out[0], "############");
+	ck_assert_str_eq(out[1], "____________");
+	ck_assert_str_eq(out[2], "......#.....");
+	tui_history_free(&h);
+}
+END_TEST
+
+/* ev/s over the last seconds: the header says the same rate however the
+ * events fall between two refreshes. */
+START_TEST(event_rate_over_seconds)
+{
+	struct tui_history h;
+	ck_assert_int_eq(tui_history_init(&h, 1), 0);
+	ck_assert(tui_history_event_rate(&h, 5) < 0); /* nothing to say yet */
+	/* 10 events a second, all landing in every other sample */
+	static const uint64_t total[] = {0, 20, 20, 40, 40, 60, 60, 80};
+	for (int k = 0; k < 8; k++) {
+		h.ev_time[k] = (uint64_t)(k + 1) * 1000000000u;
+		h.ev_total[k] = total[k];
+	}
+	h.ev_len = 8;
+	h.ev_head = 8;
+	/* one refresh says 0 or 20; five seconds say about 10 */
+	double r = tui_history_event_rate(&h, 5);
+	ck_assert_msg(r >= 8 && r <= 12, "%f", r);
+	h.ev_len = 7;
+	h.ev_head = 7;
+	r = tui_history_event_rate(&h, 5);
+	ck_assert_msg(r >= 8 && r <= 12, "%f", r);
+	tui_history_free(&h);
+}
+END_TEST
+
+/* One vocabulary: the states are the library's words (no capitals), and
+ * every event line, in the events pane and in the detail view, is
+ * fbx_event_format's, coloured as a whole. */
+START_TEST(words_are_the_librarys)
+{
+	fbx_breaker *pay = breaker("pay");
+	fail_once(pay);
+	ck_assert_int_eq(fbx_breaker_trip(breaker("manual"), "db failover"), 0);
+	struct tui_view v = view();
+	v.pane = TUI_PANE_EVENTS;
+	render(&v, 40, 200);
+	ck_assert_msg(row_of("OPEN") < 0, "%s", dump());
+	ck_assert_int_ge(row_of("X open"), 0);
+	ck_assert_int_ge(row_of("! forced-open"), 0);
+	size_t n;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(snap, &n, &dropped);
+	ck_assert_uint_ge(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		char want[256];
+		fbx_event_format(&e[i], fbx_snapshot_time(snap), want, sizeof(want));
+		int r = row_of(want);
+		ck_assert_msg(r >= 0, "no [%s] in\n%s", want, dump());
+		int col = (int)(strstr(scr.line[r].text, want) - scr.line[r].text);
+		int a = TUI_ATTR(attr_at(r, col)); /* the newest is the selected row */
+		if (e[i].kind == FBX_EV_MANUAL)
+			ck_assert_int_eq(a, TUI_MANUAL);
+		else if (e[i].to == FBX_OPEN)
+			ck_assert_int_eq(a, TUI_BAD);
+	}
+	/* the detail view's recent events are the same lines */
+	v.pane = TUI_PANE_BREAKERS;
+	v.sort = TUI_SORT_NAME;
+	v.selected = 1; /* manual, pay */
+	v.detail = true;
+	render(&v, 40, 200);
+	ck_assert_int_ge(row_of("BREAKER pay"), 0);
+	char want[256];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e[i].name, "pay") == 0 && e[i].to == FBX_OPEN)
+			fbx_event_format(&e[i], fbx_snapshot_time(snap), want, sizeof(want));
+	ck_assert_msg(row_of(want) > row_of("RECENT EVENTS"), "no [%s] in\n%s", want, dump());
+	ck_assert_int_ge(row_of("X open for"), 0);
+}
+END_TEST
+
+/* The detail view in sentences: one success closes, one trial in flight,
+ * a policy that is off says off rather than "0 of 0". */
+START_TEST(detail_plurals_and_off)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 0;
+	c.failure_rate_pct = 50;
+	c.window_calls = 10;
+	c.min_calls = 1;
+	c.half_open_max = 1;
+	c.success_threshold = 1;
+	fbx_breaker *b = tbreaker_reg(box, "rated", &c);
+	tbreaker_call(b, FBX_SUCCESS, 0);
+	struct tui_view v = view();
+	v.detail = true;
+	render(&v, 40, 120);
+	int r = row_of("consecutive failures");
+	ck_assert_msg(r >= 0 && strstr(scr.line[r].text, "off") != NULL &&
+			      strstr(scr.line[r].text, " of 0") == NULL,
+		      "%s", dump());
+	r = row_of("  half-open");
+	ck_assert_msg(strstr(scr.line[r].text, "0/1 trial in flight, 1 success closes") != NULL,
+		      "[%s]", scr.line[r].text);
+	r = row_of("  window");
+	ck_assert_msg(strstr(scr.line[r].text, "1 call, 0 failed") != NULL, "[%s]", scr.line[r].text);
+	ck_assert_msg(strstr(scr.line[r].text, "50% failed / off slow, min 1 call") != NULL, "[%s]",
+		      scr.line[r].text);
+}
+END_TEST
+
+/* Long lists: PgUp/PgDn move by the rows the pane shows, and every pane
+ * with a selection scrolls to keep it in sight, the events pane too. */
+START_TEST(pages_and_scrolling)
+{
+	char name[32];
+	for (int i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "b%02d", i);
+		breaker(name);
+	}
+	struct tui_view v = view();
+	v.sort = TUI_SORT_NAME;
+	int page = tui_page_rows(&v, 24);
+	ck_assert_int_gt(page, 1);
+	v.selected = 15;
+	render(&v, 24, 80);
+	ck_assert_int_eq(attr_at(breaker_row("b15"), 0), TUI_SELECTED);
+	/* the rows between the title and the limiters are the page */
+	int shown = 0;
+	for (int i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "b%02d", i);
+		shown += breaker_row(name) >= 0;
+	}
+	ck_assert_int_eq(shown, page);
+	v.pane = TUI_PANE_EVENTS;
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	int n = tui_pane_rows(&cur, &v, TUI_PANE_EVENTS);
+	ck_assert_int_eq(n, 16);
+	v.selected = n - 1; /* the oldest event: b00 created */
+	render(&v, 24, 80);
+	int sel = -1;
+	for (int r = row_of("EVENTS"); r >= 0 && r < scr.rows; r++)
+		if (attr_at(r, 0) == TUI_SELECTED)
+			sel = r;
+	ck_assert_msg(sel >= 0 && strstr(scr.line[sel].text, "breaker b00 ") != NULL, "%s", dump());
+}
+END_TEST
+
+/* A printout has every row, however many: none is dropped at 256. */
+START_TEST(printout_has_every_row)
+{
+	fbx_box_config bc;
+	tbox_config_small(&bc);
+	bc.breakers = 300;
+	bc.events = 512;
+	fbx_box *big = tbox_create(&bc);
+	fbx_snapshot *bs;
+	ck_assert_int_eq(fbx_snapshot_new(big, &bs), 0);
+	char name[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "brk-%03d", i);
+		fbx_breaker_config c;
+		fbx_breaker_config_init(&c);
+		tbreaker_reg(big, name, &c);
+	}
+	ck_assert_int_eq(fbx_snapshot_take(big, bs), 0);
+	struct tui_sample cur = {bs, fbx_snapshot_time(bs), 0, 1, 65536, 4096};
+	int rows = tui_printout_rows(&cur);
+	ck_assert_int_gt(rows, 600); /* 300 breakers, 300 events */
+	static struct tui_screen big_scr;
+	big_scr.line = calloc((size_t)rows, sizeof(*big_scr.line));
+	ck_assert_ptr_nonnull(big_scr.line);
+	big_scr.cap = rows;
+	struct tui_view v = view();
+	v.all_panes = true;
+	tui_render(&cur, NULL, &v, rows, 132, &big_scr);
+	ck_assert_int_eq(big_scr.rows, rows);
+	int last_breaker = -1, first_event = -1, oldest_event = -1;
+	for (int r = 0; r < big_scr.rows; r++) {
+		if (strstr(big_scr.line[r].text, " brk-299 ") && last_breaker < 0)
+			last_breaker = r;
+		if (strstr(big_scr.line[r].text, "EVENTS"))
+			first_event = r;
+		if (strstr(big_scr.line[r].text, "breaker brk-000 ") &&
+		    strstr(big_scr.line[r].text, "created"))
+			oldest_event = r;
+	}
+	ck_assert_int_gt(last_breaker, 256);
+	ck_assert_int_gt(first_event, last_breaker);
+	ck_assert_int_gt(oldest_event, first_event);
+	free(big_scr.line);
+	fbx_snapshot_free(bs);
+	tbox_unlink(big);
+	fbx_box_close(big);
+}
+END_TEST
+
+/* With no box yet, the header says why (the caller's words). */
+START_TEST(no_box_says_why)
+{
+	struct tui_view v = view();
+	v.no_box = "no box on this host: waiting for one to appear";
+	tui_render(NULL, NULL, &v, 24, 80, &scr);
+	ck_assert_ptr_nonnull(strstr(scr.line[0].text, "(no box on this host: waiting for one to appear)"));
+}
+END_TEST
+
+/* The header's fields as the man page lists them (tables.c): every word
+ * of each that is not a placeholder is in the header of a box that has
+ * them all. */
+START_TEST(header_fields_as_documented)
+{
+	fbx_breaker_config c;
+	fbx_breaker_config_init(&c);
+	c.fail_max = 1;
+	c.reset_timeout_ns = 1000000000u;
+	fail_once(tbreaker_reg(box, "due", &c));
+	tclock_advance_ms(2000);
+	ck_assert_int_eq(fbx_breaker_trip(breaker("manual"), NULL), 0);
+	child_worker("worker", 60000, 0, NULL); /* gone: dead */
+	ck_assert_int_eq(fbx_drain(box, 1), 0);
+	struct tui_view v = view();
+	v.read_only = v.paused = true;
+	snprintf(v.clock, sizeof(v.clock), "12:34:56");
+	render(&v, 24, 250);
+	const char *h = scr.line[0].text;
+	static const char *const placeholder[] = {"N", "AGE", "BOX", "HhMMm", "vN", "Ns", "HH:MM:SS"};
+	int n;
+	const struct tui_header_field *f = tui_header_fields(&n);
+	ck_assert_int_ge(n, 10);
+	for (int i = 0; i < n; i++) {
+		char words[128];
+		snprintf(words, sizeof(words), "%s", f[i].shown);
+		bool any = strchr(words, '|') != NULL, seen = false;
+		for (char *w = strtok(words, " ()|"); w != NULL; w = strtok(NULL, " ()|")) {
+			bool ph = false;
+			for (size_t k = 0; k < ARRAY_LEN(placeholder); k++)
+				ph |= strcmp(w, placeholder[k]) == 0;
+			if (ph)
+				continue;
+			if (any)
+				seen |= strstr(h, w) != NULL;
+			else
+				ck_assert_msg(strstr(h, w) != NULL, "field [%s]: no [%s] in [%s]",
+					      f[i].shown, w, h);
+		}
+		ck_assert_msg(!any || seen, "field [%s]: none in [%s]", f[i].shown, h);
+	}
+	ck_assert_ptr_nonnull(strstr(h, " 12:34:56"));
+}
+END_TEST
+
 FBX_TEST_SUITE(tui)
 {
 	Suite *s = suite_create("tui");
@@ -717,6 +1190,18 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, health_pane);
 	tcase_add_test(tc, printout_has_every_pane);
 	tcase_add_test(tc, resilience_pane);
+	tcase_add_test(tc, hint_keeps_help_quit_and_clock);
+	tcase_add_test(tc, sort_in_title_and_filter_ignores_case);
+	tcase_add_test(tc, rates_coloured_by_their_threshold);
+	tcase_add_test(tc, selection_keeps_state_colour);
+	tcase_add_test(tc, sparkline_steady_is_flat);
+	tcase_add_test(tc, event_rate_over_seconds);
+	tcase_add_test(tc, words_are_the_librarys);
+	tcase_add_test(tc, detail_plurals_and_off);
+	tcase_add_test(tc, pages_and_scrolling);
+	tcase_add_test(tc, printout_has_every_row);
+	tcase_add_test(tc, no_box_says_why);
+	tcase_add_test(tc, header_fields_as_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -44,6 +44,12 @@ static void kv(struct tui_screen *s, int *row, const char *key, enum tui_attr at
 	} while (*text != '\0' && *row < s->rows);
 }
 
+/* "1 success" and "2 successes": the detail view is read in sentences. */
+static const char *plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static void recent_events(const struct tui_sample *cur, const char *name, struct tui_screen *s,
 			  int row)
 {
@@ -58,7 +64,8 @@ static void recent_events(const struct tui_sample *cur, const char *name, struct
 		if (x->corrupt || strcmp(x->name, name) != 0)
 			continue;
 		struct pen p = tui_pen_at(s, row++);
-		tui_event_line(&p, cur, x, false);
+		tui_gap(&p, 0);
+		tui_event_line(&p, cur, x);
 	}
 }
 
@@ -73,10 +80,10 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 		return;
 	}
 	const fbx_breaker_config *c = &b->config;
-	char age[32];
+	char age[32], word[32];
 	tui_age(age, sizeof(age), b->state_age_ns, false);
 	kv(s, &row, "state", tui_state_attr(b->state), "%s %s for %s", tui_state_glyph(b->state),
-	   tui_breaker_word(b), age);
+	   tui_breaker_word(b, word, sizeof(word)), age);
 	if (b->trial_due)
 		kv(s, &row, "trial allowed in", TUI_BAD, "due: the next call is the trial");
 	else if (b->state == FBX_OPEN)
@@ -86,11 +93,19 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 	   (unsigned long long)b->ignored, (unsigned long long)b->slow);
 	kv(s, &row, "rejected / trips", TUI_NORMAL, "%llu / %llu", (unsigned long long)b->rejected,
 	   (unsigned long long)b->trips);
-	kv(s, &row, "consecutive failures", TUI_NORMAL, "%llu of %u",
-	   (unsigned long long)b->consecutive_failures, c->fail_max);
-	kv(s, &row, "operator actions", TUI_NORMAL, "%llu trip, %llu hold, %llu release, %llu reset",
-	   (unsigned long long)b->manual_actions[0], (unsigned long long)b->manual_actions[1],
-	   (unsigned long long)b->manual_actions[2], (unsigned long long)b->manual_actions[3]);
+	/* fail_max 0 turns the policy off: "0 of 0" would read as tripping */
+	if (c->fail_max == 0)
+		kv(s, &row, "consecutive failures", TUI_DIM, "off (%llu in a row)",
+		   (unsigned long long)b->consecutive_failures);
+	else
+		kv(s, &row, "consecutive failures", tui_rate_attr((double)b->consecutive_failures, c->fail_max),
+		   "%llu of %u", (unsigned long long)b->consecutive_failures, c->fail_max);
+	const uint64_t *m = b->manual_actions;
+	kv(s, &row, "operator actions", TUI_NORMAL, "%llu %s, %llu %s, %llu %s, %llu %s",
+	   (unsigned long long)m[0], plural(m[0], "trip", "trips"), (unsigned long long)m[1],
+	   plural(m[1], "hold", "holds"), (unsigned long long)m[2],
+	   plural(m[2], "release", "releases"), (unsigned long long)m[3],
+	   plural(m[3], "reset", "resets"));
 	if (b->operator_known) {
 		/* read from the box, which any writer may have scribbled on: a
 		 * control byte must not reach the terminal */
@@ -103,17 +118,26 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 		why[n] = '\0';
 		tui_age(age, sizeof(age), b->operator_age_ns, false);
 		kv(s, &row, "last operator action", TUI_MANUAL, "%s %s ago by uid %u pid %d%s%s",
-		   fbx_event_cause_name(b->operator_cause), age, (unsigned)b->operator_uid,
+		   fbx_event_cause_label(b->operator_cause), age, (unsigned)b->operator_uid,
 		   (int)b->operator_pid, why[0] ? ": " : "", why);
 	}
-	if (c->failure_rate_pct || c->slow_rate_pct)
-		kv(s, &row, "window", TUI_NORMAL, "%llu calls, %llu failed, %llu slow (trips at %u%% failed / %u%% slow, min %u)",
-		   (unsigned long long)b->window_calls, (unsigned long long)b->window_failures,
-		   (unsigned long long)b->window_slow, c->failure_rate_pct, c->slow_rate_pct, c->min_calls);
+	if (c->failure_rate_pct || c->slow_rate_pct) {
+		char fr[24] = "off", sr[24] = "off";
+		if (c->failure_rate_pct)
+			snprintf(fr, sizeof(fr), "%u%%", c->failure_rate_pct);
+		if (c->slow_rate_pct)
+			snprintf(sr, sizeof(sr), "%u%%", c->slow_rate_pct);
+		kv(s, &row, "window", TUI_NORMAL,
+		   "%llu %s, %llu failed, %llu slow (trips at %s failed / %s slow, min %u %s)",
+		   (unsigned long long)b->window_calls, plural(b->window_calls, "call", "calls"),
+		   (unsigned long long)b->window_failures, (unsigned long long)b->window_slow, fr, sr,
+		   c->min_calls, plural(c->min_calls, "call", "calls"));
+	}
 	kv(s, &row, "open period", TUI_NORMAL, "%.1f s%s", (double)c->reset_timeout_ns / 1e9,
 	   c->reset_timeout_max_ns > c->reset_timeout_ns ? ", doubling" : "");
-	kv(s, &row, "half-open", TUI_NORMAL, "%u/%u trials in flight, %u successes close, lease %.1f s",
-	   b->half_open_in_flight, c->half_open_max, c->success_threshold,
+	kv(s, &row, "half-open", TUI_NORMAL, "%u/%u %s in flight, %u %s, lease %.1f s",
+	   b->half_open_in_flight, c->half_open_max, plural(c->half_open_max, "trial", "trials"),
+	   c->success_threshold, plural(c->success_threshold, "success closes", "successes close"),
 	   (double)c->trial_lease_ns / 1e9);
 	recent_events(cur, b->name, s, row + 1);
 }
@@ -146,8 +170,8 @@ static void limiter_detail(const struct tui_sample *cur, const fbx_limiter_info 
 	   (unsigned long long)l->allowed, (unsigned long long)l->denied,
 	   (unsigned long long)l->dry_run_denied);
 	if (l->keyed) {
-		kv(s, &row, "keys", TUI_NORMAL, "%llu held, %llu evicted", (unsigned long long)l->keys,
-		   (unsigned long long)l->evictions);
+		kv(s, &row, "keys", TUI_NORMAL, "%llu %s held, %llu evicted", (unsigned long long)l->keys,
+		   plural(l->keys, "key", "keys"), (unsigned long long)l->evictions);
 		if (row < s->rows)
 			tui_title(s, row++, "MOST DENIED KEYS (estimates, never low)", false);
 		for (uint32_t i = 0; i < l->ntop && row < s->rows; i++) {

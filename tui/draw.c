@@ -54,7 +54,10 @@ struct pen tui_pen_at(struct tui_screen *s, int row)
 	return (struct pen){&s->line[row], 0, s->cols};
 }
 
-/* The whole line in one attribute (a selected row, a title). */
+/* The whole line in one attribute (a title), or marked as selected: then
+ * every span keeps its attribute, as TUI_ON_SELECTED, over a reverse
+ * video background, so that a state's colour still shows on the row the
+ * operator is about to act on. */
 void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr)
 {
 	if (row < 0 || row >= s->rows)
@@ -64,8 +67,26 @@ void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr)
 	while ((int)n < s->cols)
 		l->text[n++] = ' ';
 	l->text[n] = '\0';
-	l->nspans = 1;
-	l->span[0] = (struct tui_span){0, (uint16_t)s->cols, (uint8_t)attr};
+	struct tui_span all = {0, (uint16_t)s->cols, (uint8_t)attr};
+	if (attr != TUI_SELECTED) {
+		l->nspans = 1;
+		l->span[0] = all;
+		return;
+	}
+	int keep = l->nspans < TUI_SPANS_MAX ? l->nspans : TUI_SPANS_MAX - 1;
+	memmove(&l->span[1], &l->span[0], (size_t)keep * sizeof(l->span[0]));
+	l->span[0] = all;
+	l->nspans = (uint8_t)(keep + 1);
+	for (int k = 1; k < l->nspans; k++)
+		l->span[k].attr = (uint8_t)TUI_ON_SELECTED(l->span[k].attr);
+}
+
+int tui_first_row(const struct tui_view *v, enum tui_pane pane, int n, int room)
+{
+	if (v->pane != pane || room < 1 || v->selected < room)
+		return 0;
+	int first = v->selected - room + 1;
+	return first > n - 1 ? (n > 0 ? n - 1 : 0) : first;
 }
 
 void tui_title(struct tui_screen *s, int row, const char *text, bool active)
@@ -75,3 +96,31 @@ void tui_title(struct tui_screen *s, int row, const char *text, bool active)
 	tui_mark_line(s, row, active ? TUI_TITLE : TUI_BOLD);
 }
 
+
+void tui_gap(struct pen *p, int i)
+{
+	tui_put(p, i == 0 ? "  " : " ", -1, TUI_NORMAL);
+}
+
+void tui_cell(struct pen *p, const struct tui_column *c, int i, enum tui_attr attr,
+	      const char *fmt, ...)
+{
+	char buf[TUI_COLS_MAX + 1], cell[TUI_COLS_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	const struct tui_column *col = &c[i];
+	int w = col->width > 0 && col->width < TUI_COLS_MAX ? col->width : (int)strlen(buf);
+	snprintf(cell, sizeof(cell), col->right ? "%*.*s" : "%-*.*s", w, w, buf);
+	tui_gap(p, i);
+	tui_put(p, cell, -1, attr);
+}
+
+void tui_heading(struct pen *p, enum tui_table t)
+{
+	int n;
+	const struct tui_column *c = tui_columns(t, &n);
+	for (int i = 0; i < n; i++)
+		tui_cell(p, c, i, TUI_BOLD, "%s", c[i].head);
+}

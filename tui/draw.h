@@ -19,6 +19,13 @@ void tui_putf(struct pen *p, int width, enum tui_attr attr, const char *fmt, ...
 /* The whole line in one attribute (a selected row). */
 void tui_mark_line(struct tui_screen *s, int row, enum tui_attr attr);
 void tui_title(struct tui_screen *s, int row, const char *text, bool active);
+/* Column i of a table row: the blank before it ("  " before the first),
+ * then the text in the column's width and alignment, cut to it. */
+void tui_gap(struct pen *p, int i);
+void tui_cell(struct pen *p, const struct tui_column *c, int i, enum tui_attr attr,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A table's headings, in bold, from tables.c. */
+void tui_heading(struct pen *p, enum tui_table t);
 
 /* figures.c */
 uint64_t tui_calls_of(const fbx_breaker_info *b);
@@ -34,6 +41,10 @@ double tui_slow_pct(const fbx_breaker_info *b, const fbx_breaker_info *pb);
 /* Indices of the pane's records, sorted and filtered; returns how many. */
 int tui_order(const struct tui_sample *cur, const struct tui_view *v, enum tui_pane p, int *idx,
 	      int max);
+
+/* A rate's colour by its distance to the threshold that trips on it
+ * (0: that policy is off, never coloured). */
+enum tui_attr tui_rate_attr(double value, uint32_t threshold);
 
 /* history.c */
 void tui_sparkline(struct pen *p, const struct tui_history *h, size_t index);
@@ -62,10 +73,13 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 const fbx_worker_info *tui_prev_worker(const struct tui_sample *prev, size_t at,
 				       const fbx_worker_info *w);
 void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
-		     struct tui_screen *s, int row);
-/* One event on one line (pane_events.c), with or without its record's name. */
-void tui_event_line(struct pen *p, const struct tui_sample *cur, const fbx_event *x,
-		    bool with_name);
+		     struct tui_screen *s, int row, int rows);
+/* One event on one line (pane_events.c): fbx_event_format's words, in the
+ * colour of the state it led to, or the operator's. */
+void tui_event_line(struct pen *p, const struct tui_sample *cur, const fbx_event *x);
+/* The first of n rows to draw in a window of room rows so that the
+ * selected one (when this pane has the selection) is in sight. */
+int tui_first_row(const struct tui_view *v, enum tui_pane pane, int n, int room);
 void tui_detail(const struct tui_sample *cur, const struct tui_view *v, struct tui_screen *s);
 
 #endif

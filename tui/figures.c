@@ -215,9 +215,11 @@ static int cmp_resilience(const void *x, const void *y)
 	return strcmp(na, nb);
 }
 
+/* Letter case aside: an operator typing "pay" in an incident means
+ * Payments too. */
 static bool matches(const struct tui_view *v, const char *name)
 {
-	return v->filter[0] == '\0' || strstr(name, v->filter) != NULL;
+	return v->filter[0] == '\0' || strcasestr(name, v->filter) != NULL;
 }
 
 /* Indices of the pane's records, sorted and filtered; returns how many. */

@@ -6,6 +6,9 @@
  * Samples the box every interval, renders the screen model (screen.c) and
  * copies it to the terminal; -1 prints one plain snapshot and exits.  The
  * box vanishing or being recreated is shown, and it is reattached to.
+ * With no box named (-b, FUSEBOX_BOX), the only box on the host is shown;
+ * with several, the console lists them and exits 2; with none, it waits
+ * for one to appear (a printout exits 2 instead).
  */
 #include <curses.h>
 #include <signal.h>
@@ -17,6 +20,7 @@
 
 #include <stdarg.h>
 
+#include "boxfind.h"
 #include "busguard.h"
 #include "screen.h"
 #include "term.h"
@@ -36,8 +40,15 @@ static int fail(const char *fmt, ...)
 	return 2;
 }
 
+/* A message on the hint line goes after this long: a result read once
+ * must not pass for the state of things minutes later. */
+#define MESSAGE_NS (5ull * 1000000000u)
+
 struct top {
 	const char *name;
+	char found[48];       /* the box box_find chose, which name points at */
+	bool finding;         /* none named and none on the host yet: looking */
+	char no_box[256];     /* why there is no box, for the header */
 	fbx_box *box;         /* read-only: what is shown */
 	fbx_box *rw;          /* for operator actions; NULL when not allowed */
 	ino_t ino;
@@ -47,9 +58,20 @@ struct top {
 	struct tui_view view;
 	bool color;
 	char message[160];
+	uint64_t message_at;  /* when it was said (fbx_clock_now) */
 	char selected[FBX_NAME_MAX]; /* the selection follows this record */
 	struct tui_history history;
 };
+
+static void say(struct top *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct top *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->message, sizeof(t->message), fmt, ap);
+	va_end(ap);
+	t->message_at = fbx_clock_now();
+}
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -84,14 +106,31 @@ static ino_t object_ino(const char *name)
  * when its name now names another object (it was recreated). */
 static void attach(struct top *t, bool want_write)
 {
+	if (t->finding) {
+		/* none was named: the first box to appear, if it is the only one;
+		 * several appearing at once are listed, and which one is the
+		 * operator's call (q, then -b NAME) */
+		enum box_found r = box_find(NULL, t->found, sizeof(t->found), t->no_box,
+					    sizeof(t->no_box));
+		if (r != BOX_ONLY && r != BOX_NAMED) {
+			if (r == BOX_NONE)
+				snprintf(t->no_box, sizeof(t->no_box),
+					 "no box on this host: waiting for one to appear");
+			return;
+		}
+		t->finding = false;
+		t->name = t->view.box = t->found;
+		t->view.no_box = NULL;
+		/* not "box ...": the attach below would say over it */
+		say(t, "showing box %s, the only one on this host", t->name);
+	}
 	ino_t ino = object_ino(t->name);
 	if (t->box != NULL && ino == t->ino)
 		return;
 	if (t->box != NULL) {
 		detach(t);
-		snprintf(t->message, sizeof(t->message), ino ? "box %s was recreated: reattached"
-							     : "box %s vanished: waiting for it",
-			 t->name);
+		say(t, ino ? "box %s was recreated: reattached" : "box %s vanished: waiting for it",
+		    t->name);
 	}
 	if (ino == 0)
 		return;
@@ -101,12 +140,11 @@ static void attach(struct top *t, bool want_write)
 	int rc = fbx_box_open(t->name, FBX_OPEN_RDONLY, &quick, &t->box);
 	t->view.read_only = true; /* until a writable handle is had */
 	if (rc != 0) {
-		snprintf(t->message, sizeof(t->message), "box %s cannot be read: %s", t->name,
-			 fbx_strerror(rc));
+		say(t, "box %s cannot be read: %s", t->name, fbx_strerror(rc));
 		return;
 	}
 	if (strncmp(t->message, "box ", 4) == 0)
-		snprintf(t->message, sizeof(t->message), "attached to box %s", t->name);
+		say(t, "attached to box %s", t->name);
 	t->ino = ino;
 	if (fbx_snapshot_new(t->box, &t->snap[0]) != 0 || fbx_snapshot_new(t->box, &t->snap[1]) != 0) {
 		detach(t);
@@ -151,8 +189,7 @@ static void sample(struct top *t)
 		/* the same object, cut short: open it afresh when it is whole */
 		detach(t);
 		t->ino = 0;
-		snprintf(t->message, sizeof(t->message), "box %s was truncated: waiting for it",
-			 t->name);
+		say(t, "box %s was truncated: waiting for it", t->name);
 		return;
 	}
 	if (rc != 0)
@@ -204,7 +241,16 @@ static int one_shot(struct top *t)
 	sample(t);
 	static struct tui_screen s;
 	t->view.all_panes = true; /* no Tab on paper: every pane */
-	render(t, TUI_ROWS_MAX, 132, &s);
+	/* every row of every pane, however many: a printout cut short
+	 * without a word would be believed whole */
+	int rows = tui_printout_rows(&t->sample[t->cur]);
+	s.line = calloc((size_t)rows, sizeof(*s.line));
+	if (s.line == NULL) {
+		detach(t);
+		return fail("no memory for a printout of %d lines", rows);
+	}
+	s.cap = rows;
+	render(t, rows, 132, &s);
 	/* plain text for scripts: no key hints, no room kept for a terminal */
 	for (int r = 0; r < s.rows; r++) {
 		size_t n = strlen(s.line[r].text);
@@ -213,6 +259,7 @@ static int one_shot(struct top *t)
 		if (r != 1 && n > 0)
 			printf("%.*s\n", (int)n, s.line[r].text);
 	}
+	free(s.line);
 	detach(t);
 	return 0;
 }
@@ -221,6 +268,8 @@ static int one_shot(struct top *t)
 
 static chtype attr_of(const struct top *t, int a)
 {
+	if (TUI_IS_ON_SELECTED(a))
+		return attr_of(t, TUI_ATTR(a)) | A_REVERSE;
 	switch (a) {
 	case TUI_BOLD: return A_BOLD;
 	case TUI_DIM: return A_DIM;
@@ -301,11 +350,11 @@ static void act(struct top *t, int key)
 	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
 	const char *name = cur && cur->snap ? tui_selected_name(cur, &t->view) : NULL;
 	if (t->rw == NULL) {
-		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		say(t, "read-only: actions are off");
 		return;
 	}
 	if (name == NULL) {
-		snprintf(t->message, sizeof(t->message), "select a %s first",
+		say(t, "select a %s first",
 			 key == 'd' ? "limiter" : "breaker");
 		return;
 	}
@@ -318,45 +367,48 @@ static void act(struct top *t, int key)
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(li[i].name, name) == 0)
 				on = !li[i].dry_run;
-		snprintf(q, sizeof(q), "Dry-run %s for %s? [y/N] ", on ? "ON" : "OFF", name);
+		snprintf(q, sizeof(q), tui_prompt(on ? TUI_Q_DRY_ON : TUI_Q_DRY_OFF)->format, name);
 		if (!confirm(q)) {
-			snprintf(t->message, sizeof(t->message), "cancelled");
+			say(t, "cancelled");
 			return;
 		}
-		if (!prompt("Reason (Enter to skip, Esc cancels): ", reason, sizeof(reason))) {
-			snprintf(t->message, sizeof(t->message), "cancelled");
+		if (!prompt(tui_prompt(TUI_Q_REASON)->format, reason, sizeof(reason))) {
+			say(t, "cancelled");
 			return;
 		}
 		int rc = fbx_limiter_find(t->rw, name, &l);
 		if (rc == 0)
 			rc = fbx_limiter_set_dry_run(l, on, reason[0] ? reason : NULL);
-		snprintf(t->message, sizeof(t->message), "%s: dry-run %s%s%s", name, on ? "on" : "off",
+		say(t, "%s: dry-run %s%s%s", name, on ? "on" : "off",
 			 rc ? ": " : "", rc ? fbx_strerror(rc) : "");
 		return;
 	}
 	static const struct {
 		int key;
+		enum tui_prompt q;
 		const char *verb;
 		int (*fn)(fbx_breaker *, const char *);
-	} acts[] = {{'t', "Trip", fbx_breaker_trip}, {'c', "Hold closed", fbx_breaker_hold},
-		    {'a', "Release to automatic", fbx_breaker_release}, {'r', "Reset", fbx_breaker_reset}};
+	} acts[] = {{'t', TUI_Q_TRIP, "Trip", fbx_breaker_trip},
+		    {'c', TUI_Q_HOLD, "Hold closed", fbx_breaker_hold},
+		    {'a', TUI_Q_RELEASE, "Release to automatic", fbx_breaker_release},
+		    {'r', TUI_Q_RESET, "Reset", fbx_breaker_reset}};
 	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
 		if (acts[i].key != key)
 			continue;
-		snprintf(q, sizeof(q), "%s %s? [y/N] ", acts[i].verb, name);
+		snprintf(q, sizeof(q), tui_prompt(acts[i].q)->format, name);
 		if (!confirm(q)) {
-			snprintf(t->message, sizeof(t->message), "cancelled");
+			say(t, "cancelled");
 			return;
 		}
-		if (!prompt("Reason (Enter to skip, Esc cancels): ", reason, sizeof(reason))) {
-			snprintf(t->message, sizeof(t->message), "cancelled");
+		if (!prompt(tui_prompt(TUI_Q_REASON)->format, reason, sizeof(reason))) {
+			say(t, "cancelled");
 			return;
 		}
 		fbx_breaker *b;
 		int rc = fbx_breaker_find(t->rw, name, &b);
 		if (rc == 0)
 			rc = acts[i].fn(b, reason[0] ? reason : NULL);
-		snprintf(t->message, sizeof(t->message), "%s %s: %s", acts[i].verb, name,
+		say(t, "%s %s: %s", acts[i].verb, name,
 			 rc ? fbx_strerror(rc) : "done");
 	}
 }
@@ -369,24 +421,22 @@ static void drain_toggle(struct top *t)
 {
 	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
 	if (t->rw == NULL) {
-		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		say(t, "read-only: actions are off");
 		return;
 	}
 	if (cur == NULL || cur->snap == NULL) {
-		snprintf(t->message, sizeof(t->message), "no box to drain");
+		say(t, "no box to drain");
 		return;
 	}
 	bool on = !fbx_snapshot_health(cur->snap)->draining;
 	char q[160];
-	snprintf(q, sizeof(q), on ? "Start draining box %s (readiness fails from now)? [y/N] "
-				  : "Stop draining box %s (ready again)? [y/N] ",
-		 t->name);
+	snprintf(q, sizeof(q), tui_prompt(on ? TUI_Q_DRAIN_ON : TUI_Q_DRAIN_OFF)->format, t->name);
 	if (!confirm(q)) {
-		snprintf(t->message, sizeof(t->message), "cancelled");
+		say(t, "cancelled");
 		return;
 	}
 	int rc = fbx_drain(t->rw, on);
-	snprintf(t->message, sizeof(t->message), "box %s: %s%s%s", t->name,
+	say(t, "box %s: %s%s%s", t->name,
 		 on ? "draining" : "drain stopped", rc ? ": " : "", rc ? fbx_strerror(rc) : "");
 }
 
@@ -395,22 +445,22 @@ static void remove_check(struct top *t)
 	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
 	const char *name = cur && cur->snap ? tui_selected_name(cur, &t->view) : NULL;
 	if (t->rw == NULL) {
-		snprintf(t->message, sizeof(t->message), "read-only: actions are off");
+		say(t, "read-only: actions are off");
 		return;
 	}
 	if (name == NULL) {
-		snprintf(t->message, sizeof(t->message), "select a check first");
+		say(t, "select a check first");
 		return;
 	}
 	char q[160], keep[FBX_NAME_MAX];
 	snprintf(keep, sizeof(keep), "%s", name); /* the snapshot may move under the prompt */
-	snprintf(q, sizeof(q), "Remove check %s? [y/N] ", keep);
+	snprintf(q, sizeof(q), tui_prompt(TUI_Q_REMOVE_CHECK)->format, keep);
 	if (!confirm(q)) {
-		snprintf(t->message, sizeof(t->message), "cancelled");
+		say(t, "cancelled");
 		return;
 	}
 	int rc = fbx_check_remove(t->rw, keep);
-	snprintf(t->message, sizeof(t->message), "Remove check %s: %s", keep,
+	say(t, "Remove check %s: %s", keep,
 		 rc ? fbx_strerror(rc) : "done");
 }
 
@@ -443,6 +493,24 @@ static void k_up(struct loop *l)
 	if (l->t->view.selected > 0)
 		l->t->view.selected--;
 }
+/* A page is the rows the selected pane shows now, so that PgDn brings
+ * the next screenful into sight. */
+static void k_page(struct loop *l, int dir)
+{
+	int n = pane_rows(l->t), page = tui_page_rows(&l->t->view, LINES);
+	int sel = l->t->view.selected + dir * page;
+	l->t->view.selected = sel >= n ? n - 1 : sel;
+	if (l->t->view.selected < 0)
+		l->t->view.selected = 0;
+}
+static void k_pgdn(struct loop *l) { k_page(l, 1); }
+static void k_pgup(struct loop *l) { k_page(l, -1); }
+static void k_home(struct loop *l) { l->t->view.selected = 0; }
+static void k_end(struct loop *l)
+{
+	int n = pane_rows(l->t);
+	l->t->view.selected = n > 0 ? n - 1 : 0;
+}
 static void k_sort(struct loop *l) { l->t->view.sort = (l->t->view.sort + 1) % TUI_SORT_COUNT; }
 static void k_pause(struct loop *l) { l->t->view.paused = !l->t->view.paused; }
 static void k_slower(struct loop *l)
@@ -457,7 +525,7 @@ static void k_faster(struct loop *l)
 }
 static void k_filter(struct loop *l)
 {
-	if (!prompt("Filter: ", l->t->view.filter, sizeof(l->t->view.filter)))
+	if (!prompt(tui_prompt(TUI_Q_FILTER)->format, l->t->view.filter, sizeof(l->t->view.filter)))
 		l->t->view.filter[0] = '\0';
 	l->t->view.selected = 0;
 }
@@ -466,7 +534,7 @@ static void k_breaker(struct loop *l, int key)
 	if (l->t->view.pane == TUI_PANE_BREAKERS)
 		act(l->t, key);
 	else
-		snprintf(l->t->message, sizeof(l->t->message), "select a breaker first (Tab)");
+		say(l->t, "select a breaker first (Tab)");
 	l->next_sample = 0;
 }
 static void k_trip(struct loop *l) { k_breaker(l, 't'); }
@@ -478,7 +546,7 @@ static void k_dry(struct loop *l)
 	if (l->t->view.pane == TUI_PANE_LIMITERS)
 		act(l->t, 'd');
 	else
-		snprintf(l->t->message, sizeof(l->t->message), "select a limiter first (Tab)");
+		say(l->t, "select a limiter first (Tab)");
 	l->next_sample = 0;
 }
 static void k_drain(struct loop *l)
@@ -491,7 +559,7 @@ static void k_remove(struct loop *l)
 	if (l->t->view.pane == TUI_PANE_HEALTH)
 		remove_check(l->t);
 	else
-		snprintf(l->t->message, sizeof(l->t->message), "select a check first (Tab to HEALTH)");
+		say(l->t, "select a check first (Tab to HEALTH)");
 	l->next_sample = 0;
 }
 static void k_help(struct loop *l);
@@ -499,7 +567,7 @@ static void k_detail(struct loop *l)
 {
 	enum tui_pane p = l->t->view.pane;
 	if (p != TUI_PANE_BREAKERS && p != TUI_PANE_LIMITERS && !l->t->view.detail)
-		snprintf(l->t->message, sizeof(l->t->message), "select a breaker or limiter first (Tab)");
+		say(l->t, "select a breaker or limiter first (Tab)");
 	else
 		l->t->view.detail = !l->t->view.detail;
 }
@@ -517,6 +585,10 @@ static const struct key {
 	 k_detail},
 	{'j', KEY_DOWN, "j, Down", false, "move the selection down", k_down},
 	{'k', KEY_UP, "k, Up", false, "move the selection up", k_up},
+	{KEY_NPAGE, ' ', "PgDn, Space", false, "move the selection down a page", k_pgdn},
+	{KEY_PPAGE, 'b', "PgUp, b", false, "move the selection up a page", k_pgup},
+	{KEY_HOME, 'g', "Home, g", false, "move the selection to the first row", k_home},
+	{KEY_END, 'G', "End, G", false, "move the selection to the last row", k_end},
 	{'t', 0, "t", true, "trip the selected breaker (forced open)", k_trip},
 	{'c', 0, "c", true, "hold the selected breaker closed (forced closed)", k_hold},
 	{'a', 0, "a", true, "release the selected breaker to automatic", k_release},
@@ -535,32 +607,65 @@ static const struct key {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* Page by page when the keys outnumber the lines: at 80x24 they do. */
 static void k_help(struct loop *l)
 {
-	erase();
-	int r = 0;
-	mvaddstr(r++, 0, "fusebox-top keys");
-	r++;
-	for (size_t i = 0; i < NKEYS && r < LINES - 3; i++) {
-		if (keys[i].changes && l->t->view.read_only)
-			continue;
-		mvprintw(r++, 0, "  %-9s %s", keys[i].name, keys[i].help);
+	size_t shown[NKEYS], n = 0;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!keys[i].changes || !l->t->view.read_only)
+			shown[n++] = i;
+	int per = LINES - 4 > 1 ? LINES - 4 : 1;
+	for (size_t at = 0; at < n || at == 0;) {
+		erase();
+		int r = 0;
+		mvaddstr(r++, 0, "fusebox-top keys");
+		r++;
+		for (; at < n && r < 2 + per; at++) {
+			char line[256];
+			snprintf(line, sizeof(line), "  %-11s %s", keys[shown[at]].name,
+				 keys[shown[at]].help);
+			mvaddnstr(r++, 0, line, COLS); /* cut, not wrapped onto the next key */
+		}
+		if (at >= n && !l->t->view.read_only && r + 2 < LINES - 1) {
+			mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms); a breaker's or limiter's then");
+			mvaddstr(++r, 0, "  takes an optional reason (Esc there cancels the action).");
+		}
+		mvaddstr(LINES - 1, 0, at < n ? "press any key for more" : "press any key");
+		refresh();
+		timeout(-1);
+		if (getch() == 'q' || at >= n)
+			break;
 	}
-	if (!l->t->view.read_only && r < LINES - 3) {
-		mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms); a breaker's or limiter's then");
-		mvaddstr(++r, 0, "  takes an optional reason, recorded in the event ring with your uid and pid.");
-	}
-	mvaddstr(LINES - 1, 0, "press any key");
-	refresh();
-	timeout(-1);
-	getch();
 }
 
 /* fusebox-top --keys: the same table, for the man page and scripts. */
 static void print_keys(void)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		printf("%-9s %s%s\n", keys[i].name, keys[i].help, keys[i].changes ? " (not read-only)" : "");
+		printf("%-12s %s%s\n", keys[i].name, keys[i].help, keys[i].changes ? " (not read-only)" : "");
+}
+
+/* fusebox-top --man: the man page's parts that the code owns, as troff
+ * between marker comments; tui/man.mk splices them into
+ * man/fusebox-top.1, and tests/test_console.c checks the committed page
+ * holds exactly them. */
+static void print_man(void)
+{
+	puts(".\\\" BEGIN GENERATED keys");
+	puts(".TP 14");
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (i > 0)
+			puts(".TP");
+		printf(strchr(keys[i].name, ' ') ? ".B \"" : ".B ");
+		tui_man_text(stdout, keys[i].name);
+		puts(strchr(keys[i].name, ' ') ? "\"" : "");
+		tui_man_text(stdout, keys[i].help);
+		puts(keys[i].changes ? " (not in read-only mode)" : "");
+	}
+	puts(".\\\" END GENERATED keys");
+	tui_man_header(stdout);
+	tui_man_columns(stdout);
+	tui_man_prompts(stdout);
 }
 
 static int console(struct top *t, bool write)
@@ -599,6 +704,11 @@ static int console(struct top *t, bool write)
 			next_sample = now + (uint64_t)(t->view.interval_s * 1e9);
 			dirty = true;
 		}
+		/* (said after now was read: not yet old) */
+		if (t->message[0] != '\0' && now > t->message_at && now - t->message_at > MESSAGE_NS) {
+			t->message[0] = '\0';
+			dirty = true;
+		}
 		/* draw only when something changed: a sample, a key, a resize */
 		if (dirty) {
 			render(t, LINES, COLS, &s);
@@ -619,7 +729,7 @@ static int console(struct top *t, bool write)
 			if (ch != keys[i].code && (keys[i].alt == 0 || ch != keys[i].alt))
 				continue;
 			if (keys[i].changes && t->view.read_only)
-				snprintf(t->message, sizeof(t->message), "read-only: %s is not available",
+				say(t, "read-only: %s is not available",
 					 keys[i].name);
 			else
 				keys[i].run(&lp);
@@ -635,18 +745,19 @@ static int console(struct top *t, bool write)
 
 int main(int argc, char **argv)
 {
-	struct top t = {.name = getenv("FUSEBOX_BOX")};
-	if (t.name == NULL || *t.name == '\0')
-		t.name = "default";
+	struct top t = {.name = NULL};
 	t.view.interval_s = 1.0;
 	t.color = getenv("NO_COLOR") == NULL || *getenv("NO_COLOR") == '\0';
 	bool once = false, write = true;
+	const char *given = NULL;
 	for (int i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-b") == 0 || strcmp(argv[i], "-d") == 0) && i + 1 == argc) {
 			return fail("%s needs a value (%s)", argv[i],
 				    argv[i][1] == 'b' ? "a box name" : "a number of seconds");
 		} else if (strcmp(argv[i], "-b") == 0) {
-			t.name = argv[++i];
+			given = argv[++i];
+			if (fbx_name_check_box(given) != 0)
+				return fail("bad box name '%s'", given);
 		} else if (strcmp(argv[i], "-d") == 0) {
 			char *end;
 			t.view.interval_s = strtod(argv[++i], &end);
@@ -662,18 +773,42 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--keys") == 0) {
 			print_keys();
 			return 0;
+		} else if (strcmp(argv[i], "--man") == 0) {
+			print_man();
+			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1] [--keys]\n");
+			printf("usage: fusebox-top [-b BOX] [-d SECONDS] [--readonly] [--no-color] [-1] [--keys] [--man]\n");
 			return 0;
 		} else {
 			return fail("unknown option '%s' (see fusebox-top --help)", argv[i]);
 		}
 	}
-	if (fbx_name_check_box(t.name) != 0)
+	once = once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO);
+	char msg[256];
+	switch (box_find(given, t.found, sizeof(t.found), msg, sizeof(msg))) {
+	case BOX_NAMED:
+	case BOX_ONLY:
+		t.name = t.found;
+		break;
+	case BOX_NONE:
+		/* a printout has nothing to print; a console waits for the
+		 * service to start and create its box */
+		if (once)
+			return fail("%s", msg);
+		t.finding = true;
+		t.name = "";
+		snprintf(t.no_box, sizeof(t.no_box), "no box on this host: waiting for one to appear");
+		t.view.no_box = t.no_box;
+		break;
+	default:
+		/* several: which one is the operator's call, never a guess */
+		return fail("%s", msg);
+	}
+	if (!t.finding && fbx_name_check_box(t.name) != 0)
 		return fail("bad box name '%s'", t.name);
-	t.view.box = t.name;
+	t.view.box = t.finding ? "fusebox-top" : t.name;
 	t.view.read_only = !write;
-	if (once || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
+	if (once)
 		return one_shot(&t);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);

@@ -7,7 +7,7 @@
 #include "draw.h"
 
 void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
-			struct tui_screen *s, int row)
+		     struct tui_screen *s, int row, int rows)
 {
 	if (row >= s->rows)
 		return;
@@ -17,36 +17,29 @@ void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 	size_t n;
 	uint64_t dropped;
 	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
-	for (size_t i = 0; i < n && row < s->rows; i++, row++) {
-		const fbx_event *x = &e[n - 1 - i];
+	int shown = (int)(n < (size_t)INT32_MAX ? n : INT32_MAX);
+	int first = tui_first_row(v, TUI_PANE_EVENTS, shown, rows - 1);
+	for (int k = first; k < shown && row < s->rows && k - first < rows - 1; k++, row++) {
 		struct pen p = tui_pen_at(s, row);
-		tui_event_line(&p, cur, x, true);
+		tui_gap(&p, 0);
+		tui_event_line(&p, cur, &e[n - 1 - (size_t)k]);
+		if (v->pane == TUI_PANE_EVENTS && k == v->selected)
+			tui_mark_line(s, row, TUI_SELECTED);
 	}
 }
 
-/* One event: when, (whose,) from -> to, why; an operator's reason before
- * who acted, so that the reason shows at 80 columns. */
-void tui_event_line(struct pen *p, const struct tui_sample *cur, const fbx_event *x,
-		    bool with_name)
+/* The library's line (fusebox-top, fuseboxctl and the documents print
+ * the same), coloured as a whole: an operator's action or a change of
+ * configuration stands out, a transition takes the colour of the state
+ * it led to. */
+void tui_event_line(struct pen *p, const struct tui_sample *cur, const fbx_event *x)
 {
-	double ago = cur->time_ns > x->time_ns ? (double)(cur->time_ns - x->time_ns) / 1e9 : 0;
-	if (x->corrupt) {
-		tui_putf(p, -1, TUI_BAD, "  %7.1fs ago  (damaged event)", ago);
-		return;
-	}
+	char line[TUI_COLS_MAX + 1];
+	fbx_event_format(x, cur->time_ns, line, sizeof(line));
 	bool manual = x->kind == FBX_EV_MANUAL || x->kind == FBX_EV_CONFIG;
-	tui_putf(p, 16, TUI_DIM, "  %7.1fs ago", ago);
-	if (with_name)
-		tui_putf(p, 19, TUI_NORMAL, "%-18.18s", x->name);
-	if (x->from >= 0 || x->to >= 0) {
-		tui_putf(p, -1, x->from >= 0 ? tui_state_attr(x->from) : TUI_DIM, "%s",
-			 x->from >= 0 ? tui_state_word(x->from) : "-");
-		tui_put(p, " -> ", -1, TUI_NORMAL);
-		tui_putf(p, -1, x->to >= 0 ? tui_state_attr(x->to) : TUI_DIM, "%s",
-			 x->to >= 0 ? tui_state_word(x->to) : "-");
-	}
-	tui_putf(p, -1, manual ? TUI_MANUAL : TUI_NORMAL, "  %s", fbx_event_cause_name(x->cause));
-	if (manual)
-		tui_putf(p, -1, TUI_MANUAL, "%s%s  (uid %u pid %d)", x->reason[0] ? ": " : "", x->reason,
-			 (unsigned)x->uid, (int)x->pid);
+	enum tui_attr a = x->corrupt ? TUI_BAD
+			  : manual ? TUI_MANUAL
+			  : x->to >= 0 && x->to != x->from ? tui_state_attr(x->to)
+			  : TUI_NORMAL;
+	tui_put(p, line, -1, a);
 }

@@ -22,6 +22,8 @@ bool tui_health_used(const fbx_snapshot *snap)
 	return h != NULL && (nw > 0 || nc > 0 || h->started || h->draining);
 }
 
+enum { STATUS, CHECK, CRIT, AGE, TTL, MESSAGE };
+
 static enum tui_attr check_attr(int status)
 {
 	return status == FBX_CHECK_PASS ? TUI_GOOD : status == FBX_CHECK_WARN ? TUI_WARN : TUI_BAD;
@@ -59,46 +61,44 @@ int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 	int n = tui_order(cur, v, TUI_PANE_HEALTH, idx, (int)(sizeof(idx) / sizeof(idx[0])));
 	const fbx_health *h = cur && cur->snap ? fbx_snapshot_health(cur->snap) : NULL;
 	char t[160];
-	snprintf(t, sizeof(t), "HEALTH %s  %d checks%s%s", h ? tui_health_word(h->status) : "?", n,
-		 v->filter[0] ? "  filter: " : "", v->filter);
+	snprintf(t, sizeof(t), "HEALTH %s  %d checks  by %s%s%s", h ? tui_health_word(h->status) : "?",
+		 n, tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_HEALTH);
 	if (h == NULL)
 		return row;
 	struct pen p = tui_pen_at(s, row++);
 	probes_line(&p, h);
 	p = tui_pen_at(s, row++);
-	tui_put(&p, "  STATUS ", 9, TUI_BOLD);
-	tui_putf(&p, 23, TUI_BOLD, "%-22s", "CHECK");
-	tui_putf(&p, 5, TUI_BOLD, "%-4s", "CRIT");
-	tui_putf(&p, 6, TUI_BOLD, "%5s", "AGE");
-	tui_putf(&p, 6, TUI_BOLD, "%5s", "TTL");
-	tui_put(&p, "  MESSAGE", -1, TUI_BOLD);
+	tui_heading(&p, TUI_COLS_HEALTH);
+	int nc;
+	const struct tui_column *col = tui_columns(TUI_COLS_HEALTH, &nc);
+	(void)nc;
 	size_t cnt;
 	const fbx_check_info *c = fbx_snapshot_checks(cur->snap, &cnt);
-	int first = v->pane == TUI_PANE_HEALTH && v->selected >= rows - 3 ? v->selected - (rows - 4) : 0;
+	int first = tui_first_row(v, TUI_PANE_HEALTH, n, rows - 3);
 	for (int k = first; k < n && row < s->rows && k - first < rows - 3; k++, row++) {
 		const fbx_check_info *x = &c[idx[k]];
 		p = tui_pen_at(s, row);
-		tui_putf(&p, 9, check_attr(x->status), "  %s", check_word(x->status));
-		tui_putf(&p, 23, TUI_NORMAL, "%-22.22s", x->name);
+		tui_cell(&p, col, STATUS, check_attr(x->status), "%s", check_word(x->status));
+		tui_cell(&p, col, CHECK, TUI_NORMAL, "%s", x->name);
 		if (x->corrupt) {
-			tui_put(&p, "(damaged: counts as failed until set again)", -1, TUI_BAD);
+			tui_put(&p, " (damaged: counts as failed until set again)", -1, TUI_BAD);
 		} else {
-			tui_putf(&p, 5, x->critical ? TUI_BOLD : TUI_DIM, "%-4s", x->critical ? "yes" : "no");
+			tui_cell(&p, col, CRIT, x->critical ? TUI_BOLD : TUI_DIM, "%s", x->critical ? "yes" : "no");
 			char age[16] = "-", ttl[16] = "-";
 			if (x->ttl_ns > 0) {
 				tui_age(age, sizeof(age), x->age_ns, true);
 				tui_age(ttl, sizeof(ttl), x->ttl_ns, true);
 			}
-			tui_putf(&p, 6, x->expired ? TUI_BAD : TUI_NORMAL, "%5s", age);
-			tui_putf(&p, 6, TUI_DIM, "%5s", ttl);
+			tui_cell(&p, col, AGE, x->expired ? TUI_BAD : TUI_NORMAL, "%s", age);
+			tui_cell(&p, col, TTL, TUI_DIM, "%s", ttl);
 			if (x->breaker[0] != '\0')
-				tui_putf(&p, -1, TUI_NORMAL, "  follows breaker %s", x->breaker);
+				tui_cell(&p, col, MESSAGE, TUI_NORMAL, "follows breaker %s", x->breaker);
 			else if (x->expired && x->ttl_ns > 0)
-				tui_putf(&p, -1, TUI_BAD, "  EXPIRED (set %s) %s",
+				tui_cell(&p, col, MESSAGE, TUI_BAD, "EXPIRED (set %s) %s",
 					 fbx_check_status_name(x->set_status), x->message);
 			else
-				tui_putf(&p, -1, TUI_NORMAL, "  %s", x->message);
+				tui_cell(&p, col, MESSAGE, TUI_NORMAL, "%s", x->message);
 		}
 		if (v->pane == TUI_PANE_HEALTH && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);

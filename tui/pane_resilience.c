@@ -17,71 +17,73 @@ static double answered_pct(const fbx_cache_info *c)
 	return all == 0 ? -1 : 100.0 * (double)yes / (double)all;
 }
 
-/* Headings in the rows' own widths, so that each word sits over its column. */
-static void heading(struct pen *p, int kind)
+enum { B_NAME, B_BALANCE, B_RETRIES, B_REQUESTS, B_ALLOWED, B_REFUSED, B_POLICY };
+enum { H_NAME, H_INFLIGHT, H_PEAK, H_REFUSED, H_RECLAIMED, H_LOAD };
+enum { C_NAME, C_ENTRIES, C_HIT, C_HITS, C_STALE, C_MISSES, C_PUTS };
+
+static const struct tui_column *cols(int kind)
 {
-	if (kind == 0)
-		tui_putf(p, -1, TUI_BOLD, "  %-20s%8s%8s%9s%9s%9s  %s", "BUDGET", "BALANCE", "RETRIES",
-			 "REQUESTS", "ALLOWED", "REFUSED", "POLICY");
-	else if (kind == 1)
-		tui_putf(p, -1, TUI_BOLD, "  %-20s%12s%6s%10s%10s  %s", "BULKHEAD", "IN FLIGHT ",
-			 "PEAK", "REFUSED", "RECLAIMED", "LOAD");
-	else
-		tui_putf(p, -1, TUI_BOLD, "  %-20s%14s%7s%9s%9s%9s%9s", "CACHE", "ENTRIES     ",
-			 "HIT%", "HITS", "STALE", "MISSES", "PUTS");
+	int n;
+	return tui_columns(kind == 0 ? TUI_COLS_BUDGETS : kind == 1 ? TUI_COLS_BULKHEADS
+								    : TUI_COLS_CACHES, &n);
 }
 
 static void budget_row(struct pen *p, const fbx_budget_info *b)
 {
-	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", b->name);
+	const struct tui_column *c = cols(0);
+	tui_cell(p, c, B_NAME, TUI_NORMAL, "%s", b->name);
 	/* none left: the next retry anywhere on the host is refused */
-	tui_putf(p, 8, b->balance == 0 ? TUI_BAD : TUI_GOOD, "%8llu", (unsigned long long)b->balance);
-	tui_putf(p, 8, TUI_NORMAL, "%8llu", (unsigned long long)b->withdrawals);
-	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)b->deposits);
-	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)b->retries_allowed);
-	tui_putf(p, 9, b->retries_refused ? TUI_WARN : TUI_NORMAL, "%9llu",
+	tui_cell(p, c, B_BALANCE, b->balance == 0 ? TUI_BAD : TUI_GOOD, "%llu",
+		 (unsigned long long)b->balance);
+	tui_cell(p, c, B_RETRIES, TUI_NORMAL, "%llu", (unsigned long long)b->withdrawals);
+	tui_cell(p, c, B_REQUESTS, TUI_NORMAL, "%llu", (unsigned long long)b->deposits);
+	tui_cell(p, c, B_ALLOWED, TUI_NORMAL, "%llu", (unsigned long long)b->retries_allowed);
+	tui_cell(p, c, B_REFUSED, b->retries_refused ? TUI_WARN : TUI_NORMAL, "%llu",
 		 (unsigned long long)b->retries_refused);
 	char ttl[16];
 	tui_age(ttl, sizeof(ttl), b->config.ttl_ns, true);
-	tui_putf(p, -1, TUI_DIM, "  %u%%+%u/s %s", b->config.percent, b->config.min_per_sec, ttl);
+	tui_cell(p, c, B_POLICY, TUI_DIM, "%u%%+%u/s %s", b->config.percent, b->config.min_per_sec, ttl);
 }
 
 static void bulkhead_row(struct pen *p, const fbx_bulkhead_info *h)
 {
-	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", h->name);
+	const struct tui_column *c = cols(1);
+	tui_cell(p, c, H_NAME, TUI_NORMAL, "%s", h->name);
 	bool full = h->in_flight >= h->cap;
 	enum tui_attr load = full ? TUI_BAD : h->in_flight * 4 >= (uint64_t)h->cap * 3 ? TUI_WARN
 										   : TUI_GOOD;
-	tui_putf(p, 12, load, "%6llu/%-5u", (unsigned long long)h->in_flight, h->cap);
-	tui_putf(p, 6, TUI_NORMAL, "%6llu", (unsigned long long)h->peak);
-	tui_putf(p, 10, h->refused ? TUI_WARN : TUI_NORMAL, "%10llu", (unsigned long long)h->refused);
-	tui_putf(p, 10, h->reclaimed ? TUI_WARN : TUI_NORMAL, "%10llu",
+	tui_cell(p, c, H_INFLIGHT, load, "%5llu/%-5u", (unsigned long long)h->in_flight, h->cap);
+	tui_cell(p, c, H_PEAK, TUI_NORMAL, "%llu", (unsigned long long)h->peak);
+	tui_cell(p, c, H_REFUSED, h->refused ? TUI_WARN : TUI_NORMAL, "%llu",
+		 (unsigned long long)h->refused);
+	tui_cell(p, c, H_RECLAIMED, h->reclaimed ? TUI_WARN : TUI_NORMAL, "%llu",
 		 (unsigned long long)h->reclaimed);
 	/* the share held, in 16 cells: '#' held, '.' free */
-	char bar[24] = "  [";
+	char bar[24] = "[";
 	uint64_t cells = h->cap ? (h->in_flight * 16 + h->cap - 1) / h->cap : 0;
 	for (int i = 0; i < 16; i++)
-		bar[3 + i] = (uint64_t)i < cells ? '#' : '.';
-	bar[19] = ']';
-	bar[20] = '\0';
-	tui_put(p, bar, -1, load);
+		bar[1 + i] = (uint64_t)i < cells ? '#' : '.';
+	bar[17] = ']';
+	bar[18] = '\0';
+	tui_cell(p, c, H_LOAD, load, "%s", bar);
 }
 
-static void cache_row(struct pen *p, const fbx_cache_info *c)
+static void cache_row(struct pen *p, const fbx_cache_info *k)
 {
-	tui_putf(p, 22, TUI_NORMAL, "  %-19.19s", c->name);
-	tui_putf(p, 14, TUI_NORMAL, "%7llu/%-6u", (unsigned long long)c->entries, c->slots);
-	double r = answered_pct(c);
+	const struct tui_column *c = cols(2);
+	tui_cell(p, c, C_NAME, TUI_NORMAL, "%s", k->name);
+	tui_cell(p, c, C_ENTRIES, TUI_NORMAL, "%6llu/%-6u", (unsigned long long)k->entries, k->slots);
+	double r = answered_pct(k);
 	if (r < 0)
-		tui_put(p, "      -", 7, TUI_DIM);
+		tui_cell(p, c, C_HIT, TUI_DIM, "-");
 	else
-		tui_putf(p, 7, r < 50 ? TUI_WARN : TUI_NORMAL, "%6.1f%%", r);
-	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->hits);
+		tui_cell(p, c, C_HIT, TUI_NORMAL, "%.1f%%", r);
+	tui_cell(p, c, C_HITS, TUI_NORMAL, "%llu", (unsigned long long)k->hits);
 	/* stale answers mean the upstream is failing and the cache covers it */
-	tui_putf(p, 9, c->stale_hits ? TUI_WARN : TUI_NORMAL, "%9llu",
-		 (unsigned long long)c->stale_hits);
-	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->misses);
-	tui_putf(p, 9, TUI_NORMAL, "%9llu", (unsigned long long)c->puts);
+	tui_cell(p, c, C_STALE, k->stale_hits ? TUI_WARN : TUI_NORMAL, "%llu",
+		 (unsigned long long)k->stale_hits);
+	tui_cell(p, c, C_MISSES, TUI_NORMAL, "%llu", (unsigned long long)k->misses);
+	tui_cell(p, c, C_PUTS, TUI_NORMAL, "%llu", (unsigned long long)k->puts);
 }
 
 int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
@@ -102,9 +104,9 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 	for (int k = 0; k < n; k++)
 		per[TUI_RES_KIND(idx[k])]++;
 	char t[160];
-	snprintf(t, sizeof(t), "RESILIENCE  %d budget%s  %d bulkhead%s  %d cache%s%s%s", per[0],
+	snprintf(t, sizeof(t), "RESILIENCE  %d budget%s  %d bulkhead%s  %d cache%s  by %s%s%s", per[0],
 		 per[0] == 1 ? "" : "s", per[1], per[1] == 1 ? "" : "s", per[2], per[2] == 1 ? "" : "s",
-		 v->filter[0] ? "  filter: " : "", v->filter);
+		 tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_RESILIENCE);
 	/* the lines: a heading before the first record of each kind; the
 	 * window over them keeps the selection in sight */
@@ -122,7 +124,9 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 	for (int l = first; l < nlines && row < s->rows && l - first < room; l++, row++) {
 		struct pen p = tui_pen_at(s, row);
 		if (line[l] < 0) {
-			heading(&p, -1 - line[l]);
+			int kind = -1 - line[l];
+			tui_heading(&p, kind == 0 ? TUI_COLS_BUDGETS : kind == 1 ? TUI_COLS_BULKHEADS
+										 : TUI_COLS_CACHES);
 			continue;
 		}
 		int k = line[l], kind = TUI_RES_KIND(idx[k]), i = TUI_RES_INDEX(idx[k]);

@@ -17,19 +17,7 @@ const char *tui_worker_word(const fbx_worker_info *w)
 	return w->process_gone ? "X gone" : "X stale";
 }
 
-/* Columns of 80: every one, the last ending at the 80th. */
-#define ROW_FMT(p, a, b, c, d, e, f, g, h, i)                                                 \
-	do {                                                                                  \
-		tui_putf(p, 10, TUI_BOLD, "  %-7s", a);                                       \
-		tui_putf(p, 11, TUI_BOLD, "%-10s", b);                                        \
-		tui_putf(p, 10, TUI_BOLD, "%-9s", c);                                         \
-		tui_putf(p, 7, TUI_BOLD, "%6s", d);                                           \
-		tui_putf(p, 8, TUI_BOLD, "%8s", e);                                           \
-		tui_putf(p, 9, TUI_BOLD, "%9s", f);                                           \
-		tui_putf(p, 10, TUI_BOLD, "%10s", g);                                         \
-		tui_putf(p, 8, TUI_BOLD, "%8s", h);                                           \
-		tui_putf(p, 7, TUI_BOLD, "%7s", i);                                           \
-	} while (0)
+enum { PID, ROLE, STATE, BEAT, TIMEOUT, INFLIGHT, SERVED, REQS, UP };
 
 int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
 		     const struct tui_view *v, struct tui_screen *s, int row, int rows)
@@ -49,22 +37,27 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 	}
 	char t[160];
 	if (h != NULL)
-		snprintf(t, sizeof(t), "WORKERS %d  %u alive  %u dead  %llu in flight  %.1f req/s%s%s", n,
-			 h->workers_alive + h->masters_alive, h->workers_dead,
-			 (unsigned long long)h->in_flight, total, v->filter[0] ? "  filter: " : "",
-			 v->filter);
+		snprintf(t, sizeof(t), "WORKERS %d  %u alive  %u dead  %llu in flight  %.1f req/s  by %s%s%s",
+			 n, h->workers_alive + h->masters_alive, h->workers_dead,
+			 (unsigned long long)h->in_flight, total, tui_sort_word(v->sort),
+			 v->filter[0] ? "  filter: " : "", v->filter);
 	else
 		snprintf(t, sizeof(t), "WORKERS");
 	tui_title(s, row++, t, v->pane == TUI_PANE_WORKERS);
 	struct pen p = tui_pen_at(s, row++);
-	ROW_FMT(&p, "PID", "ROLE", "STATE", "BEAT", "TIMEOUT", "INFLIGHT", "SERVED", "REQ/S", "UP");
-	int first = v->pane == TUI_PANE_WORKERS && v->selected >= rows - 2 ? v->selected - (rows - 3) : 0;
+	tui_heading(&p, TUI_COLS_WORKERS);
+	int nc;
+	const struct tui_column *col = tui_columns(TUI_COLS_WORKERS, &nc);
+	(void)nc;
+	int first = tui_first_row(v, TUI_PANE_WORKERS, n, rows - 2);
 	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
 		const fbx_worker_info *x = &w[idx[k]];
 		p = tui_pen_at(s, row);
 		if (x->corrupt) {
 			tui_putf(&p, -1, TUI_BAD, "  %-7d %-10.10s ? damaged  (slot damaged, not shown)",
 				 (int)x->pid, x->role);
+			if (v->pane == TUI_PANE_WORKERS && k == v->selected)
+				tui_mark_line(s, row, TUI_SELECTED);
 			continue;
 		}
 		const fbx_worker_info *px = tui_prev_worker(prev, (size_t)idx[k], x);
@@ -72,23 +65,23 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 		tui_age(beat, sizeof(beat), x->heartbeat_age_ns, false);
 		tui_age(tmo, sizeof(tmo), x->heartbeat_timeout_ns, false);
 		tui_age(up, sizeof(up), x->registered_age_ns, true);
-		tui_putf(&p, 10, TUI_NORMAL, "  %-7d", (int)x->pid);
-		tui_putf(&p, 11, strcmp(x->role, "master") == 0 ? TUI_BOLD : TUI_NORMAL, "%-10.10s",
+		tui_cell(&p, col, PID, TUI_NORMAL, "%d", (int)x->pid);
+		tui_cell(&p, col, ROLE, strcmp(x->role, "master") == 0 ? TUI_BOLD : TUI_NORMAL, "%s",
 			 x->role);
-		tui_putf(&p, 10, x->alive ? TUI_GOOD : TUI_BAD, "%-9s", tui_worker_word(x));
+		tui_cell(&p, col, STATE, x->alive ? TUI_GOOD : TUI_BAD, "%s", tui_worker_word(x));
 		/* a heartbeat past half its timeout is late: say so before it is dead */
 		bool late = x->heartbeat_age_ns * 2 > x->heartbeat_timeout_ns;
-		tui_putf(&p, 7, !x->alive && !x->process_gone ? TUI_BAD : late ? TUI_WARN : TUI_NORMAL,
-			 "%6s", beat);
-		tui_putf(&p, 8, TUI_DIM, "%8s", tmo);
-		tui_putf(&p, 9, x->in_flight ? TUI_BOLD : TUI_NORMAL, "%9llu",
+		tui_cell(&p, col, BEAT, !x->alive && !x->process_gone ? TUI_BAD : late ? TUI_WARN : TUI_NORMAL,
+			 "%s", beat);
+		tui_cell(&p, col, TIMEOUT, TUI_DIM, "%s", tmo);
+		tui_cell(&p, col, INFLIGHT, x->in_flight ? TUI_BOLD : TUI_NORMAL, "%llu",
 			 (unsigned long long)x->in_flight);
-		tui_putf(&p, 10, TUI_NORMAL, "%10llu", (unsigned long long)x->served);
+		tui_cell(&p, col, SERVED, TUI_NORMAL, "%llu", (unsigned long long)x->served);
 		if (px != NULL && !px->corrupt)
-			tui_putf(&p, 8, TUI_NORMAL, "%8.1f", tui_per_s(x->served, px->served, dt));
+			tui_cell(&p, col, REQS, TUI_NORMAL, "%.1f", tui_per_s(x->served, px->served, dt));
 		else
-			tui_put(&p, "       -", 8, TUI_DIM);
-		tui_putf(&p, 7, TUI_DIM, "%7s", up);
+			tui_cell(&p, col, REQS, TUI_DIM, "-");
+		tui_cell(&p, col, UP, TUI_DIM, "%s", up);
 		if (v->pane == TUI_PANE_WORKERS && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}

@@ -7,18 +7,30 @@
 
 #include "draw.h"
 
+/* The library's word, so that the console, fuseboxctl and the documents
+ * spell a state one way; what needs attention stands out by its glyph
+ * and colour (and bold or underline without colour), not by capitals. */
 const char *tui_state_word(int state)
 {
-	static const char *const w[] = {"closed", "OPEN", "half-open", "FORCED-OPEN", "forced-closed"};
-	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? w[state] : "?";
+	return fbx_breaker_state_label(state);
 }
 
-/* Not plain "OPEN": the move to half-open waits for a call, so an idle
+/* Not plain "open": the move to half-open waits for a call, so an idle
  * breaker stays open past its period, and an operator must tell that
  * from one still counting down. */
-const char *tui_breaker_word(const fbx_breaker_info *b)
+const char *tui_breaker_word(const fbx_breaker_info *b, char *buf, size_t len)
 {
-	return b->trial_due ? "OPEN,due" : tui_state_word(b->state);
+	if (b->trial_due)
+		snprintf(buf, len, "%s, due", tui_state_word(FBX_OPEN));
+	else
+		snprintf(buf, len, "%s", tui_state_word(b->state));
+	return buf;
+}
+
+const char *tui_sort_word(enum tui_sort sort)
+{
+	static const char *const w[TUI_SORT_COUNT] = {"worst first", "name", "busiest"};
+	return sort >= 0 && sort < TUI_SORT_COUNT ? w[sort] : "?";
 }
 
 void tui_age(char *buf, size_t len, uint64_t ns, bool compact)
@@ -62,10 +74,65 @@ enum tui_attr tui_state_attr(int state)
 	}
 }
 
+/* Lines of the breakers' and the limiters' panes (titles and headings
+ * included) on a screen of rows lines: breakers ~45%, limiters ~25%,
+ * events the rest; with the workers, health or resilience below, they get
+ * more of it. */
+static void layout(const struct tui_view *view, int rows, int *nb, int *nl)
+{
+	bool lower = view->pane == TUI_PANE_WORKERS || view->pane == TUI_PANE_HEALTH ||
+		     view->pane == TUI_PANE_RESILIENCE;
+	int left = rows - 2;
+	*nb = left * (lower ? 30 : 45) / 100, *nl = left * (lower ? 20 : 25) / 100;
+	if (*nb < 4)
+		*nb = 4;
+	if (*nl < 3)
+		*nl = 3;
+}
+
+int tui_page_rows(const struct tui_view *view, int rows)
+{
+	int nb, nl, n;
+	layout(view, rows, &nb, &nl);
+	switch (view->pane) {
+	case TUI_PANE_BREAKERS: n = nb - 2; break;
+	case TUI_PANE_LIMITERS: n = nl - 2; break;
+	case TUI_PANE_HEALTH: n = rows - 2 - nb - nl - 3; break;
+	/* the headings of the resilience pane's kinds take a few lines */
+	case TUI_PANE_RESILIENCE: n = rows - 2 - nb - nl - 4; break;
+	case TUI_PANE_EVENTS: n = rows - 2 - nb - nl - 1; break;
+	default: n = rows - 2 - nb - nl - 2; break;
+	}
+	return n < 1 ? 1 : n;
+}
+
+int tui_printout_rows(const struct tui_sample *cur)
+{
+	if (cur == NULL || cur->snap == NULL)
+		return 8;
+	size_t nb, nl, nw, nc, ng, nh, nk, ne;
+	uint64_t dropped;
+	fbx_snapshot_breakers(cur->snap, &nb);
+	fbx_snapshot_limiters(cur->snap, &nl);
+	fbx_snapshot_workers(cur->snap, &nw);
+	fbx_snapshot_checks(cur->snap, &nc);
+	fbx_snapshot_budgets(cur->snap, &ng);
+	fbx_snapshot_bulkheads(cur->snap, &nh);
+	fbx_snapshot_caches(cur->snap, &nk);
+	fbx_snapshot_events(cur->snap, &ne, &dropped);
+	/* titles, headings and "(none)" lines: a few per pane */
+	size_t n = 2 + nb + nl + nw + nc + ng + nh + nk + ne + 6 * 6;
+	return n > 1u << 22 ? 1 << 22 : (int)n;
+}
+
 void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 		const struct tui_view *view, int rows, int cols, struct tui_screen *out)
 {
-	out->rows = rows < 1 ? 1 : rows > TUI_ROWS_MAX ? TUI_ROWS_MAX : rows;
+	if (out->line == NULL || out->cap <= 0) {
+		out->line = out->own;
+		out->cap = TUI_ROWS_MAX;
+	}
+	out->rows = rows < 1 ? 1 : rows > out->cap ? out->cap : rows;
 	out->cols = cols < 1 ? 1 : cols > TUI_COLS_MAX ? TUI_COLS_MAX : cols;
 	for (int r = 0; r < out->rows; r++) {
 		out->line[r].text[0] = '\0';
@@ -85,19 +152,11 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 		row = tui_workers_pane(cur, prev, view, out, row, out->rows);
 		row = tui_health_pane(cur, view, out, row, out->rows);
 		row = tui_resilience_pane(cur, view, out, row, out->rows);
-		tui_events_pane(cur, view, out, row);
+		tui_events_pane(cur, view, out, row, out->rows - row);
 		return;
 	}
-	/* what is left: breakers ~45%, limiters ~25%, events the rest; with
-	 * the workers or the health checks below, they get more of it */
-	bool lower = view->pane == TUI_PANE_WORKERS || view->pane == TUI_PANE_HEALTH ||
-		     view->pane == TUI_PANE_RESILIENCE;
-	int left = out->rows - 2, row = 2;
-	int nb = left * (lower ? 30 : 45) / 100, nl = left * (lower ? 20 : 25) / 100;
-	if (nb < 4)
-		nb = 4;
-	if (nl < 3)
-		nl = 3;
+	int nb, nl, row = 2;
+	layout(view, out->rows, &nb, &nl);
 	row = tui_breakers_pane(cur, prev, view, out, row, nb);
 	if (row < 2 + nb)
 		row = 2 + nb < out->rows ? 2 + nb : row;
@@ -112,5 +171,5 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 	else if (view->pane == TUI_PANE_RESILIENCE)
 		tui_resilience_pane(cur, view, out, row, out->rows - row);
 	else
-		tui_events_pane(cur, view, out, row);
+		tui_events_pane(cur, view, out, row, out->rows - row);
 }
