@@ -21,7 +21,7 @@ enum box_found {
 /* given: the -b value or NULL.  On BOX_NAMED and BOX_ONLY the name is in
  * out; otherwise msg (if msglen > 0) holds one line, without "PROGRAM: "
  * and without a newline, saying what was found and what to do, e.g.
- * "no -b and several boxes: api, jobs (pick one: -b NAME or FUSEBOX_BOX=NAME)". */
+ * "no -b and 2 boxes on this host: api, jobs; pick one: -b NAME or FUSEBOX_BOX=NAME". */
 enum box_found box_find(const char *given, char *out, size_t outlen, char *msg, size_t msglen);
 
 #endif

@@ -48,9 +48,12 @@ enum box_found box_find(const char *given, char *out, size_t outlen, char *msg, 
 		for (size_t i = 0; i < n && i < LISTED && at < msglen; i++)
 			at += (size_t)snprintf(msg + at, msglen - at, "%s%s", i ? ", " : "", names[i].name);
 		if (n > LISTED && at < msglen)
-			at += (size_t)snprintf(msg + at, msglen - at, ", ... (fuseboxctl ls lists all)");
+			at += (size_t)snprintf(msg + at, msglen - at, ", ...");
 		if (at < msglen)
-			snprintf(msg + at, msglen - at, " (pick one: -b NAME or FUSEBOX_BOX=NAME)");
+			at += (size_t)snprintf(msg + at, msglen - at,
+					       "; pick one: -b NAME or FUSEBOX_BOX=NAME");
+		if (n > LISTED && at < msglen)
+			snprintf(msg + at, msglen - at, " (fuseboxctl ls lists all %zu)", n);
 	}
 	return BOX_SEVERAL;
 }
