@@ -85,14 +85,15 @@ static volatile sig_atomic_t stop;
 static fbx_box *the_box;
 static pid_t master_pid;
 
-/* fbx_drain is one store: safe here, and readiness fails at once, before
- * the slower work of stopping the workers begins. */
+/* fbx_drain_reason is async-signal-safe: readiness fails at once, before
+ * the slower work of stopping the workers begins, and the event ring says
+ * which signal began the drain. */
 static void on_signal(int sig)
 {
-	(void)sig;
 	stop = 1;
 	if (getpid() == master_pid && the_box != NULL)
-		fbx_drain(the_box, 1);
+		fbx_drain_reason(the_box, 1, sig == SIGTERM ? "SIGTERM to the fleet's master"
+							    : "SIGINT to the fleet's master");
 }
 
 static int usage(void)

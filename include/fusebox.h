@@ -546,8 +546,15 @@ int fbx_request_begin(fbx_box *box);
 int fbx_request_end(fbx_box *box);
 
 /* Marks the box draining: readiness fails at once, fbx_draining() says so.
- * One atomic store and a clock read: async-signal-safe, for a SIGTERM
- * handler.  on = 0 ends a drain started by mistake. */
+ * on = 0 ends a drain started by mistake.  A change is recorded in the
+ * event ring (record type FBX_REC_BOX, cause FBX_CAUSE_DRAIN_ON or _OFF)
+ * with this process's uid and pid and the reason (may be NULL; cut to
+ * FBX_REASON_MAX - 1 bytes); draining a box that drains already keeps the
+ * time its drain began and records nothing.  A compare-and-swap, a clock
+ * read and the event's stores — no lock, no allocation: async-signal-safe,
+ * for a SIGTERM handler. */
+int fbx_drain_reason(fbx_box *box, int on, const char *reason);
+/* fbx_drain_reason(box, on, NULL). */
 int fbx_drain(fbx_box *box, int on);
 /* Hot path: 1 while the box drains, 0 otherwise (or on a NULL box). */
 int fbx_draining(const fbx_box *box);
@@ -844,8 +851,10 @@ typedef enum fbx_event_cause {
 	FBX_CAUSE_DRY_RUN_ON = 13,
 	FBX_CAUSE_DRY_RUN_OFF = 14,
 	FBX_CAUSE_CREATED = 15,
+	FBX_CAUSE_DRAIN_ON = 16,     /* the box: a drain began (fbx_drain_reason) */
+	FBX_CAUSE_DRAIN_OFF = 17,    /* the box: a drain was ended */
 } fbx_event_cause;
-#define FBX_CAUSE_COUNT 16
+#define FBX_CAUSE_COUNT 18
 /* Identifiers ("fail_max", "trip", ... ; "transition", "manual", ...) for
  * JSON; "invalid" out of range. */
 const char *fbx_event_cause_name(int cause);
@@ -857,7 +866,10 @@ const char *fbx_event_cause_label(int cause);
 typedef enum fbx_record_type {
 	FBX_REC_BREAKER = 1,
 	FBX_REC_LIMITER = 2,
+	FBX_REC_BOX = 3,         /* the box itself (a drain); record 0, name the box's */
 } fbx_record_type;
+/* "breaker", "limiter", "box"; "invalid" otherwise. */
+const char *fbx_record_type_name(int type);
 
 typedef struct fbx_event {
 	uint64_t seq;            /* 0, 1, 2 ... over the life of the box */
@@ -975,7 +987,7 @@ const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
 
 /* The one line every tool, console and example prints for an event:
  *
- *   AGE ago  breaker|limiter NAME  [FROM -> TO  ]CAUSE[: REASON][  (uid U pid P)]
+ *   AGE ago  breaker|limiter|box NAME  [FROM -> TO  ]CAUSE[: REASON][  (uid U pid P)]
  *
  * e.g. "12.3s ago  breaker payments  closed -> open  consecutive failures",
  * "0.4s ago  breaker db  open -> forced-open  tripped: failover

@@ -74,7 +74,7 @@ const char *fbx_event_cause_name(int cause)
 		"none", "fail_max", "failure_rate", "slow_rate", "timeout",
 		"trial_failed", "trial_lease_expired", "trials_succeeded",
 		"trip", "hold", "release", "reset", "rule", "dry_run_on",
-		"dry_run_off", "created",
+		"dry_run_off", "created", "drain_on", "drain_off",
 	};
 	return cause >= 0 && cause < FBX_CAUSE_COUNT ? names[cause] : "invalid";
 }

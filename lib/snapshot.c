@@ -430,6 +430,8 @@ static int read_event(fbx_box *box, uint64_t seq, uint64_t head, struct evidence
 		ok = copy_name(e->name, box->breakers[record].head.name);
 	else if (ok && rtype == FBX_REC_LIMITER && record < box->cap_limiters)
 		ok = copy_name(e->name, box->limiters[record].head.name);
+	else if (ok && rtype == FBX_REC_BOX && record == 0)
+		snprintf(e->name, sizeof(e->name), "%s", box->name);   /* the handle's own */
 	else
 		ok = false;
 	e->kind = (fbx_event_kind)kind;

@@ -36,8 +36,20 @@ const char *fbx_event_cause_label(int cause)
 		"dry run on",
 		"dry run off",
 		"created",
+		"drain began",
+		"drain ended",
 	};
 	return cause >= 0 && cause < FBX_CAUSE_COUNT ? labels[cause] : "invalid";
+}
+
+const char *fbx_record_type_name(int type)
+{
+	switch (type) {
+	case FBX_REC_BREAKER: return "breaker";
+	case FBX_REC_LIMITER: return "limiter";
+	case FBX_REC_BOX: return "box";
+	default: return "invalid";
+	}
 }
 
 /* A line being written into a caller's buffer: like snprintf, the length
@@ -98,7 +110,7 @@ int fbx_event_format(const fbx_event *e, uint64_t now_ns, char *buf, size_t len)
 		put(&l, "(damaged event)");
 		return (int)l.at;
 	}
-	put(&l, "%s ", e->record_type == FBX_REC_BREAKER ? "breaker" : "limiter");
+	put(&l, "%s ", fbx_record_type_name(e->record_type));
 	put_text(&l, e->name, sizeof(e->name));
 	put(&l, "  ");
 	/* a transition; a record's creation names no state it came from, and

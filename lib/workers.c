@@ -141,17 +141,35 @@ int fbx_request_end(fbx_box *box)
 
 /* ---- drain and startup -------------------------------------------------- */
 
-int fbx_drain(fbx_box *box, int on)
+int fbx_drain_reason(fbx_box *box, int on, const char *reason)
 {
 	if (box == NULL)
 		return FBX_EINVAL;
 	if (box->read_only)
 		return FBX_ERDONLY;
-	/* Async-signal-safe: a clock read and one store, no lock, no event
-	 * (readers see when the drain began from the word itself). */
-	atomic_store_explicit(&box->hdr->draining, on ? now_ms(box) + 1 : 0,
-			      memory_order_release);
+	/* Async-signal-safe: a clock read, one compare-and-swap or exchange,
+	 * and the event's stores; no lock, nothing allocated.  Readers see
+	 * when the drain began from the word itself: a second drain keeps it,
+	 * and only a change is an event, so the ring says who began the drain
+	 * (and who ended it), not who repeated it. */
+	_Atomic uint64_t *w = &box->hdr->draining;
+	if (on) {
+		uint64_t idle = 0;
+		if (!atomic_compare_exchange_strong_explicit(w, &idle, now_ms(box) + 1,
+							     memory_order_release,
+							     memory_order_relaxed))
+			return 0;
+	} else if (atomic_exchange_explicit(w, 0, memory_order_release) == 0) {
+		return 0;
+	}
+	fbx__event_emit(box, FBX_EV_MANUAL, on ? FBX_CAUSE_DRAIN_ON : FBX_CAUSE_DRAIN_OFF,
+			FBX_REC_BOX, 0, -1, -1, reason);
 	return 0;
+}
+
+int fbx_drain(fbx_box *box, int on)
+{
+	return fbx_drain_reason(box, on, NULL);
 }
 
 int fbx_draining(const fbx_box *box)

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -334,6 +335,53 @@ START_TEST(drain_from_a_signal_handler)
 }
 END_TEST
 
+/* Box events for the drain: only changes, who and why; a second drain
+ * keeps the time the first began. */
+START_TEST(drain_recorded_once_with_who_and_why)
+{
+	fbx_event ev[16];
+	size_t n;
+	uint64_t next, from;
+	ck_assert_int_eq(fbx_events_read(box, 0, ev, 16, &n, &from), 0);
+	ck_assert_int_eq(fbx_drain_reason(box, 1, "deploy 42"), 0);
+	fbx_snapshot *s = snap();
+	uint64_t age = fbx_snapshot_health(s)->drain_age_ns;
+	fbx_snapshot_free(s);
+	tclock_advance_ms(3000);
+	ck_assert_int_eq(fbx_drain_reason(box, 1, "again"), 0);   /* no change */
+	s = snap();
+	ck_assert_uint_ge(fbx_snapshot_health(s)->drain_age_ns, age + T_MS(3000));
+	fbx_snapshot_free(s);
+	ck_assert_int_eq(fbx_drain(box, 0), 0);
+	ck_assert_int_eq(fbx_drain(box, 0), 0);                    /* no change */
+	ck_assert_int_eq(fbx_events_read(box, from, ev, 16, &n, &next), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ev[0].record_type, FBX_REC_BOX);
+	ck_assert_int_eq(ev[0].kind, FBX_EV_MANUAL);
+	ck_assert_int_eq(ev[0].cause, FBX_CAUSE_DRAIN_ON);
+	ck_assert_str_eq(ev[0].reason, "deploy 42");
+	ck_assert_int_eq(ev[0].pid, getpid());
+	ck_assert_int_eq(ev[1].cause, FBX_CAUSE_DRAIN_OFF);
+	ck_assert_str_eq(ev[1].reason, "");
+	fbx_box_info info;
+	ck_assert_int_eq(fbx_box_info_get(box, &info), 0);
+	ck_assert_str_eq(ev[0].name, info.name);
+	char line[256], want[256];
+	fbx_event_format(&ev[0], ev[0].time_ns, line, sizeof(line));
+	snprintf(want, sizeof(want), "0.0s ago  box %s  drain began: deploy 42  (uid %u pid %d)",
+		 info.name, (unsigned)getuid(), (int)getpid());
+	ck_assert_str_eq(line, want);
+	ck_assert_str_eq(fbx_record_type_name(FBX_REC_BOX), "box");
+	ck_assert_str_eq(fbx_event_cause_name(FBX_CAUSE_DRAIN_OFF), "drain_off");
+	/* a reader may not drain */
+	fbx_box *ro;
+	ck_assert_int_eq(fbx_box_open(info.name, FBX_OPEN_RDONLY, NULL, &ro), 0);
+	ck_assert_int_eq(fbx_drain_reason(ro, 1, "x"), FBX_ERDONLY);
+	fbx_box_close(ro);
+	ck_assert_int_eq(fbx_drain_reason(NULL, 1, "x"), FBX_EINVAL);
+}
+END_TEST
+
 /* drain wait: in-flight work that ends before the deadline, work that
  * does not (reported per worker), and a worker that dies meanwhile. */
 START_TEST(drain_wait_deadline)
@@ -401,6 +449,7 @@ FBX_TEST_SUITE(workers)
 	tc = tcase_create("drain");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, drain_from_a_signal_handler);
+	tcase_add_test(tc, drain_recorded_once_with_who_and_why);
 	tcase_add_test(tc, drain_wait_deadline);
 	tcase_add_test(tc, drain_wait_work_ends);
 	tcase_set_timeout(tc, 30);

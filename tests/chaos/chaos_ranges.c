@@ -186,7 +186,8 @@ const char *chaos_event_problem(const fbx_event *e, char *buf, size_t len)
 		return say(buf, len, "event %llu: kind %d", (unsigned long long)e->seq, (int)e->kind);
 	if ((unsigned)e->cause >= FBX_CAUSE_COUNT)
 		return say(buf, len, "event %llu: cause %d", (unsigned long long)e->seq, (int)e->cause);
-	if (e->record_type != FBX_REC_BREAKER && e->record_type != FBX_REC_LIMITER)
+	if (e->record_type != FBX_REC_BREAKER && e->record_type != FBX_REC_LIMITER &&
+	    e->record_type != FBX_REC_BOX)
 		return say(buf, len, "event %llu: record type %d", (unsigned long long)e->seq,
 			   (int)e->record_type);
 	if (e->from < -1 || e->from >= FBX_BREAKER_STATE_COUNT || e->to < -1 ||

@@ -412,9 +412,9 @@ UNCOVERED static void check_event(const fbx_event *e, const fbx_box *box)
 	CHECK(e->from >= -1 && e->from < FBX_BREAKER_STATE_COUNT);
 	CHECK(e->to >= -1 && e->to < FBX_BREAKER_STATE_COUNT);
 	CHECK(fbx_name_check_record(e->name) == 0);
-	CHECK(e->record_type == FBX_REC_BREAKER ? e->record < box->cap_breakers
-						: e->record_type == FBX_REC_LIMITER &&
-							  e->record < box->cap_limiters);
+	CHECK(e->record_type == FBX_REC_BREAKER   ? e->record < box->cap_breakers
+	      : e->record_type == FBX_REC_LIMITER ? e->record < box->cap_limiters
+						  : e->record_type == FBX_REC_BOX && e->record == 0);
 }
 
 UNCOVERED static void check_events(const fbx_event *ev, size_t n, const fbx_box *box)

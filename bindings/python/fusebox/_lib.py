@@ -68,7 +68,7 @@ FBX_CHECK_MESSAGE_MAX = 96
 FBX_CHECK_PASS, FBX_CHECK_WARN, FBX_CHECK_FAIL = range(3)
 FBX_HEALTH_OK, FBX_HEALTH_DEGRADED, FBX_HEALTH_UNHEALTHY = range(3)
 FBX_EV_TRANSITION, FBX_EV_MANUAL, FBX_EV_REGISTER, FBX_EV_CONFIG = 1, 2, 3, 4
-FBX_REC_BREAKER, FBX_REC_LIMITER = 1, 2
+FBX_REC_BREAKER, FBX_REC_LIMITER, FBX_REC_BOX = 1, 2, 3
 
 # ---- 7. retries, bulkheads, caches -----------------------------------------------
 FBX_JITTER_FULL, FBX_JITTER_NONE, FBX_JITTER_EQUAL, FBX_JITTER_DECORRELATED = range(4)
@@ -334,6 +334,7 @@ PROTOTYPES = {
     "fbx_request_begin": (c_int, [_P]),
     "fbx_request_end": (c_int, [_P]),
     "fbx_drain": (c_int, [_P, c_int]),
+    "fbx_drain_reason": (c_int, [_P, c_int, c_char_p]),
     "fbx_draining": (c_int, [_P]),
     "fbx_drain_wait": (c_int, [_P, c_uint64, POINTER(fbx_drain_busy), c_size_t,
                                POINTER(c_size_t)]),
@@ -386,6 +387,7 @@ PROTOTYPES = {
     "fbx_event_format": (c_int, [POINTER(fbx_event), c_uint64, c_char_p, c_size_t]),
     "fbx_breaker_state_label": (c_char_p, [c_int]),
     "fbx_event_cause_label": (c_char_p, [c_int]),
+    "fbx_record_type_name": (c_char_p, [c_int]),
     # clock and its test hook
     "fbx_clock_now": (c_uint64, []),
     "fbx_clock_set": (None, [CLOCK_FN, c_void_p]),

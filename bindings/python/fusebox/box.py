@@ -194,9 +194,12 @@ class Box:
         finally:
             self.request_end()
 
-    def drain(self, on=True):
-        """Marks the box draining (readiness fails at once); on=False ends it."""
-        check(self._lib.fbx_drain(self.handle(), 1 if on else 0), "drain")
+    def drain(self, on=True, reason=None):
+        """Marks the box draining (readiness fails at once); on=False ends it.
+        A change is an event with this process's uid, pid and the reason."""
+        from .breaker import _reason
+        check(self._lib.fbx_drain_reason(self.handle(), 1 if on else 0,
+                                         _reason(reason)), "drain")
 
     @property
     def draining(self):
@@ -329,7 +332,7 @@ class Box:
                 manual = e.kind in (L.FBX_EV_MANUAL, L.FBX_EV_CONFIG)
                 d.update({
                     "kind": kind(e.kind).decode(), "cause": cause(e.cause).decode(),
-                    "record": "breaker" if e.record_type == L.FBX_REC_BREAKER else "limiter",
+                    "record": self._lib.fbx_record_type_name(e.record_type).decode(),
                     "name": _text(e.name),
                     "from": state(getattr(e, "from")).decode() if getattr(e, "from") >= 0 else None,
                     "to": state(e.to).decode() if e.to >= 0 else None,

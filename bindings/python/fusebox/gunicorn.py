@@ -61,7 +61,8 @@ def drain_on_sigterm(server, box, period=3.0, timeout=30.0, log=None):
             log.warning("fusebox: SIGTERM again while draining: ignored (SIGINT stops at once)")
             return
         phase["now"] = "draining"
-        box.drain(True)                 # /ready fails from this instant, host-wide
+        # /ready fails from this instant, host-wide; the event says why
+        box.drain(True, reason="SIGTERM to gunicorn master %d" % os.getpid())
         log.warning("fusebox: SIGTERM: draining (%.1fs of failing readiness, then up to "
                     "%.0fs for requests in flight)", period, timeout)
         threading.Thread(target=finish, daemon=True, name="fusebox-drain").start()

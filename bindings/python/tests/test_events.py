@@ -34,6 +34,17 @@ class Events(BoxCase):
         self.assertGreaterEqual(len(seqs), 6)
         self.assertEqual(self.box.events(since=seqs[-1] + 1), [])
 
+    def test_drain_is_a_box_event_with_its_reason(self):
+        start = len(self.box.events())
+        self.box.drain(reason="deploy 42")
+        self.box.drain(reason="again")          # no change: no event
+        self.box.drain(False)
+        evs = self.box.events()[start:]
+        self.assertEqual([(e["record"], e["cause"], e["reason"]) for e in evs],
+                         [("box", "drain_on", "deploy 42"), ("box", "drain_off", "")])
+        self.assertEqual(evs[0]["name"], self.box_name)
+        self.assertIn("drain began: deploy 42", evs[0]["line"])
+
     def test_bad_limit_is_refused(self):
         with self.assertRaises(ValueError):
             self.box.events(limit=0)
