@@ -223,12 +223,16 @@ def _killpg(pgid):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Runs Cortex on fusebox.")
-    ap.add_argument("--port", type=int, default=4949)
+    ap = argparse.ArgumentParser(
+        description="Runs Cortex on fusebox: the fake upstreams, then gunicorn with its "
+                    "workers on one box; with --top, the console on that box (quitting "
+                    "it drains and stops everything), else --serve.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--port", type=int, default=4949, help="the service's port on 127.0.0.1")
     ap.add_argument("--upstream-ports", default="4950,4951,4952",
-                    help="embedder,backup,store")
-    ap.add_argument("--box", default="cortex")
-    ap.add_argument("--workers", type=int, default=4)
+                    help="the embedder's, the backup's and the store's ports")
+    ap.add_argument("--box", default="cortex", help="the box (created, and removed at the end)")
+    ap.add_argument("--workers", type=int, default=4, help="gunicorn's workers")
     ap.add_argument("--data", default=None, help="SQLite and logs (default: a temporary dir)")
     ap.add_argument("--top", help="the fusebox-top binary: run it on the box, stop on quit")
     ap.add_argument("--serve", action="store_true", help="no console: run until SIGINT/SIGTERM")
