@@ -206,6 +206,32 @@ static void fits(int cols)
 	}
 }
 
+/* Polls the screen until it no longer shows needle. */
+static void wait_gone(const char *needle)
+{
+	for (int waited = 0; waited <= POLL_MS; waited += STEP_MS) {
+		if (strstr(capture(), needle) == NULL)
+			return;
+		tsleep_ms(STEP_MS);
+	}
+	ck_abort_msg("the console kept showing \"%s\"; the screen was:\n%s", needle, screen);
+}
+
+/* What follows key on its line in text, blanks before it left out, into
+ * out: a setting as the detail view or fuseboxctl breaker show prints it. */
+static const char *value_after(const char *text, const char *key, char *out, size_t len)
+{
+	const char *k = strstr(text, key);
+	ck_assert_msg(k != NULL, "no [%s] in:\n%s", key, text);
+	k += strlen(key);
+	k += strspn(k, " ");
+	snprintf(out, len, "%.*s", (int)strcspn(k, "\n"), k);
+	size_t n = strlen(out);
+	while (n > 0 && out[n - 1] == ' ')
+		out[--n] = '\0';
+	return out;
+}
+
 /* A console on a new demo box, showing it, with the fleet running when
  * fleet_pid is not NULL; NULL, the test skipped, without tmux. */
 static const char *demo_console(const char *extra, pid_t *fleet_pid)
@@ -243,6 +269,26 @@ START_TEST(test_trip_confirm_release)
 	const char *other = strstr(pane, "catalog");
 	ck_assert_msg(other == NULL || (end != NULL && other > end),
 		      "the filter left catalog in the breakers pane:\n%s", screen);
+
+	/* the detail view and fuseboxctl breaker show say a setting in the
+	 * same words and figures */
+	key("Enter");
+	wait_for("BREAKER payments");
+	wait_for("  open period");
+	char mine[128], tools[128];
+	value_after(screen, "  open period", mine, sizeof(mine));
+	OK(box, "breaker", "show", "payments");
+	ck_assert_str_eq(mine, value_after(R.out, "  open period", tools, sizeof(tools)));
+	value_after(screen, "  half-open ", mine, sizeof(mine));
+	value_after(R.out, "  half-open ", tools, sizeof(tools));
+	/* "1 trial, 1 success to close, lease 30.000 s": the console says
+	 * the trials in flight of the trials, then the same words */
+	const char *same = strstr(tools, ", ");
+	ck_assert_msg(same != NULL && strstr(same + 2, " to close, lease ") != NULL &&
+			      strstr(mine, same) != NULL,
+		      "console [%s], fuseboxctl [%s]", mine, tools);
+	key("Enter");
+	wait_for("BREAKERS 1");
 
 	const char *st;
 	st = breaker_state(box, "payments");
@@ -507,26 +553,68 @@ START_TEST(test_workers_health_drain)
 	wait_for("HEALTH ");
 	wait_for("follows breaker payments");
 	wait_for("EXPIRED (set pass) gone");
+	/* the few checks leave rows: the events take them, below */
+	wait_for("EVENTS (newest first)");
+	ck_assert_ptr_nonnull(strstr(strstr(screen, "HEALTH "), "EVENTS (newest first)"));
 	fits(80);
+
+	/* a filter that hides every check says so; Esc at the filter clears
+	 * it (at once: the console sets a short escape delay) */
+	keys("/");
+	wait_for("Filter:");
+	keys("nomatch");
+	key("Enter");
+	wait_for("(none match 'nomatch')");
+	keys("/");
+	wait_for("Filter:");
+	keys("x");
+	key("Escape");
+	wait_gone("filter: ");
+	wait_gone("none match");
 
 	keys("D");
 	wait_for("Start draining box");
 	keys("n");
 	wait_for("cancelled");
 	EXPECT(0, box, "health", "--ready");
+	/* Esc at the reason cancels the drain, as it does a trip */
 	keys("D");
 	wait_for("Start draining box");
 	keys("y");
+	wait_for("Reason (Enter to skip, Esc cancels)");
+	keys("cs never");
+	key("Escape");
+	wait_for("cancelled");
+	EXPECT(0, box, "health", "--ready");
+	ck_assert_msg(strstr(events(box), "cs never") == NULL, "Esc recorded a drain:\n%s", R.out);
+	keys("D");
+	wait_for("Start draining box");
+	keys("y");
+	wait_for("Reason");
+	keys("cs deploy 7");
+	key("Enter");
 	wait_for(" DRAINING ");
 	wait_for("X NOT READY");
+	/* who and why, under the probes, from the event the drain recorded */
+	char who[96];
+	snprintf(who, sizeof(who), "by uid %u pid ", (unsigned)getuid());
+	wait_for(who);
+	wait_for(": cs deploy 7");
 	EXPECT(1, box, "health", "--ready");
 	ck_assert_str_eq(R.out, "not ready: draining\n");
+	ck_assert_msg(strstr(events(box), "drain began: cs deploy 7") != NULL, "no drain event:\n%s",
+		      R.out);
 	fits(80);
 	keys("D");
 	wait_for("Stop draining box");
 	keys("y");
+	wait_for("Reason");
+	keys("cs done 7");
+	key("Enter");
 	wait_for("drain stopped");
 	EXPECT(0, box, "health", "--ready");
+	ck_assert_msg(strstr(events(box), "drain ended: cs done 7") != NULL, "no end event:\n%s",
+		      R.out);
 
 	keys("/");
 	wait_for("Filter:");

@@ -73,6 +73,8 @@ static int attr_at(int row, int col)
 	return a;
 }
 
+static const char *dump(void); /* the whole screen, for failure messages */
+
 static struct tui_view view(void)
 {
 	return (struct tui_view){.box = "t", .interval_s = 1.0};
@@ -148,8 +150,11 @@ START_TEST(fits_80_by_24)
 		for (int k = 0; k < scr.line[r].nspans; k++)
 			ck_assert_int_le(scr.line[r].span[k].col + scr.line[r].span[k].len, 80);
 	}
-	ck_assert_int_ge(row_of("BREAKERS 12"), 0);
-	ck_assert_int_ge(row_of("LIMITERS 1"), 0);
+	/* 12 breakers do not fit: the title says which are in sight */
+	char want[64];
+	snprintf(want, sizeof(want), "BREAKERS 1-%d of 12  by worst first", tui_page_rows(&v, 24));
+	ck_assert_msg(row_of(want) >= 0, "no [%s] in [%s]", want, scr.line[2].text);
+	ck_assert_int_ge(row_of("LIMITERS 1  by"), 0);
 	ck_assert_int_ge(row_of("EVENTS"), 0);
 }
 END_TEST
@@ -455,9 +460,10 @@ START_TEST(workers_pane)
 	int t = row_of("WORKERS 3");
 	ck_assert_msg(t >= 0, "no workers title");
 	ck_assert_ptr_nonnull(strstr(scr.line[t].text, "1 alive  2 dead  1 in flight"));
-	ck_assert_int_lt(row_of("EVENTS"), 0); /* the workers take the events' place */
+	/* the workers take the events' place, which get the rows they leave */
 	ck_assert_int_ge(row_of("BREAKERS"), 0);
 	ck_assert_int_ge(row_of("PID     ROLE       STATE"), 0);
+	ck_assert_int_gt(row_of("EVENTS"), row_of("PID     ROLE       STATE") + 3);
 	char pid[16];
 	snprintf(pid, sizeof(pid), "  %-7d", (int)getpid());
 	int m = row_of(pid);
@@ -621,10 +627,11 @@ START_TEST(resilience_pane)
 	fits(80);
 	int t = row_of("RESILIENCE  2 budgets  1 bulkhead  1 cache");
 	ck_assert_msg(t >= 0, "no resilience title");
-	ck_assert_int_lt(row_of("EVENTS"), 0); /* it takes the events' place */
 	ck_assert_int_ge(row_of("BREAKERS"), 0);
 	int bh = row_of("  BUDGET  "), hh = row_of("  BULKHEAD  "), ch = row_of("  CACHE  ");
 	ck_assert(t < bh && bh < hh && hh < ch);
+	/* it takes the events' place; they get the rows it leaves */
+	ck_assert_int_gt(row_of("EVENTS"), ch + 1);
 	/* worst first: the budget with no retry left */
 	int pay = bh + 1, cat = bh + 2;
 	ck_assert_msg(strstr(scr.line[pay].text, "  payments                  0       2       10        2        1 20%+0/s 10s") != NULL,
@@ -673,6 +680,9 @@ START_TEST(resilience_pane)
 			sel = r;
 	ck_assert_msg(sel >= 0 && strstr(scr.line[sel].text, "  payments ") != NULL,
 		      "selected row not shown");
+	/* the title says which of the 16 records are in sight, ending at it */
+	t = row_of("RESILIENCE  14 budgets  1 bulkhead  1 cache  ");
+	ck_assert_msg(t >= 0 && strstr(scr.line[t].text, "-14 of 16  by name") != NULL, "%s", dump());
 	fbx_bulkhead_release(h, &p[0]);
 	fbx_bulkhead_release(h, &p[1]);
 }
@@ -696,6 +706,26 @@ START_TEST(printout_has_every_pane)
 			ck_assert_int_lt(rows[i - 1], rows[i]);
 	}
 	ck_assert_int_ge(row_of("master     o alive"), 0);
+	/* the man page's list of what a printout holds is printed from
+	 * tui_pane_name (fusebox-top --man): it names these titles, in
+	 * this order, and leaves none out */
+	ck_assert_int_eq(ARRAY_LEN(rows), TUI_PANE_COUNT);
+	for (int i = 0; i < TUI_PANE_COUNT; i++) {
+		char title[32];
+		size_t k = 0;
+		for (const char *c = tui_pane_name((enum tui_pane)i); *c && k + 1 < sizeof(title); c++)
+			title[k++] = (char)(*c - 'a' + 'A');
+		title[k] = '\0';
+		ck_assert_msg(rows[i] >= 0 && strncmp(scr.line[rows[i]].text, title, k) == 0,
+			      "pane %d is [%s] in the man page's list", i, title);
+	}
+	static char man[1024];
+	FILE *f = fmemopen(man, sizeof(man), "w");
+	ck_assert_ptr_nonnull(f);
+	tui_man_printout(f);
+	fclose(f);
+	ck_assert_msg(strstr(man, "(breakers, limiters, workers, health, resilience and events, "
+				  "one after the other)") != NULL, "%s", man);
 }
 END_TEST
 
@@ -1020,8 +1050,11 @@ START_TEST(detail_plurals_and_off)
 			      strstr(scr.line[r].text, " of 0") == NULL,
 		      "%s", dump());
 	r = row_of("  half-open");
-	ck_assert_msg(strstr(scr.line[r].text, "0/1 trial in flight, 1 success closes") != NULL,
+	ck_assert_msg(strstr(scr.line[r].text, "0/1 trial in flight, 1 success to close, lease 30.000 s") != NULL,
 		      "[%s]", scr.line[r].text);
+	/* fuseboxctl breaker show's words and figures for the same settings */
+	r = row_of("  open period");
+	ck_assert_msg(strstr(scr.line[r].text, "  60.000 s") != NULL, "[%s]", scr.line[r].text);
 	r = row_of("  window");
 	ck_assert_msg(strstr(scr.line[r].text, "1 call, 0 failed") != NULL, "[%s]", scr.line[r].text);
 	ck_assert_msg(strstr(scr.line[r].text, "50% failed / off slow, min 1 call") != NULL, "[%s]",
@@ -1063,6 +1096,182 @@ START_TEST(pages_and_scrolling)
 		if (attr_at(r, 0) == TUI_SELECTED)
 			sel = r;
 	ck_assert_msg(sel >= 0 && strstr(scr.line[sel].text, "breaker b00 ") != NULL, "%s", dump());
+	/* the titles say which rows are in sight of how many: the events
+	 * pane ends at the oldest, the breakers pane (away from its
+	 * selection) starts at the first */
+	char want[64];
+	int ev = row_of("EVENTS (newest first)"), room = scr.rows - ev - 1;
+	snprintf(want, sizeof(want), "EVENTS (newest first)  %d-16 of 16", 16 - room + 1);
+	ck_assert_msg(strstr(scr.line[ev].text, want) != NULL, "no [%s]:\n%s", want, dump());
+	snprintf(want, sizeof(want), "BREAKERS 1-%d of 16  by name", page);
+	ck_assert_msg(row_of(want) >= 0, "no [%s]:\n%s", want, dump());
+	/* selected at the end, the breakers' window shows the last page */
+	v.pane = TUI_PANE_BREAKERS;
+	v.selected = 15;
+	render(&v, 24, 80);
+	snprintf(want, sizeof(want), "BREAKERS %d-16 of 16  by name", 16 - page + 1);
+	ck_assert_msg(row_of(want) >= 0, "no [%s]:\n%s", want, dump());
+	/* all in sight: the count alone, as before */
+	render(&v, 60, 80);
+	ck_assert_msg(row_of("BREAKERS 16  by name") >= 0, "%s", dump());
+	ck_assert_msg(row_of(" of 16") < 0, "%s", dump());
+}
+END_TEST
+
+/* Esc acts at once: the console sets a short escape delay, not ncurses'
+ * second, unless the operator set ESCDELAY (a number of ms) themselves. */
+START_TEST(escape_delay_short_unless_set)
+{
+	ck_assert_int_eq(tui_escape_delay(NULL), 25);
+	ck_assert_int_eq(tui_escape_delay(""), 25);
+	ck_assert_int_eq(tui_escape_delay("100"), 100);
+	ck_assert_int_eq(tui_escape_delay("0"), 0);
+	/* what ncurses would not take as a number is no setting of theirs */
+	ck_assert_int_eq(tui_escape_delay("fast"), 25);
+	ck_assert_int_eq(tui_escape_delay("-5"), 25);
+	ck_assert_int_eq(tui_escape_delay("10ms"), 25);
+	ck_assert_int_eq(tui_escape_delay("99999999999999999999"), 25);
+}
+END_TEST
+
+/* A drain says since when in the header, and by whom and why in the
+ * health pane, from the event that began it; a reason from the box
+ * reaches the screen with its control bytes shown as '?'. */
+START_TEST(drain_who_and_why)
+{
+	breaker("pay");
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_PASS, 1, 60000ull * 1000000u, "x"), 0);
+	ck_assert_int_eq(fbx_drain_reason(box, 1, "INC-9 deploy\x1b[2J"), 0);
+	tclock_advance_ms(12000);
+	struct tui_view v = view();
+	v.pane = TUI_PANE_HEALTH;
+	render(&v, 24, 80);
+	fits(80);
+	ck_assert_msg(strstr(scr.line[0].text, " DRAINING 12s") != NULL, "[%s]", scr.line[0].text);
+	char want[128];
+	snprintf(want, sizeof(want), "  drain started 12s ago by uid %u pid %d: INC-9 deploy?[2J",
+		 (unsigned)getuid(), (int)getpid());
+	int d = row_of(want);
+	ck_assert_msg(d > row_of("HEALTH "), "no [%s]:\n%s", want, dump());
+	ck_assert_int_eq(attr_at(d, 4), TUI_MANUAL);
+	ck_assert_msg(strstr(scr.line[d - 1].text, "! DRAINING 12s") != NULL, "%s", dump());
+	ck_assert_int_gt(row_of("  STATUS CHECK"), d); /* the headings after it */
+	for (int r = 0; r < scr.rows; r++)
+		ck_assert_ptr_null(strchr(scr.line[r].text, 0x1b));
+	/* ended and begun again with no reason: this drain's event, not the
+	 * first one's */
+	ck_assert_int_eq(fbx_drain_reason(box, 0, "done"), 0);
+	render(&v, 24, 80);
+	ck_assert_int_lt(row_of("drain started"), 0);
+	ck_assert_int_eq(fbx_drain(box, 1), 0);
+	render(&v, 24, 80);
+	d = row_of("drain started");
+	ck_assert_msg(d >= 0 && strstr(scr.line[d].text, "(no reason given)") != NULL, "%s", dump());
+	ck_assert_ptr_null(strstr(scr.line[d].text, "INC-9"));
+	/* its event pushed out of the ring (64 events): nobody is named */
+	fbx_breaker *b = breaker("churn");
+	for (int i = 0; i < 40; i++) {
+		ck_assert_int_eq(fbx_breaker_trip(b, NULL), 0);
+		ck_assert_int_eq(fbx_breaker_reset(b, NULL), 0);
+	}
+	render(&v, 24, 80);
+	d = row_of("drain started");
+	ck_assert_msg(d >= 0 && strstr(scr.line[d].text, "no longer in the event ring") != NULL, "%s",
+		      dump());
+	ck_assert_ptr_null(strstr(scr.line[d].text, " by uid "));
+}
+END_TEST
+
+/* A filter that hides every row says so, with what was typed; a pane
+ * with no records at all still says there are none. */
+START_TEST(filter_hiding_all_says_so)
+{
+	breaker("payments");
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "10/second";
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "api", &lc, &l), 0);
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_PASS, 1, 60000ull * 1000000u, "x"), 0);
+	struct tui_view v = view();
+	snprintf(v.filter, sizeof(v.filter), "PAYM");
+	render(&v, 24, 80);
+	ck_assert_int_ge(breaker_row("payments"), 0); /* letter case aside */
+	int lim = row_of("LIMITERS 0");
+	ck_assert_msg(lim >= 0 && strstr(scr.line[lim + 2].text, "  (none match 'PAYM')") != NULL,
+		      "%s", dump());
+	ck_assert_int_lt(row_of("(no limiters)"), 0);
+	v.pane = TUI_PANE_HEALTH;
+	render(&v, 24, 80);
+	int h = row_of("HEALTH ");
+	ck_assert_msg(h >= 0 && strstr(scr.line[h + 3].text, "  (none match 'PAYM')") != NULL, "%s",
+		      dump());
+	ck_assert_int_lt(row_of("(no checks"), 0);
+	v.pane = TUI_PANE_RESILIENCE; /* none at all: not a filter's doing */
+	render(&v, 24, 80);
+	ck_assert_msg(row_of("(no retry budgets, bulkheads or caches in this box)") >= 0, "%s", dump());
+	v.pane = TUI_PANE_WORKERS;
+	render(&v, 24, 80);
+	ck_assert_msg(row_of("(no worker has registered") >= 0, "%s", dump());
+}
+END_TEST
+
+/* By name is the filter's order of names: letter case aside, then the
+ * exact bytes, so two names differing in case alone keep one order. */
+START_TEST(name_sort_ignores_case)
+{
+	static const char *const made[] = {"beta", "alpha", "Gamma", "Alpha", "delta"};
+	static const char *const want[] = {"Alpha", "alpha", "beta", "delta", "Gamma"};
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "10/second";
+	for (size_t i = 0; i < ARRAY_LEN(made); i++) {
+		breaker(made[i]);
+		fbx_limiter *l;
+		ck_assert_int_eq(fbx_limiter_register(box, made[i], &lc, &l), 0);
+	}
+	struct tui_view v = view();
+	v.sort = TUI_SORT_NAME;
+	render(&v, 40, 120);
+	struct tui_sample cur = {snap, fbx_snapshot_time(snap), 0, 1, 65536, 4096};
+	for (int p = TUI_PANE_BREAKERS; p <= TUI_PANE_LIMITERS; p++) {
+		v.pane = (enum tui_pane)p;
+		for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+			v.selected = (int)i;
+			ck_assert_str_eq(tui_selected_name(&cur, &v), want[i]);
+		}
+	}
+	int prev = -1;
+	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+		int r = breaker_row(want[i]);
+		ck_assert_msg(r > prev, "%s out of order:\n%s", want[i], dump());
+		prev = r;
+	}
+}
+END_TEST
+
+/* At 80x24 the health pane of a box with a check or two leaves most of
+ * its rows: the newest events take them rather than blanks. */
+START_TEST(health_leaves_rows_to_events)
+{
+	breaker("pay");
+	ck_assert_int_eq(fbx_check_set(box, "db", FBX_CHECK_PASS, 1, 60000ull * 1000000u, "x"), 0);
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "b%d", i);
+		breaker(name);
+	}
+	struct tui_view v = view();
+	v.pane = TUI_PANE_HEALTH;
+	render(&v, 24, 80);
+	fits(80);
+	int h = row_of("HEALTH ok  1 checks"), db = row_of(" db "), ev = row_of("EVENTS");
+	ck_assert_msg(h >= 0 && db > h && ev == db + 1, "%s", dump());
+	ck_assert_int_ne(attr_at(ev, 0), TUI_TITLE); /* not the pane with the selection */
+	for (int r = ev + 1; r < 24; r++)
+		ck_assert_msg(strstr(scr.line[r].text, " ago  ") != NULL, "row %d:\n%s", r, dump());
+	/* the selection stays in the health pane */
+	ck_assert_int_eq(attr_at(db, 0), TUI_SELECTED);
 }
 END_TEST
 
@@ -1202,6 +1411,11 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, printout_has_every_row);
 	tcase_add_test(tc, no_box_says_why);
 	tcase_add_test(tc, header_fields_as_documented);
+	tcase_add_test(tc, escape_delay_short_unless_set);
+	tcase_add_test(tc, drain_who_and_why);
+	tcase_add_test(tc, filter_hiding_all_says_so);
+	tcase_add_test(tc, name_sort_ignores_case);
+	tcase_add_test(tc, health_leaves_rows_to_events);
 	suite_add_tcase(s, tc);
 	return s;
 }

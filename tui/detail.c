@@ -50,6 +50,15 @@ static const char *plural(unsigned long long n, const char *one, const char *man
 	return n == 1 ? one : many;
 }
 
+/* A configured or remaining duration as fuseboxctl breaker show prints
+ * it, "60.000 s": the detail view and the tool are read side by side in
+ * an incident, and the same figure must not look like two. */
+static const char *seconds(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%.3f s", (double)ns / 1e9);
+	return buf;
+}
+
 static void recent_events(const struct tui_sample *cur, const char *name, struct tui_screen *s,
 			  int row)
 {
@@ -87,7 +96,8 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 	if (b->trial_due)
 		kv(s, &row, "trial allowed in", TUI_BAD, "due: the next call is the trial");
 	else if (b->state == FBX_OPEN)
-		kv(s, &row, "trial allowed in", TUI_BAD, "%.1f s", (double)b->open_remaining_ns / 1e9);
+		kv(s, &row, "trial allowed in", TUI_BAD, "%s",
+		   seconds(age, sizeof(age), b->open_remaining_ns));
 	kv(s, &row, "calls", TUI_NORMAL, "%llu ok, %llu failed, %llu ignored, %llu slow",
 	   (unsigned long long)b->successes, (unsigned long long)b->failures,
 	   (unsigned long long)b->ignored, (unsigned long long)b->slow);
@@ -133,12 +143,17 @@ static void breaker_detail(const struct tui_sample *cur, const fbx_breaker_info 
 		   (unsigned long long)b->window_failures, (unsigned long long)b->window_slow, fr, sr,
 		   c->min_calls, plural(c->min_calls, "call", "calls"));
 	}
-	kv(s, &row, "open period", TUI_NORMAL, "%.1f s%s", (double)c->reset_timeout_ns / 1e9,
-	   c->reset_timeout_max_ns > c->reset_timeout_ns ? ", doubling" : "");
-	kv(s, &row, "half-open", TUI_NORMAL, "%u/%u %s in flight, %u %s, lease %.1f s",
+	char period[32], upto[48] = "";
+	if (c->reset_timeout_max_ns > c->reset_timeout_ns)
+		snprintf(upto, sizeof(upto), ", doubling to %s",
+			 seconds(period, sizeof(period), c->reset_timeout_max_ns));
+	kv(s, &row, "open period", TUI_NORMAL, "%s%s",
+	   seconds(period, sizeof(period), c->reset_timeout_ns), upto);
+	/* fuseboxctl's words ("2 successes to close"), trials in flight first */
+	kv(s, &row, "half-open", TUI_NORMAL, "%u/%u %s in flight, %u %s to close, lease %s",
 	   b->half_open_in_flight, c->half_open_max, plural(c->half_open_max, "trial", "trials"),
-	   c->success_threshold, plural(c->success_threshold, "success closes", "successes close"),
-	   (double)c->trial_lease_ns / 1e9);
+	   c->success_threshold, plural(c->success_threshold, "success", "successes"),
+	   seconds(period, sizeof(period), c->trial_lease_ns));
 	recent_events(cur, b->name, s, row + 1);
 }
 

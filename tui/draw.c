@@ -124,3 +124,52 @@ void tui_heading(struct pen *p, enum tui_table t)
 	for (int i = 0; i < n; i++)
 		tui_cell(p, c, i, TUI_BOLD, "%s", c[i].head);
 }
+
+/* The count with the position when the pane is longer than its window:
+ * an operator paging through 300 breakers needs to know where they are
+ * and how far the end is.  ASCII '-', not an en dash: the model counts a
+ * byte as a column, and the console sets no locale. */
+const char *tui_count(char *buf, size_t len, int first, int shown, int n)
+{
+	if (shown > 0 && shown < n)
+		snprintf(buf, len, "%d-%d of %d", first + 1, first + shown, n);
+	else
+		snprintf(buf, len, "%d", n);
+	return buf;
+}
+
+int tui_rows_shown(const struct tui_screen *s, int row, int room, int first, int n)
+{
+	int k = n - first;
+	if (k > room)
+		k = room;
+	if (k > s->rows - row)
+		k = s->rows - row;
+	return k > 0 ? k : 0;
+}
+
+/* "(no limiters)" under a filter that hides every one would say the box
+ * has none: during an incident that is a wrong answer, not an empty one. */
+void tui_empty(struct tui_screen *s, int *row, const struct tui_view *v, size_t total,
+	       const char *none)
+{
+	if (*row >= s->rows)
+		return;
+	struct pen p = tui_pen_at(s, (*row)++);
+	if (v->filter[0] != '\0' && total > 0) {
+		char f[sizeof(v->filter)];
+		tui_putf(&p, -1, TUI_DIM, "  (none match '%s')", tui_printable(f, sizeof(f), v->filter));
+	} else {
+		tui_put(&p, none, -1, TUI_DIM);
+	}
+}
+
+const char *tui_printable(char *buf, size_t len, const char *text)
+{
+	size_t n = 0;
+	for (; len > 0 && text[n] != '\0' && n + 1 < len; n++)
+		buf[n] = text[n] >= 0x20 && text[n] < 0x7f ? text[n] : '?';
+	if (len > 0)
+		buf[n] = '\0';
+	return buf;
+}

@@ -26,6 +26,20 @@ void tui_cell(struct pen *p, const struct tui_column *c, int i, enum tui_attr at
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A table's headings, in bold, from tables.c. */
 void tui_heading(struct pen *p, enum tui_table t);
+/* A pane's count for its title: "302" when all n rows are in sight, else
+ * which of them are, "295-302 of 302" (first is 0-based, shown how many
+ * are drawn); returns buf. */
+const char *tui_count(char *buf, size_t len, int first, int shown, int n);
+/* The rows a pane can draw from row on, room at most: the screen may
+ * end first. */
+int tui_rows_shown(const struct tui_screen *s, int row, int room, int first, int n);
+/* The line of an empty pane: "(none match 'PAYM')" when the filter hid
+ * the total records there are, else none ("(no limiters)"). */
+void tui_empty(struct tui_screen *s, int *row, const struct tui_view *v, size_t total,
+	       const char *none);
+/* Text from the box (any writer may have scribbled on it) with every byte
+ * that is not printable ASCII as '?', into buf; returns buf. */
+const char *tui_printable(char *buf, size_t len, const char *text);
 
 /* figures.c */
 uint64_t tui_calls_of(const fbx_breaker_info *b);
@@ -59,6 +73,9 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
 int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
 		     const struct tui_view *v, struct tui_screen *s, int row, int rows);
+/* The event that began the drain under way (pane_health.c), or NULL
+ * when the box does not drain or the ring no longer holds it. */
+const fbx_event *tui_drain_event(const struct tui_sample *cur);
 int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 		    struct tui_screen *s, int row, int rows);
 int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "draw.h"
 
@@ -101,6 +102,15 @@ static int severity(int state)
 	return state >= 0 && state < FBX_BREAKER_STATE_COUNT ? rank[state] : 5;
 }
 
+/* By name as the filter reads names, letter case aside (Payments among
+ * the p's), then by the exact bytes, so that two names differing only in
+ * case keep one order from sample to sample. */
+static int name_cmp(const char *a, const char *b)
+{
+	int r = strcasecmp(a, b);
+	return r != 0 ? r : strcmp(a, b);
+}
+
 struct sort_ctx {
 	const fbx_breaker_info *b;
 	const fbx_limiter_info *l;
@@ -120,7 +130,7 @@ static int cmp_breaker(const void *x, const void *y)
 		return severity(a->state) - severity(b->state);
 	if (sort_ctx.sort != TUI_SORT_NAME && tui_calls_of(a) != tui_calls_of(b))
 		return tui_calls_of(a) > tui_calls_of(b) ? -1 : 1;
-	return strcmp(a->name, b->name);
+	return name_cmp(a->name, b->name);
 }
 
 static int cmp_limiter(const void *x, const void *y)
@@ -130,7 +140,7 @@ static int cmp_limiter(const void *x, const void *y)
 		return a->denied > b->denied ? -1 : 1;
 	if (sort_ctx.sort == TUI_SORT_CALLS && a->allowed + a->denied != b->allowed + b->denied)
 		return a->allowed + a->denied > b->allowed + b->denied ? -1 : 1;
-	return strcmp(a->name, b->name);
+	return name_cmp(a->name, b->name);
 }
 
 /* Worst first: damaged, dead, then the busiest; the master before its
@@ -148,7 +158,7 @@ static int cmp_worker(const void *x, const void *y)
 	bool ma = strcmp(a->role, "master") == 0, mb = strcmp(b->role, "master") == 0;
 	if (ma != mb)
 		return ma ? -1 : 1;
-	int r = strcmp(a->role, b->role);
+	int r = name_cmp(a->role, b->role);
 	if (r != 0 && sort_ctx.sort == TUI_SORT_NAME)
 		return r;
 	return a->pid < b->pid ? -1 : a->pid > b->pid;
@@ -164,7 +174,7 @@ static int cmp_check(const void *x, const void *y)
 		if (a->critical != b->critical)
 			return b->critical - a->critical;
 	}
-	return strcmp(a->name, b->name);
+	return name_cmp(a->name, b->name);
 }
 
 /* Budgets, then bulkheads, then caches.  Worst first is by state, not by
@@ -212,7 +222,7 @@ static int cmp_resilience(const void *x, const void *y)
 		return wa - wb;
 	if (sort_ctx.sort == TUI_SORT_CALLS && ba != bb)
 		return ba > bb ? -1 : 1;
-	return strcmp(na, nb);
+	return name_cmp(na, nb);
 }
 
 /* Letter case aside: an operator typing "pay" in an incident means

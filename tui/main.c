@@ -414,9 +414,10 @@ static void act(struct top *t, int key)
 }
 
 
-/* Drain and check removal record no event and take no reason (the
- * library keeps none for them), so they ask only [y/N]: a reason typed
- * here would be thrown away. */
+/* A drain takes a host out of rotation: like a trip it asks [y/N], then
+ * an optional reason, which the library records with the uid and pid in
+ * the event ring (the health pane shows it), so that whoever finds the
+ * box draining knows whom to ask.  Esc at the reason cancels. */
 static void drain_toggle(struct top *t)
 {
 	const struct tui_sample *cur = t->box ? &t->sample[t->cur] : NULL;
@@ -429,13 +430,17 @@ static void drain_toggle(struct top *t)
 		return;
 	}
 	bool on = !fbx_snapshot_health(cur->snap)->draining;
-	char q[160];
+	char q[160], reason[FBX_REASON_MAX];
 	snprintf(q, sizeof(q), tui_prompt(on ? TUI_Q_DRAIN_ON : TUI_Q_DRAIN_OFF)->format, t->name);
 	if (!confirm(q)) {
 		say(t, "cancelled");
 		return;
 	}
-	int rc = fbx_drain(t->rw, on);
+	if (!prompt(tui_prompt(TUI_Q_REASON)->format, reason, sizeof(reason))) {
+		say(t, "cancelled");
+		return;
+	}
+	int rc = fbx_drain_reason(t->rw, on, reason[0] ? reason : NULL);
 	say(t, "box %s: %s%s%s", t->name,
 		 on ? "draining" : "drain stopped", rc ? ": " : "", rc ? fbx_strerror(rc) : "");
 }
@@ -627,8 +632,8 @@ static void k_help(struct loop *l)
 			mvaddnstr(r++, 0, line, COLS); /* cut, not wrapped onto the next key */
 		}
 		if (at >= n && !l->t->view.read_only && r + 2 < LINES - 1) {
-			mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms); a breaker's or limiter's then");
-			mvaddstr(++r, 0, "  takes an optional reason (Esc there cancels the action).");
+			mvaddstr(++r, 0, "  Each action asks [y/N] (only y confirms); all but x then take an");
+			mvaddstr(++r, 0, "  optional reason (Esc there cancels the action).");
 		}
 		mvaddstr(LINES - 1, 0, at < n ? "press any key for more" : "press any key");
 		refresh();
@@ -664,6 +669,7 @@ static void print_man(void)
 	}
 	puts(".\\\" END GENERATED keys");
 	tui_man_header(stdout);
+	tui_man_printout(stdout);
 	tui_man_columns(stdout);
 	tui_man_prompts(stdout);
 }
@@ -671,6 +677,9 @@ static void print_man(void)
 static int console(struct top *t, bool write)
 {
 	initscr();
+	/* after initscr, which reads $ESCDELAY itself: Esc at the filter or
+	 * the reason must act at once, not after ncurses' second */
+	set_escdelay(tui_escape_delay(getenv("ESCDELAY")));
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);

@@ -26,9 +26,14 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 {
 	static int idx[1 << 16];
 	int n = tui_order(cur, v, TUI_PANE_BREAKERS, idx, (int)(sizeof(idx) / sizeof(idx[0])));
-	char t[160];
-	snprintf(t, sizeof(t), "BREAKERS %d  by %s%s%s", n, tui_sort_word(v->sort),
-		 v->filter[0] ? "  filter: " : "", v->filter);
+	size_t cnt = 0;
+	const fbx_breaker_info *b = cur && cur->snap ? fbx_snapshot_breakers(cur->snap, &cnt) : NULL;
+	int first = tui_first_row(v, TUI_PANE_BREAKERS, n, rows - 2);
+	char t[256], count[48];
+	snprintf(t, sizeof(t), "BREAKERS %s  by %s%s%s",
+		 tui_count(count, sizeof(count), first,
+			   tui_rows_shown(s, row + 2, rows - 2, first, n), n),
+		 tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_BREAKERS);
 	struct pen p = tui_pen_at(s, row++);
 	/* up to TRIAL-IN in 80 columns, how long each has been in its state
@@ -37,10 +42,7 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 	tui_heading(&p, TUI_COLS_BREAKERS);
 	int nc;
 	const struct tui_column *col = tui_columns(TUI_COLS_BREAKERS, &nc);
-	size_t cnt;
-	const fbx_breaker_info *b = cur && cur->snap ? fbx_snapshot_breakers(cur->snap, &cnt) : NULL;
 	double dt = tui_seconds_between(cur, prev);
-	int first = tui_first_row(v, TUI_PANE_BREAKERS, n, rows - 2);
 	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
 		const fbx_breaker_info *x = &b[idx[k]];
 		p = tui_pen_at(s, row);
@@ -88,9 +90,7 @@ int tui_breakers_pane(const struct tui_sample *cur, const struct tui_sample *pre
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
 	(void)nc;
-	if (n == 0 && row < s->rows) {
-		p = tui_pen_at(s, row++);
-		tui_put(&p, cur && cur->snap ? "  (no breakers)" : "  (no box)", -1, TUI_DIM);
-	}
+	if (n == 0)
+		tui_empty(s, &row, v, cnt, cur && cur->snap ? "  (no breakers)" : "  (no box)");
 	return row;
 }

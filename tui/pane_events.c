@@ -11,14 +11,22 @@ void tui_events_pane(const struct tui_sample *cur, const struct tui_view *v,
 {
 	if (row >= s->rows)
 		return;
-	tui_title(s, row++, "EVENTS (newest first)", v->pane == TUI_PANE_EVENTS);
-	if (cur == NULL || cur->snap == NULL)
+	if (cur == NULL || cur->snap == NULL) {
+		tui_title(s, row, "EVENTS (newest first)", v->pane == TUI_PANE_EVENTS);
 		return;
+	}
 	size_t n;
 	uint64_t dropped;
 	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
 	int shown = (int)(n < (size_t)INT32_MAX ? n : INT32_MAX);
 	int first = tui_first_row(v, TUI_PANE_EVENTS, shown, rows - 1);
+	char t[96], count[48];
+	int in_sight = tui_rows_shown(s, row + 1, rows - 1, first, shown);
+	snprintf(t, sizeof(t), "EVENTS (newest first)%s%s", in_sight > 0 && in_sight < shown ? "  " : "",
+		 in_sight > 0 && in_sight < shown
+			 ? tui_count(count, sizeof(count), first, in_sight, shown)
+			 : "");
+	tui_title(s, row++, t, v->pane == TUI_PANE_EVENTS);
 	for (int k = first; k < shown && row < s->rows && k - first < rows - 1; k++, row++) {
 		struct pen p = tui_pen_at(s, row);
 		tui_gap(&p, 0);

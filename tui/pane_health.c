@@ -54,20 +54,76 @@ static void probes_line(struct pen *p, const fbx_health *h)
 		tui_putf(p, -1, TUI_DIM, "  %s", h->reason);
 }
 
+/* The event that began the drain under way, or NULL: the newest of the
+ * box's drain events when it is a start no older than the drain itself
+ * (the ring may have dropped this drain's, and an earlier drain's would
+ * name the wrong person). */
+const fbx_event *tui_drain_event(const struct tui_sample *cur)
+{
+	const fbx_health *h = cur && cur->snap ? fbx_snapshot_health(cur->snap) : NULL;
+	if (h == NULL || !h->draining)
+		return NULL;
+	size_t n;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
+	uint64_t began = cur->time_ns > h->drain_age_ns ? cur->time_ns - h->drain_age_ns : 0;
+	for (size_t i = n; i-- > 0;) {
+		const fbx_event *x = &e[i];
+		if (x->corrupt || x->record_type != FBX_REC_BOX)
+			continue;
+		if (x->cause == FBX_CAUSE_DRAIN_OFF)
+			return NULL;
+		if (x->cause != FBX_CAUSE_DRAIN_ON)
+			continue;
+		/* a second of slack: the drain's clock and the event's are
+		 * read one after the other */
+		return x->time_ns + 1000000000u >= began ? x : NULL;
+	}
+	return NULL;
+}
+
+/* Who drained the box and why, under the probes: "DRAINING" in the
+ * header says since when, and the next question on call is whether it
+ * was a deploy or a mistake, and whom to ask. */
+static void drain_line(struct pen *p, const struct tui_sample *cur, const fbx_health *h)
+{
+	const fbx_event *x = tui_drain_event(cur);
+	char age[16];
+	tui_age(age, sizeof(age), h->drain_age_ns, false);
+	if (x == NULL) {
+		tui_putf(p, -1, TUI_DIM, "  drain started %s ago; by whom and why: no longer in the event ring",
+			 age);
+		return;
+	}
+	char why[FBX_REASON_MAX];
+	tui_printable(why, sizeof(why), x->reason);
+	tui_putf(p, -1, TUI_MANUAL, "  drain started %s ago by uid %u pid %d: %s", age,
+		 (unsigned)x->uid, (int)x->pid, why[0] ? why : "(no reason given)");
+}
+
 int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 		    struct tui_screen *s, int row, int rows)
 {
 	static int idx[1 << 16];
 	int n = tui_order(cur, v, TUI_PANE_HEALTH, idx, (int)(sizeof(idx) / sizeof(idx[0])));
 	const fbx_health *h = cur && cur->snap ? fbx_snapshot_health(cur->snap) : NULL;
-	char t[160];
-	snprintf(t, sizeof(t), "HEALTH %s  %d checks  by %s%s%s", h ? tui_health_word(h->status) : "?",
-		 n, tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
+	/* title, probes, the drain's author while it drains, headings */
+	int top = h != NULL && h->draining ? 4 : 3;
+	int first = tui_first_row(v, TUI_PANE_HEALTH, n, rows - top);
+	char t[256], count[48];
+	snprintf(t, sizeof(t), "HEALTH %s  %s checks  by %s%s%s", h ? tui_health_word(h->status) : "?",
+		 tui_count(count, sizeof(count), first,
+			   tui_rows_shown(s, row + top, rows - top, first, n), n),
+		 tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_HEALTH);
 	if (h == NULL)
 		return row;
 	struct pen p = tui_pen_at(s, row++);
 	probes_line(&p, h);
+	if (h->draining) {
+		p = tui_pen_at(s, row++);
+		drain_line(&p, cur, h);
+	}
 	p = tui_pen_at(s, row++);
 	tui_heading(&p, TUI_COLS_HEALTH);
 	int nc;
@@ -75,8 +131,7 @@ int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 	(void)nc;
 	size_t cnt;
 	const fbx_check_info *c = fbx_snapshot_checks(cur->snap, &cnt);
-	int first = tui_first_row(v, TUI_PANE_HEALTH, n, rows - 3);
-	for (int k = first; k < n && row < s->rows && k - first < rows - 3; k++, row++) {
+	for (int k = first; k < n && row < s->rows && k - first < rows - top; k++, row++) {
 		const fbx_check_info *x = &c[idx[k]];
 		p = tui_pen_at(s, row);
 		tui_cell(&p, col, STATUS, check_attr(x->status), "%s", check_word(x->status));
@@ -103,9 +158,7 @@ int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 		if (v->pane == TUI_PANE_HEALTH && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
-	if (n == 0 && row < s->rows) {
-		p = tui_pen_at(s, row++);
-		tui_put(&p, "  (no checks: fuseboxctl check set, or fbx_check_set)", -1, TUI_DIM);
-	}
+	if (n == 0)
+		tui_empty(s, &row, v, cnt, "  (no checks: fuseboxctl check set, or fbx_check_set)");
 	return row;
 }

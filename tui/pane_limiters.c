@@ -13,9 +13,14 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 {
 	static int idx[1 << 16];
 	int n = tui_order(cur, v, TUI_PANE_LIMITERS, idx, (int)(sizeof(idx) / sizeof(idx[0])));
-	char t[160];
-	snprintf(t, sizeof(t), "LIMITERS %d  by %s%s%s", n, tui_sort_word(v->sort),
-		 v->filter[0] ? "  filter: " : "", v->filter);
+	size_t cnt = 0;
+	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
+	int first = tui_first_row(v, TUI_PANE_LIMITERS, n, rows - 2);
+	char t[256], count[48];
+	snprintf(t, sizeof(t), "LIMITERS %s  by %s%s%s",
+		 tui_count(count, sizeof(count), first,
+			   tui_rows_shown(s, row + 2, rows - 2, first, n), n),
+		 tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
 	tui_title(s, row++, t, v->pane == TUI_PANE_LIMITERS);
 	struct pen p = tui_pen_at(s, row++);
 	/* 80 columns hold every column; the rule gives way to the dry-run badge */
@@ -23,10 +28,7 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 	int nc;
 	const struct tui_column *col = tui_columns(TUI_COLS_LIMITERS, &nc);
 	(void)nc;
-	size_t cnt;
-	const fbx_limiter_info *l = cur && cur->snap ? fbx_snapshot_limiters(cur->snap, &cnt) : NULL;
 	double dt = tui_seconds_between(cur, prev);
-	int first = tui_first_row(v, TUI_PANE_LIMITERS, n, rows - 2);
 	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
 		const fbx_limiter_info *x = &l[idx[k]];
 		p = tui_pen_at(s, row);
@@ -65,10 +67,8 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		if (v->pane == TUI_PANE_LIMITERS && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
-	if (n == 0 && row < s->rows) {
-		p = tui_pen_at(s, row++);
-		tui_put(&p, "  (no limiters)", -1, TUI_DIM);
-	}
+	if (n == 0)
+		tui_empty(s, &row, v, cnt, "  (no limiters)");
 	return row;
 }
 

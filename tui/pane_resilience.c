@@ -103,11 +103,6 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 	int per[3] = {0, 0, 0};
 	for (int k = 0; k < n; k++)
 		per[TUI_RES_KIND(idx[k])]++;
-	char t[160];
-	snprintf(t, sizeof(t), "RESILIENCE  %d budget%s  %d bulkhead%s  %d cache%s  by %s%s%s", per[0],
-		 per[0] == 1 ? "" : "s", per[1], per[1] == 1 ? "" : "s", per[2], per[2] == 1 ? "" : "s",
-		 tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
-	tui_title(s, row++, t, v->pane == TUI_PANE_RESILIENCE);
 	/* the lines: a heading before the first record of each kind; the
 	 * window over them keeps the selection in sight */
 	static int line[(1 << 16) + 3];
@@ -121,6 +116,21 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 	}
 	int room = rows - 1;
 	int first = v->pane == TUI_PANE_RESILIENCE && sel_line >= room ? sel_line - room + 1 : 0;
+	/* which records the window holds, headings aside, for the title */
+	int k_first = -1, k_shown = 0;
+	int in_sight = tui_rows_shown(s, row + 1, room, first, nlines);
+	for (int l = first; l < first + in_sight; l++)
+		if (line[l] >= 0) {
+			k_first = k_first < 0 ? line[l] : k_first;
+			k_shown++;
+		}
+	char t[200], count[48], pos[56] = "";
+	if (k_shown > 0 && k_shown < n)
+		snprintf(pos, sizeof(pos), "  %s", tui_count(count, sizeof(count), k_first, k_shown, n));
+	snprintf(t, sizeof(t), "RESILIENCE  %d budget%s  %d bulkhead%s  %d cache%s%s  by %s%s%s", per[0],
+		 per[0] == 1 ? "" : "s", per[1], per[1] == 1 ? "" : "s", per[2], per[2] == 1 ? "" : "s",
+		 pos, tui_sort_word(v->sort), v->filter[0] ? "  filter: " : "", v->filter);
+	tui_title(s, row++, t, v->pane == TUI_PANE_RESILIENCE);
 	for (int l = first; l < nlines && row < s->rows && l - first < room; l++, row++) {
 		struct pen p = tui_pen_at(s, row);
 		if (line[l] < 0) {
@@ -143,10 +153,9 @@ int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,
 		if (v->pane == TUI_PANE_RESILIENCE && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
-	if (n == 0 && row < s->rows) {
-		struct pen p = tui_pen_at(s, row++);
-		tui_put(&p, cur && cur->snap ? "  (no retry budgets, bulkheads or caches in this box)"
-					     : "  (no box)", -1, TUI_DIM);
-	}
+	if (n == 0)
+		tui_empty(s, &row, v, ng + nh + nk,
+			  cur && cur->snap ? "  (no retry budgets, bulkheads or caches in this box)"
+					   : "  (no box)");
 	return row;
 }

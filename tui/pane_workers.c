@@ -35,10 +35,12 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 		if (pw != NULL && !w[idx[k]].corrupt && !pw->corrupt)
 			total += tui_per_s(w[idx[k]].served, pw->served, dt);
 	}
-	char t[160];
+	int first = tui_first_row(v, TUI_PANE_WORKERS, n, rows - 2);
+	char t[256], count[48];
+	tui_count(count, sizeof(count), first, tui_rows_shown(s, row + 2, rows - 2, first, n), n);
 	if (h != NULL)
-		snprintf(t, sizeof(t), "WORKERS %d  %u alive  %u dead  %llu in flight  %.1f req/s  by %s%s%s",
-			 n, h->workers_alive + h->masters_alive, h->workers_dead,
+		snprintf(t, sizeof(t), "WORKERS %s  %u alive  %u dead  %llu in flight  %.1f req/s  by %s%s%s",
+			 count, h->workers_alive + h->masters_alive, h->workers_dead,
 			 (unsigned long long)h->in_flight, total, tui_sort_word(v->sort),
 			 v->filter[0] ? "  filter: " : "", v->filter);
 	else
@@ -49,7 +51,6 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 	int nc;
 	const struct tui_column *col = tui_columns(TUI_COLS_WORKERS, &nc);
 	(void)nc;
-	int first = tui_first_row(v, TUI_PANE_WORKERS, n, rows - 2);
 	for (int k = first; k < n && row < s->rows && k - first < rows - 2; k++, row++) {
 		const fbx_worker_info *x = &w[idx[k]];
 		p = tui_pen_at(s, row);
@@ -85,10 +86,9 @@ int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev
 		if (v->pane == TUI_PANE_WORKERS && k == v->selected)
 			tui_mark_line(s, row, TUI_SELECTED);
 	}
-	if (n == 0 && row < s->rows) {
-		p = tui_pen_at(s, row++);
-		tui_put(&p, cur && cur->snap ? "  (no worker has registered: fbx_worker_register)"
-					     : "  (no box)", -1, TUI_DIM);
-	}
+	if (n == 0)
+		tui_empty(s, &row, v, cnt,
+			  cur && cur->snap ? "  (no worker has registered: fbx_worker_register)"
+					   : "  (no box)");
 	return row;
 }

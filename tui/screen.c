@@ -164,12 +164,19 @@ void tui_render(const struct tui_sample *cur, const struct tui_sample *prev,
 	row = tui_limiters_pane(cur, prev, view, out, row, nl);
 	if (row < lim_end && lim_end < out->rows)
 		row = lim_end;
+	int end = out->rows;
 	if (view->pane == TUI_PANE_WORKERS)
-		tui_workers_pane(cur, prev, view, out, row, out->rows - row);
+		end = tui_workers_pane(cur, prev, view, out, row, out->rows - row);
 	else if (view->pane == TUI_PANE_HEALTH)
-		tui_health_pane(cur, view, out, row, out->rows - row);
+		end = tui_health_pane(cur, view, out, row, out->rows - row);
 	else if (view->pane == TUI_PANE_RESILIENCE)
-		tui_resilience_pane(cur, view, out, row, out->rows - row);
+		end = tui_resilience_pane(cur, view, out, row, out->rows - row);
 	else
 		tui_events_pane(cur, view, out, row, out->rows - row);
+	/* a box has a few checks or workers, and the pane that shows them
+	 * would leave the rest of the screen blank: the newest events go
+	 * there, which is what an operator looks at next (a title and at
+	 * least two of them, or nothing) */
+	if (end + 3 <= out->rows)
+		tui_events_pane(cur, view, out, end, out->rows - end);
 }

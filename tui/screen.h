@@ -153,6 +153,12 @@ int tui_find_row(const struct tui_sample *cur, const struct tui_view *view, cons
 int tui_page_rows(const struct tui_view *view, int rows);
 /* Lines a printout (all_panes) of cur needs for every row of every pane. */
 int tui_printout_rows(const struct tui_sample *cur);
+/* A pane's name in lower case ("resilience"), in Tab's order, which a
+ * printout follows. */
+const char *tui_pane_name(enum tui_pane p);
+/* The escape delay in ms the console sets: $ESCDELAY (env) when it is a
+ * number of ms, else a short one (not ncurses' second). */
+int tui_escape_delay(const char *env);
 /* The sort's words, as the pane titles and the help say it. */
 const char *tui_sort_word(enum tui_sort sort);
 
@@ -196,6 +202,7 @@ const struct tui_header_field *tui_header_fields(int *n);
  * as troff between ".\" BEGIN GENERATED name" and ".\" END GENERATED
  * name" lines. */
 void tui_man_columns(FILE *f);
+void tui_man_printout(FILE *f);
 void tui_man_prompts(FILE *f);
 void tui_man_header(FILE *f);
 /* Text as troff: a leading dot or quote guarded, backslashes and

@@ -183,11 +183,42 @@ static const struct tui_prompt_text prompts[TUI_Q_COUNT] = {
 	[TUI_Q_DRAIN_OFF] = {"Stop draining box %s (ready again)? [y/N] ", "shop", YN},
 	[TUI_Q_REMOVE_CHECK] = {"Remove check %s? [y/N] ", "disk", YN},
 	[TUI_Q_REASON] = {"Reason (Enter to skip, Esc cancels): ", NULL,
-			  "Enter records the action (with no reason when the line is empty); Esc "
-			  "cancels the action, which is not done, and the line says cancelled"},
+			  "Asked once a trip, hold, release, reset, dry-run change or the start or "
+			  "end of a drain is confirmed.  Enter does the action and records it in the "
+			  "event ring with the reason and the operator's uid and pid (with no reason "
+			  "when the line is empty); Esc cancels the action, which is not done, and "
+			  "the line says cancelled"},
 	[TUI_Q_FILTER] = {"Filter: ", NULL,
 			  "Enter applies the filter (an empty one shows every row); Esc clears it"},
 };
+
+/* Tab's order, which a printout (-1) follows too. */
+static const char *const panes[TUI_PANE_COUNT] = {
+	[TUI_PANE_BREAKERS] = "breakers", [TUI_PANE_LIMITERS] = "limiters",
+	[TUI_PANE_WORKERS] = "workers",   [TUI_PANE_HEALTH] = "health",
+	[TUI_PANE_RESILIENCE] = "resilience", [TUI_PANE_EVENTS] = "events",
+};
+
+const char *tui_pane_name(enum tui_pane p)
+{
+	return p >= 0 && p < TUI_PANE_COUNT ? panes[p] : "?";
+}
+
+/* ncurses waits ESCDELAY ms (1000 by default) after an Esc for the rest
+ * of a function key's sequence, so Esc at the filter or the reason acted
+ * a second late; 25 ms is ample for a terminal's own sequences, even over
+ * ssh, where they arrive in one packet.  An operator's own ESCDELAY (a
+ * number of ms) stands. */
+int tui_escape_delay(const char *env)
+{
+	if (env != NULL && env[0] >= '0' && env[0] <= '9') {
+		char *end;
+		long ms = strtol(env, &end, 10);
+		if (*end == '\0' && ms <= 60000)
+			return (int)ms;
+	}
+	return 25;
+}
 
 const struct tui_prompt_text *tui_prompt(enum tui_prompt q)
 {
@@ -201,7 +232,8 @@ static const struct tui_header_field header[] = {
 	{"PAUSED", "Sampling is paused (p); the figures are those of the last sample."},
 	{"DRAINING AGE",
 	 "The box is draining, and has been for AGE (red): readiness probes fail while it drains.  "
-	 "Shown only for a box whose processes use workers, checks or the drain."},
+	 "Who began the drain and why are in the health pane.  Shown only for a box whose "
+	 "processes use workers, checks or the drain."},
 	{"ok | DEGRADED | UNHEALTHY",
 	 "The box's aggregate health (green, yellow, red): a critical check failing is unhealthy; a "
 	 "critical check warning, or any other check failing or warning, is degraded.  Shown, with "
@@ -296,6 +328,16 @@ void tui_man_prompts(FILE *f)
 		fputs(".\n", f);
 	}
 	fputs(".\\\" END GENERATED prompts\n", f);
+}
+
+/* The panes a printout holds, in its order: the page's list cannot leave
+ * one out (it left out resilience once). */
+void tui_man_printout(FILE *f)
+{
+	fputs(".\\\" BEGIN GENERATED printout\n(", f);
+	for (int p = 0; p < TUI_PANE_COUNT; p++)
+		fprintf(f, "%s%s", p == 0 ? "" : p + 1 == TUI_PANE_COUNT ? " and " : ", ", panes[p]);
+	fputs(", one after the other)\n.\\\" END GENERATED printout\n", f);
 }
 
 void tui_man_header(FILE *f)
