@@ -87,9 +87,9 @@ $(B)/fusebox-top: $(TUI_SRC) $(wildcard tui/*.h) tools/busguard.h tools/term.h t
 
 # HTTP for Kubernetes probes: libmicrohttpd parses, jansson writes the
 # bodies, and reads of the box go through the tool's SIGBUS guard.
-PROBE_SRC := $(wildcard tools/probe_*.c) tools/ctl_busguard.c
+PROBE_SRC := $(wildcard tools/probe_*.c) tools/ctl_busguard.c tools/ctl_boxfind.c
 probe: $(B)/fusebox-probe
-$(B)/fusebox-probe: $(PROBE_SRC) tools/probe.h tools/busguard.h $(STATIC)
+$(B)/fusebox-probe: $(PROBE_SRC) tools/probe.h tools/busguard.h tools/boxfind.h $(STATIC)
 	$(CC) $(BASEFLAGS) -Itools $(MHD_CFLAGS) $(OPT) $(CFLAGS) -o $@ $(PROBE_SRC) $(STATIC) \
 		$(MHD_LIBS) $(JANSSON_LIBS) $(LDLIBS)
 

@@ -352,8 +352,14 @@ int fbx_breaker_done(fbx_breaker *b, const fbx_permit *permit,
 int fbx_breaker_call(fbx_breaker *b, fbx_outcome (*fn)(void *arg), void *arg,
 		     fbx_outcome *outcome, fbx_permit *permit);
 
-/* Operator actions, each recorded in the event ring with uid, pid and the
- * reason (may be NULL; cut to FBX_REASON_MAX - 1 bytes). */
+/* Operator actions, each recorded in the event ring and as the breaker's
+ * last operator action with uid, pid and the reason (may be NULL; cut to
+ * FBX_REASON_MAX - 1 bytes).  An action that would not change the state —
+ * trip of a FORCED_OPEN breaker, hold of a FORCED_CLOSED one, release of
+ * one that is not forced — changes nothing and returns 0: the state, its
+ * age, the operator record (who forced it and why) stay, and no event is
+ * recorded.  Reset always acts: on a CLOSED breaker it keeps the state and
+ * its age, clears the window and counts, and is recorded. */
 int fbx_breaker_trip(fbx_breaker *b, const char *reason);    /* FORCED_OPEN */
 int fbx_breaker_hold(fbx_breaker *b, const char *reason);    /* FORCED_CLOSED */
 int fbx_breaker_release(fbx_breaker *b, const char *reason); /* CLOSED, automatic */
@@ -469,7 +475,9 @@ int fbx_limiter_reset(fbx_limiter *l, const char *reason);
  * algorithm stays).  reason (may be NULL) goes into the event with the
  * uid and pid of the caller, like a breaker's manual action; the event's
  * text is "RULE: reason" (cut to FBX_REASON_MAX - 1 bytes).  A rule a log
- * limiter cannot hold in the box's log is FBX_ERANGE. */
+ * limiter cannot hold in the box's log is FBX_ERANGE.  Setting what is
+ * already set (the rule in force, however spelled; dry-run already on or
+ * off) changes nothing, records no event and returns 0. */
 int fbx_limiter_set_rule(fbx_limiter *l, const char *rule, const char *reason);
 int fbx_limiter_set_dry_run(fbx_limiter *l, int on, const char *reason);
 

@@ -369,6 +369,17 @@ int fbx_limiter_set_rule(fbx_limiter *l, const char *rule, const char *reason)
 	/* Write the copy nobody reads, then flip: a writer that dies here
 	 * leaves the old rule in force. */
 	active = atomic_load(&l->rec->cfg_active);
+	/* The rule in force already (a sound copy with the same canonical
+	 * text, so the same figures): nothing to write, nothing to record —
+	 * an audit trail of "rule X -> X" hides the changes that mattered.  A
+	 * damaged copy is rewritten: setting the rule again repairs it. */
+	struct fbx__limiter_cfg cur;
+	uint64_t cur_active;
+	if (fbx__limiter_cfg_copy(l->rec, &cur, &cur_active) == 0 &&
+	    fbx__limiter_cfg_sane(&cur, l->algorithm) && strcmp(cur.rule, built.rule) == 0) {
+		fbx__registry_unlock(lock);
+		return 0;
+	}
 	/* under the lock nobody rewrites the copy in force: read it whole */
 	built.fast_add &= __atomic_load_n(&l->rec->cfg[active & 1].fast_add, __ATOMIC_RELAXED);
 	uint64_t written = (active & 1) ^ 1, next = ((active >> 1) + 1) << 1 | written;
@@ -390,7 +401,11 @@ int fbx_limiter_set_dry_run(fbx_limiter *l, int on, const char *reason)
 		return FBX_EINVAL;
 	if (l->box->read_only)
 		return FBX_ERDONLY;
-	atomic_store(&l->rec->dry_run, on != 0);
+	/* Already so: no event, like a rule set to the rule in force.  Any
+	 * other word (a scribbled one) is rewritten and recorded. */
+	uint32_t was = atomic_exchange(&l->rec->dry_run, on != 0);
+	if (was == (uint32_t)(on != 0))
+		return 0;
 	char text[FBX_REASON_MAX + 1];
 	config_text(text, sizeof(text), NULL, reason);
 	fbx__event_emit(l->box, FBX_EV_CONFIG, on ? FBX_CAUSE_DRY_RUN_ON : FBX_CAUSE_DRY_RUN_OFF,

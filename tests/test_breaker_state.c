@@ -140,14 +140,14 @@ START_TEST(manual_actions_counted_and_remembered)
 	fbx_breaker_info bi = tbreaker_now(box, "ops");
 	ck_assert_int_eq(bi.operator_known, 0);
 	ck_assert_int_eq(fbx_breaker_trip(b, "db failover"), 0);
-	ck_assert_int_eq(fbx_breaker_trip(b, NULL), 0);
+	ck_assert_int_eq(fbx_breaker_trip(b, NULL), 0); /* forced-open already: not counted */
 	ck_assert_int_eq(fbx_breaker_hold(b, "vendor says ok"), 0);
 	ck_assert_int_eq(fbx_breaker_release(b, NULL), 0);
 	tclock_advance_ms(700);
 	ck_assert_int_eq(fbx_breaker_reset(b, "after the incident"), 0);
 	tclock_advance_ms(250);
 	bi = tbreaker_now(box, "ops");
-	ck_assert_uint_eq(bi.manual_actions[0], 2);
+	ck_assert_uint_eq(bi.manual_actions[0], 1);
 	ck_assert_uint_eq(bi.manual_actions[1], 1);
 	ck_assert_uint_eq(bi.manual_actions[2], 1);
 	ck_assert_uint_eq(bi.manual_actions[3], 1);
@@ -158,6 +158,94 @@ START_TEST(manual_actions_counted_and_remembered)
 	ck_assert_uint_eq(bi.operator_uid, (uint32_t)geteuid());
 	ck_assert_int_eq(bi.operator_pid, (int32_t)getpid());
 	ck_assert_uint_eq(bi.operator_age_ns, T_MS(250));
+}
+END_TEST
+
+/* The events the ring holds, for counting what an action recorded. */
+static size_t events_now(fbx_event *out, size_t cap)
+{
+	size_t n = 0;
+	uint64_t next;
+	ck_assert_int_eq(fbx_events_read(box, 0, out, cap, &n, &next), 0);
+	return n;
+}
+
+/* An action that finds the breaker where it would put it changes nothing
+ * (docs/DESIGN.md R12): a second trip without a reason must not erase the
+ * incident's who, when and why, restart the time in state, or add
+ * "forced-open -> forced-open" to the ring. */
+START_TEST(an_action_that_changes_nothing_records_nothing)
+{
+	fbx_breaker *b = tbreaker_reg(box, "inc", NULL);
+	fbx_event ev[16];
+	ck_assert_int_eq(fbx_breaker_trip(b, "INC-1"), 0);
+	size_t n0 = events_now(ev, 16);
+	tclock_advance_ms(163000);
+	ck_assert_int_eq(fbx_breaker_trip(b, NULL), 0);
+	ck_assert_int_eq(fbx_breaker_trip(b, "another"), 0);
+	fbx_breaker_info bi = tbreaker_now(box, "inc");
+	ck_assert_int_eq(bi.state, FBX_FORCED_OPEN);
+	ck_assert_uint_eq(bi.state_age_ns, T_S(163));
+	ck_assert_int_eq(bi.operator_known, 1);
+	ck_assert_int_eq(bi.operator_cause, FBX_CAUSE_TRIP);
+	ck_assert_str_eq(bi.operator_reason, "INC-1");
+	ck_assert_uint_eq(bi.operator_age_ns, T_S(163));
+	ck_assert_uint_eq(bi.manual_actions[0], 1);
+	ck_assert_uint_eq(events_now(ev, 16), n0);
+
+	/* hold twice: the first hold's record stays */
+	ck_assert_int_eq(fbx_breaker_hold(b, "vendor ok"), 0);
+	tclock_advance_ms(1000);
+	ck_assert_int_eq(fbx_breaker_hold(b, NULL), 0);
+	bi = tbreaker_now(box, "inc");
+	ck_assert_int_eq(bi.state, FBX_FORCED_CLOSED);
+	ck_assert_uint_eq(bi.state_age_ns, T_S(1));
+	ck_assert_str_eq(bi.operator_reason, "vendor ok");
+	ck_assert_uint_eq(bi.manual_actions[1], 1);
+	ck_assert_uint_eq(events_now(ev, 16), n0 + 1);
+
+	/* release of a breaker that is not forced: closed, then open */
+	ck_assert_int_eq(fbx_breaker_release(b, "done"), 0);
+	tclock_advance_ms(1000);
+	ck_assert_int_eq(fbx_breaker_release(b, "again"), 0);
+	tbreaker_outcomes(b, 0, 5, 0); /* trips: open, automatically */
+	ck_assert_int_eq(tbreaker_now(box, "inc").state, FBX_OPEN);
+	size_t n1 = events_now(ev, 16);
+	ck_assert_int_eq(fbx_breaker_release(b, "not forced"), 0);
+	bi = tbreaker_now(box, "inc");
+	ck_assert_int_eq(bi.state, FBX_OPEN);
+	ck_assert_uint_eq(bi.manual_actions[2], 1);
+	ck_assert_str_eq(bi.operator_reason, "done");
+	ck_assert_uint_eq(events_now(ev, 16), n1);
+}
+END_TEST
+
+/* Reset always acts: on a closed breaker it clears the consecutive
+ * failures and the window and is recorded, but the state did not change,
+ * so its age goes on. */
+START_TEST(reset_of_a_closed_breaker_clears_and_is_recorded)
+{
+	fbx_breaker *b = rated("rc", 10);
+	fbx_event ev[16];
+	tbreaker_outcomes(b, 2, 1, 0);
+	tclock_advance_ms(4000);
+	fbx_breaker_info bi = tbreaker_now(box, "rc");
+	ck_assert_int_eq(bi.state, FBX_CLOSED);
+	ck_assert_uint_eq(bi.window_calls, 3);
+	size_t n0 = events_now(ev, 16);
+	ck_assert_int_eq(fbx_breaker_reset(b, "clean slate"), 0);
+	bi = tbreaker_now(box, "rc");
+	ck_assert_int_eq(bi.state, FBX_CLOSED);
+	ck_assert_uint_eq(bi.window_calls, 0);
+	ck_assert_uint_eq(bi.consecutive_failures, 0);
+	ck_assert_uint_ge(bi.state_age_ns, T_S(4));
+	ck_assert_uint_eq(bi.manual_actions[3], 1);
+	ck_assert_int_eq(bi.operator_cause, FBX_CAUSE_RESET);
+	ck_assert_str_eq(bi.operator_reason, "clean slate");
+	ck_assert_uint_eq(events_now(ev, 16), n0 + 1);
+	ck_assert_int_eq(ev[n0].cause, FBX_CAUSE_RESET);
+	ck_assert_int_eq(ev[n0].from, FBX_CLOSED);
+	ck_assert_int_eq(ev[n0].to, FBX_CLOSED);
 }
 END_TEST
 
@@ -192,6 +280,8 @@ FBX_TEST_SUITE(breaker_state)
 	tcase_add_test(tc, time_in_state);
 	tcase_add_test(tc, idle_open_breaker_has_a_trial_due);
 	tcase_add_test(tc, manual_actions_counted_and_remembered);
+	tcase_add_test(tc, an_action_that_changes_nothing_records_nothing);
+	tcase_add_test(tc, reset_of_a_closed_breaker_clears_and_is_recorded);
 	tcase_add_test(tc, scribbled_state_words);
 	suite_add_tcase(s, tc);
 	return s;

@@ -64,6 +64,17 @@ START_TEST(create_defaults)
 			     &nl, state) == 7,
 		      "ls: [%s]", line);
 	ck_assert_str_eq(mode, "0600");
+	/* the headers say these are capacities, and the boxes come by name */
+	ck_assert_msg(strncmp(R.out, "BOX ", 4) == 0 && strstr(R.out, " BREAKER_CAP LIMITER_CAP STATE\n"),
+		      "ls: [%.200s]", R.out);
+	const char *row = strchr(R.out, '\n');
+	char prev[64] = "";
+	for (; row != NULL && row[1] != '\0'; row = strchr(row + 1, '\n')) {
+		char this[64];
+		ck_assert_int_eq(sscanf(row + 1, "%63s", this), 1);
+		ck_assert_msg(strcmp(prev, this) < 0, "ls: %s listed before %s", prev, this);
+		snprintf(prev, sizeof(prev), "%s", this);
+	}
 	ck_assert_uint_eq(nb, info.capacity.breakers);
 	ck_assert_uint_eq(nl, info.capacity.limiters);
 	ck_assert_str_eq(state, "ok");

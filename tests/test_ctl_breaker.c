@@ -148,7 +148,7 @@ START_TEST(breaker_record_rejected)
 	OK(box, "breaker", "add", "f");
 	OK(box, "breaker", "trip", "f");
 	EXPECT(75, box, "breaker", "record", "f", "failure");
-	one_error_line("operator");
+	one_error_line("rejected the call: forced-open (tripped by ");
 	b = breaker_json(box, "f");
 	ck_assert_uint_eq(juint(b, "failures"), 0);
 	ck_assert_uint_eq(juint(b, "rejected"), 1);
@@ -418,18 +418,69 @@ START_TEST(breaker_manual_actions)
 	char who[96];
 	snprintf(who, sizeof(who), ": %s  (uid %u pid %d)\n", reason, (unsigned)getuid(), (int)tool);
 	ck_assert_msg(strstr(R.out, who) != NULL, "events: no [%s] in [%s]", who, R.out);
-	/* without a reason */
+	/* done again without a reason: the state is where the action puts it,
+	 * so nothing changes (docs/DESIGN.md R12) — the line says whose it is
+	 * and why, and the ring's last event is still the first action's */
 	OK(box, "breaker", c->action, "m");
-	/* done again: the state stays, and the line says so */
-	char tail[64];
-	snprintf(tail, sizeof(tail), " by uid %u)\n", (unsigned)getuid());
-	size_t len = strlen(R.out);
-	ck_assert_msg(len > strlen(tail) && strcmp(R.out + len - strlen(tail), tail) == 0,
-		      "no reason given, yet [%s]", R.out);
-	if (strcmp(c->action, "reset") != 0)
-		ck_assert_msg(strncmp(R.out, "m: still ", 9) == 0, "[%s]", R.out);
-	ev = events_json(box);
-	ck_assert_str_eq(jstr(jlast(ev), "reason"), "");
+	ck_assert_str_eq(R.err, "");
+	if (strcmp(c->action, "reset") == 0) {
+		/* reset always acts: it clears the window and counts again */
+		char tail[64];
+		snprintf(tail, sizeof(tail), " by uid %u)\n", (unsigned)getuid());
+		size_t len = strlen(R.out);
+		ck_assert_msg(len > strlen(tail) && strcmp(R.out + len - strlen(tail), tail) == 0,
+			      "no reason given, yet [%s]", R.out);
+		ck_assert_str_eq(jstr(jlast(events_json(box)), "reason"), "");
+	} else {
+		char still[320];
+		if (strcmp(c->action, "release") == 0)
+			snprintf(still, sizeof(still), "m: still closed (not forced), unchanged\n");
+		else
+			snprintf(still, sizeof(still), "m: still %s (%s by %s ",
+				 fbx_breaker_state_label(strcmp(c->action, "trip") == 0
+								 ? FBX_FORCED_OPEN
+								 : FBX_FORCED_CLOSED),
+				 fbx_event_cause_label(strcmp(c->action, "trip") == 0 ? FBX_CAUSE_TRIP
+										      : FBX_CAUSE_HOLD),
+				 uid_text());
+		ck_assert_msg(strncmp(R.out, still, strlen(still)) == 0, "[%s], not [%s...]", R.out,
+			      still);
+		char why[128];
+		snprintf(why, sizeof(why), " ago: %s), unchanged\n", reason);
+		if (strcmp(c->action, "release") != 0)
+			ck_assert_msg(strstr(R.out, why) != NULL, "[%s]: no [%s]", R.out, why);
+		ev = events_json(box);
+		ck_assert_str_eq(jstr(jlast(ev), "reason"), reason);
+		ck_assert_uint_eq(juint(jlast(ev), "pid"), (unsigned long long)tool);
+		b = breaker_json(box, "m");
+		ck_assert_str_eq(jstr(b, "state"), c->state);
+		ck_assert_str_eq(jstr(jobj(b, "last_operator_action"), "reason"), reason);
+	}
+}
+END_TEST
+
+/* The incident's record survives a second trip: the reviewer's case, as
+ * an operator meets it — show keeps who tripped it and why. */
+START_TEST(breaker_trip_twice_keeps_the_incident)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "x");
+	OK(box, "breaker", "trip", "x", "--reason", "INC-1");
+	OK(box, "breaker", "trip", "x");
+	char want[160];
+	snprintf(want, sizeof(want), "x: still forced-open (tripped by %s ", uid_text());
+	ck_assert_msg(strncmp(R.out, want, strlen(want)) == 0, "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, " ago: INC-1), unchanged\n") != NULL, "[%s]", R.out);
+	OK(box, "breaker", "show", "x");
+	ck_assert_msg(strstr(R.out, "INC-1") != NULL && strstr(R.out, "no reason given") == NULL,
+		      "[%s]", R.out);
+	OK(box, "events", "--name", "x");
+	ck_assert_uint_eq(count_char(R.out, '\n'), 2); /* created, tripped */
+	ck_assert_msg(strstr(R.out, "forced-open -> forced-open") == NULL, "[%s]", R.out);
+	/* a forced breaker's rejection says who forced it and why */
+	EXPECT(75, box, "breaker", "call", "x", "--", "/bin/true");
+	one_error_line("rejected the call: forced-open (tripped by ");
+	ck_assert_msg(strstr(R.err, " ago: INC-1)") != NULL, "[%s]", R.err);
 }
 END_TEST
 
@@ -468,6 +519,7 @@ FBX_TEST_SUITE(ctl_breaker)
 	tcase_add_test(tc, breaker_call_rejected_not_run);
 	tcase_add_test(tc, breaker_call_duration_counts_as_slow);
 	tcase_add_test(tc, breaker_call_long_ignore_list);
+	tcase_add_test(tc, breaker_trip_twice_keeps_the_incident);
 	tcase_add_test(tc, breaker_half_open_trial_in_flight);
 	tcase_add_loop_test(tc, breaker_manual_actions, 0, (int)ARRAY_LEN(manual_cases));
 	suite_add_tcase(s, tc);

@@ -240,6 +240,62 @@ START_TEST(events_text_is_the_event_line)
 }
 END_TEST
 
+/* "2026-11-30T15:55:20.123Z": RFC 3339, UTC, milliseconds. */
+static bool rfc3339(const char *s)
+{
+	unsigned y, mo, d, h, mi, sec, ms;
+	char z = 0, end = 0;
+	return strlen(s) == 24 &&
+	       sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u.%3u%c%c", &y, &mo, &d, &h, &mi, &sec, &ms, &z,
+		      &end) == 8 &&
+	       z == 'Z' && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 &&
+	       sec < 61;
+}
+
+/* Times an incident ticket can use: JSON's "time" and --time's prefix are
+ * the wall clock, in order of the events; box events (a drain) are listed
+ * under the box's own name. */
+START_TEST(events_wall_time)
+{
+	const char *box = ctl_box();
+	OK(box, "breaker", "add", "wt");
+	OK(box, "breaker", "trip", "wt", "--reason", "INC-9");
+	OK(box, "drain", "--reason", "maintenance");
+	const json_t *ev = events_json(box);
+	ck_assert_uint_eq(json_array_size(ev), 3);
+	const char *prev = "";
+	for (size_t i = 0; i < json_array_size(ev); i++) {
+		const char *t = jstr(json_array_get(ev, i), "time");
+		ck_assert_msg(rfc3339(t), "event %zu: time [%s]", i, t);
+		ck_assert_msg(strcmp(prev, t) <= 0, "[%s] before [%s]", prev, t);
+		prev = t;
+	}
+	ck_assert_str_eq(jstr(jlast(ev), "record"), "box");
+	OK(box, "events", "--time");
+	char lines[8][256];
+	size_t n = split_lines(R.out, lines, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		char stamp[32], seq[16];
+		snprintf(stamp, sizeof(stamp), "%.24s", lines[i]);
+		snprintf(seq, sizeof(seq), " #%zu ", i);
+		ck_assert_msg(rfc3339(stamp) && strncmp(lines[i] + 24, seq, strlen(seq)) == 0,
+			      "line %zu: [%s]", i, lines[i]);
+	}
+	ck_assert_ptr_nonnull(strstr(lines[2], "  box "));
+	ck_assert_ptr_nonnull(strstr(lines[2], "drain began: maintenance  (uid "));
+	/* the box's own events by its name */
+	OK(box, "events", "--name", box);
+	ck_assert_uint_eq(count_char(R.out, '\n'), 1);
+	ck_assert_ptr_nonnull(strstr(R.out, "drain began: maintenance"));
+	/* nothing in the window: nothing on stdout for a script, exit 0 */
+	OK(box, "events", "--name", "wt", "-n", "0");
+	ck_assert_str_eq(R.out, "");
+	ck_assert_str_eq(R.err, "");
+	OK(box, "drain", "--off");
+}
+END_TEST
+
 /* --follow with --name follows that record alone; -n chooses the backlog
  * printed first, as tail -n N -f does. */
 START_TEST(events_follow_one_record)
@@ -284,6 +340,7 @@ FBX_TEST_SUITE(ctl_events)
 	tcase_add_test(tc, events_filters);
 	tcase_add_test(tc, events_text_is_the_event_line);
 	tcase_add_test(tc, events_follow_one_record);
+	tcase_add_test(tc, events_wall_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

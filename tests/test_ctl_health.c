@@ -104,13 +104,31 @@ START_TEST(health_probes)
 	stop_proc(m);
 	probe_says(box, "--live", 1, "not live: the master is not alive");
 
-	OK(box, "drain");
-	char said[96];
-	snprintf(said, sizeof(said), "box %s: not draining -> draining\n", box);
+	OK(box, "drain", "--reason", "deploy 42");
+	char said[160];
+	snprintf(said, sizeof(said), "box %s: not draining -> draining (reason: deploy 42)\n", box);
 	ck_assert_str_eq(R.out, said);
-	OK(box, "drain");
-	snprintf(said, sizeof(said), "box %s: still draining\n", box);
-	ck_assert_str_eq(R.out, said);
+	pid_t drainer = R.pid;
+	/* again: the first drain stays, with who began it and why */
+	OK(box, "drain", "--reason", "someone else");
+	snprintf(said, sizeof(said), "box %s: still draining (began ", box);
+	ck_assert_msg(strncmp(R.out, said, strlen(said)) == 0, "[%s]", R.out);
+	snprintf(said, sizeof(said), " by %s pid %d: deploy 42), unchanged\n", uid_text(),
+		 (int)drainer);
+	ck_assert_msg(strstr(R.out, said) != NULL, "[%s]: no [%s]", R.out, said);
+	/* status says it too, under the DRAINING line */
+	OK(box, "status");
+	snprintf(said, sizeof(said), "\n  drain began ");
+	ck_assert_msg(strstr(R.out, said) != NULL, "[%s]", R.out);
+	snprintf(said, sizeof(said), " by %s pid %d: deploy 42\n", uid_text(), (int)drainer);
+	ck_assert_msg(strstr(R.out, said) != NULL, "[%s]: no [%s]", R.out, said);
+	/* the ring has the one drain, a box event with the reason */
+	const json_t *dev = jlast(events_json(box));
+	ck_assert_str_eq(jstr(dev, "record"), "box");
+	ck_assert_str_eq(jstr(dev, "cause"), "drain_on");
+	ck_assert_str_eq(jstr(dev, "name"), box);
+	ck_assert_str_eq(jstr(dev, "reason"), "deploy 42");
+	FAILS("control character", box, "drain", "--reason", "a\033[2Jb");
 	probe_says(box, "--ready", 1, "not ready: draining");
 	const json_t *h = health_json(box, "--ready", 1);
 	ck_assert_str_eq(jstr(h, "probe"), "ready");
@@ -119,6 +137,9 @@ START_TEST(health_probes)
 	ck_assert(jbool(jobj(h, "health"), "draining"));
 	OK(box, "drain", "--off");
 	snprintf(said, sizeof(said), "box %s: draining -> not draining\n", box);
+	ck_assert_str_eq(R.out, said);
+	OK(box, "drain", "--off");
+	snprintf(said, sizeof(said), "box %s: still not draining, unchanged\n", box);
 	ck_assert_str_eq(R.out, said);
 	probe_says(box, "--ready", 0, "ready");
 	ck_assert(json_is_null(jget(health_json(box, "--ready", 0), "reason")));

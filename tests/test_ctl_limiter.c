@@ -161,7 +161,7 @@ START_TEST(limiter_set_and_dry_run_reason)
 	OK(box, "limiter", "dry-run", "r", "on", "--reason", "shadow the new rule");
 	ck_assert_str_eq(R.out, "r: dry run off -> on (reason: shadow the new rule)\n");
 	OK(box, "limiter", "dry-run", "r", "on");
-	ck_assert_str_eq(R.out, "r: dry run on, as it was\n");
+	ck_assert_str_eq(R.out, "r: still dry run on, unchanged\n");
 	last = jlast(events_json(box));
 	ck_assert_str_eq(jstr(last, "cause"), "dry_run_on");
 	ck_assert_msg(strstr(R.out, "shadow the new rule") != NULL, "no reason: %s", R.out);
@@ -174,6 +174,14 @@ START_TEST(limiter_set_and_dry_run_reason)
 	/* without one, as before */
 	OK(box, "limiter", "set", "r", "--rate", "30/minute");
 	ck_assert_str_eq(R.out, "r: rule 20/minute -> 30/minute\n");
+	/* the rule in force, however spelled: nothing changes, nothing is
+	 * recorded, and the line says so in the one form */
+	size_t before = json_array_size(events_json(box));
+	OK(box, "limiter", "set", "r", "--rate", "30 per minute", "--reason", "again");
+	ck_assert_str_eq(R.out, "r: still rule 30/minute, unchanged\n");
+	OK(box, "limiter", "dry-run", "r", "off");
+	ck_assert_str_eq(R.out, "r: still dry run off, unchanged\n");
+	ck_assert_uint_eq(json_array_size(events_json(box)), before);
 	/* a reason is checked as a breaker's is, and a refused one changes nothing */
 	FAILS("control character", box, "limiter", "set", "r", "--rate", "40/minute", "--reason",
 	      "a\033[2Jb");

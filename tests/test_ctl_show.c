@@ -319,6 +319,17 @@ START_TEST(show_who_forced_it)
 		      "[%s]", R.out);
 	ck_assert_msg(strstr(R.out, "\n  window               0 calls, 0 failed, 0 slow\n"), "[%s]",
 		      R.out);
+	/* the policies beside the window's figures: what trips it, over what */
+	ck_assert_msg(strstr(R.out, "\n  failure rate         50% of the last 10 calls, at least 5 "
+				    "calls\n  slow-call rate       off\n"),
+		      "[%s]", R.out);
+	OK(box, "breaker", "add", "slowish", "--slow-rate", "80", "--slow-call", "2s", "--window",
+	   "30s", "--min-calls", "1");
+	OK(box, "breaker", "show", "slowish");
+	ck_assert_msg(strstr(R.out, "\n  failure rate         off\n  slow-call rate       80% of the "
+				    "calls of the last 30.000 s, at least 1 call; slow: 2.000 s "
+				    "or more\n"),
+		      "[%s]", R.out);
 }
 END_TEST
 

@@ -105,12 +105,37 @@ START_TEST(dry_run_switch_other_handle)
 }
 END_TEST
 
+/* Dry run switched to what it is already records nothing: the ring keeps
+ * the switch that mattered, and whoever reads it sees when it began. */
+START_TEST(dry_run_same_records_nothing)
+{
+	fbx_event ev[32];
+	size_t n0, n;
+	uint64_t next;
+
+	tclock_install();
+	fbx_box *box = tlim_box(4, 64);
+	fbx_limiter *l = tlim_reg(box, "drysame", "2/minute", WINDOW, 1, 0, 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 0, "off already"), 0);
+	ck_assert_int_eq(fbx_events_read(box, 0, ev, 32, &n0, &next), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1, "INC-7"), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1, NULL), 0);
+	ck_assert_int_eq(fbx_events_read(box, 0, ev, 32, &n, &next), 0);
+	ck_assert_uint_eq(n, n0 + 1);
+	ck_assert_int_eq(ev[n - 1].cause, FBX_CAUSE_DRY_RUN_ON);
+	ck_assert_str_eq(ev[n - 1].reason, "INC-7");
+	ck_assert_int_eq(tlimiter_now(box, "drysame").dry_run, 1);
+	fbx_box_close(box);
+}
+END_TEST
+
 FBX_TEST_SUITE(limiter_dry_run)
 {
 	Suite *s = suite_create("limiter_dry_run");
 	TCase *tc = tcase_create("dry_run");
 	tcase_add_loop_test(tc, dry_run_counts, 0, (int)ARRAY_LEN(dry_rows));
 	tcase_add_test(tc, dry_run_switch_other_handle);
+	tcase_add_test(tc, dry_run_same_records_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -713,6 +713,73 @@ START_TEST(probe_with_curl)
 }
 END_TEST
 
+/* Which box with no -b and no FUSEBOX_BOX: as fuseboxctl and fusebox-top
+ * choose it, never a quiet 'default' nobody runs.  Needs a /dev/shm of
+ * its own to know every box there is. */
+#define PRIVATE_SHM()                                                                      \
+	do {                                                                               \
+		const char *why_;                                                          \
+		if (!ctl_private_shm(&why_)) {                                             \
+			fprintf(stderr, "%s: skipped: %s\n", __func__, why_);              \
+			return;                                                            \
+		}                                                                          \
+	} while (0)
+
+/* The probe run to its end with no box named: exit 2, one line on
+ * stderr holding want, nothing on stdout. */
+static void probe_refuses(const char *want)
+{
+	const char *argv[] = {probe_path(), "--listen", "127.0.0.1:0", NULL};
+	struct spawn_result res;
+	ck_assert_int_eq(spawn_run(box_env(NULL), argv, &res), 0);
+	ck_assert_msg(res.code == 2, "%s: exit %d, stdout [%s]", res.cmd, res.code, res.out);
+	ck_assert_msg(count_char(res.err, '\n') == 1 &&
+			      strncmp(res.err, "fusebox-probe: ", 15) == 0 &&
+			      strstr(res.err, want) != NULL,
+		      "%s: stderr [%s]", res.cmd, res.err);
+	ck_assert_str_eq(res.out, "");
+	spawn_result_free(&res);
+}
+
+START_TEST(probe_finds_the_box)
+{
+	PRIVATE_SHM();
+	/* none: it cannot know whose health to report */
+	probe_refuses("name it with -b NAME");
+	/* one: that one, and it says it chose it */
+	const char *a = new_box();
+	fbx_box *box = box_make(a);
+	ck_assert_int_eq(fbx_started(box), 0);
+	struct probe p;
+	const char *argv[] = {probe_path(), "--listen", "127.0.0.1:0", NULL};
+	ck_assert_int_eq(spawn_start(&p.proc, box_env(NULL), argv), 0);
+	track(p.proc.pid);
+	ck_assert_msg(spawn_wait_for(&p.proc, "/startup)", 5000), "the probe did not start: [%s]",
+		      p.proc.obuf.p ? p.proc.obuf.p : "");
+	char said[128];
+	snprintf(said, sizeof(said), "box '%s' (the only one on this host) served on ", a);
+	ck_assert_msg(strstr(p.proc.obuf.p, said) != NULL, "[%s]", p.proc.obuf.p);
+	const char *at = strstr(p.proc.obuf.p, "http://127.0.0.1:");
+	ck_assert_ptr_nonnull(at);
+	p.port = (unsigned)strtoul(at + strlen("http://127.0.0.1:"), NULL, 10);
+	struct reply r;
+	get(p.port, "/startup", &r);
+	ck_assert_int_eq(r.status, 200); /* the box it found is the one started */
+	reply_free(&r);
+	probe_stop(&p);
+	/* several: listed, and how to pick one */
+	const char *b = new_box();
+	fbx_box *box2 = box_make(b);
+	probe_refuses("pick one: -b NAME or FUSEBOX_BOX=NAME");
+	probe_refuses(a);
+	probe_refuses(b);
+	fbx_box_close(box2);
+	fbx_box_close(box);
+	fbx_box_unlink(a);
+	fbx_box_unlink(b);
+}
+END_TEST
+
 START_TEST(probe_bad_options)
 {
 	const char *cases[][3] = {
@@ -1001,6 +1068,7 @@ FBX_TEST_SUITE(probe)
 	tcase_add_test(states, probe_ok_degraded_unhealthy);
 	tcase_add_test(states, probe_draining);
 	tcase_add_test(states, probe_box_comes_and_goes);
+	tcase_add_test(states, probe_finds_the_box);
 	suite_add_tcase(s, states);
 
 	TCase *http = tcase_create("probe_http");

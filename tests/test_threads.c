@@ -207,7 +207,7 @@ START_TEST(readers_race_writers)
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 	pthread_barrier_destroy(&tline_up);
 
-	uint64_t out[3] = {0}, rejected = 0, allowed = 0, denied = 0, events = 3;
+	uint64_t out[3] = {0}, rejected = 0, allowed = 0, denied = 0, calls = 3;
 	for (int i = 0; i < TTHREADS_N; i++) {
 		tno_surprise(&t[i].s, i);
 		for (int k = 0; k < 3; k++)
@@ -215,8 +215,17 @@ START_TEST(readers_race_writers)
 		rejected += t[i].rejected;
 		allowed += t[i].allowed;
 		denied += t[i].denied;
-		events += t[i].manual + t[i].config;
+		calls += t[i].manual + t[i].config;
 	}
+	/* An action that finds things as it would leave them records nothing
+	 * (a trip of a breaker the other writer tripped, a rule already in
+	 * force), so how many were recorded depends on the interleaving: the
+	 * ring says, and the follower must have been handed each of them once. */
+	size_t n;
+	fbx_event *ev = tevents_all(tthreads_box, &n);
+	uint64_t events = n;
+	ck_assert_uint_le(events, calls);
+	ck_assert_uint_gt(events, 3);
 	ck_assert_uint_gt(t[2].snapshots, 0);
 	ck_assert_uint_eq(t[3].seen, events); /* each event handed over once */
 	fbx_snapshot *s = tsnap_of(tthreads_box);
@@ -230,9 +239,7 @@ START_TEST(readers_race_writers)
 	ck_assert_uint_eq(lk->denied + lk->dry_run_denied + lg->denied + lg->dry_run_denied, denied);
 	ck_assert_uint_eq(lk->keys, 16);
 	fbx_snapshot_free(s);
-	size_t n;
-	fbx_event *ev = tevents_all(tthreads_box, &n);
-	ck_assert_uint_eq(n, events);
+	ck_assert_uint_eq(ev[n - 1].seq + 1, n); /* none dropped: the count is the ring's */
 	ck_assert_uint_eq(tcount_events(ev, n, FBX_EV_REGISTER, -1, NULL), 3);
 	free(ev);
 }

@@ -263,7 +263,11 @@ START_TEST(rule_changes_race_takes)
 	fbx_snapshot_free(s);
 	size_t n;
 	fbx_event *ev = tevents_all(tthreads_box, &n);
-	ck_assert_uint_eq(tcount_events(ev, n, FBX_EV_CONFIG, FBX_CAUSE_RULE, "live"), 2 * SETS + 1);
+	/* a set of the rule in force records nothing, and which sets found
+	 * their rule in force depends on how the two setters interleaved */
+	uint64_t changes = tcount_events(ev, n, FBX_EV_CONFIG, FBX_CAUSE_RULE, "live");
+	ck_assert_uint_ge(changes, 1);
+	ck_assert_uint_le(changes, 2 * SETS + 1);
 	free(ev);
 }
 END_TEST
@@ -323,7 +327,9 @@ START_TEST(full_key_table_races_takes)
 	fbx_snapshot_free(s);
 	size_t n;
 	fbx_event *ev = tevents_all(bx, &n);
-	ck_assert_uint_eq(tcount_events(ev, n, FBX_EV_CONFIG, FBX_CAUSE_RULE, "evict"), SETS);
+	/* one setter: its first set is the rule registered, which records
+	 * nothing; every later one alternates, a change each */
+	ck_assert_uint_eq(tcount_events(ev, n, FBX_EV_CONFIG, FBX_CAUSE_RULE, "evict"), SETS - 1);
 	free(ev);
 	fbx_box_unlink(tiny);
 	fbx_box_close(bx);

@@ -97,6 +97,9 @@ void age_text(char *buf, size_t len, uint64_t ns);
 /* The last operator action: "reset 2m13s ago by uid 1000 (ann) pid 4242:
  * why". */
 void operator_text(char *buf, size_t len, const fbx_breaker_info *b);
+/* "tripped by uid 1000 (ann) 2m43s ago: INC-1": who put a forced breaker
+ * where it is, and why, for an action that changed nothing. */
+void operator_record(char *buf, size_t len, const fbx_breaker_info *b);
 /* versioned: the object stands alone (show), not inside status's arrays */
 void show_breaker_json(FILE *f, const fbx_breaker_info *b, bool versioned);
 /* top: how many of the most denied keys to list (0: none) */
@@ -108,6 +111,14 @@ void show_capacity_json(FILE *f, const fbx_box_info *bi);
 /* GCRA: the most a limiter admits in any period, count + burst - 1 for
  * each limit, as a rule ("14/second"). */
 void gcra_worst(const fbx_limiter_info *l, char *buf, size_t len);
+/* An event's time on the wall clock, RFC 3339 UTC with milliseconds
+ * ("2026-11-30T15:55:20.123Z"): the wall clock now less the event's age,
+ * now_ns - time_ns, on the monotonic clock the ring keeps. */
+void event_wall_time(char *buf, size_t len, uint64_t time_ns, uint64_t now_ns);
+/* Who began the box's drain and why, from the newest drain event the
+ * snapshot's ring holds: "began 5s ago (2026-11-30T15:55:20.123Z) by uid
+ * 0 (root) pid 42: deploy"; "" when the ring no longer holds it. */
+void drain_text(char *buf, size_t len, const fbx_snapshot *s);
 /* Workers, checks and health (ctl_health.c), for status, workers, checks
  * and health. */
 enum health_probe { PROBE_AGGREGATE, PROBE_LIVE, PROBE_READY, PROBE_STARTUP };

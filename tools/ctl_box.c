@@ -1,6 +1,6 @@
 /* ctl_box.c — create, destroy and list boxes. */
-#include <dirent.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -243,20 +243,37 @@ int cmd_ls(struct ctl *c)
 {
 	if (c->argc != 0)
 		return ctl_fail("ls takes no arguments");
-	DIR *d = opendir("/dev/shm");
-	if (d == NULL)
-		return ctl_fail("cannot list /dev/shm");
-	printf("%-32s %10s %5s %-10s %8s %8s %s\n", "BOX", "BYTES", "MODE", "OWNER", "BREAKERS",
-	       "LIMITERS", "STATE");
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		const char *name = e->d_name;
-		if (strncmp(name, "fusebox.", 8) != 0 || fbx_name_check_box(name + 8) != 0)
-			continue;
+	/* by name, as the library lists them for finding the only box: the
+	 * directory's own order changes from run to run */
+	size_t n = 0, cap = 0;
+	fbx_box_name *names = NULL;
+	int rc = fbx_box_list(NULL, 0, &n);
+	/* boxes made between the two calls: ask again with room for them */
+	for (int tries = 0; rc == 0 && n > cap && tries < 4; tries++) {
+		free(names);
+		cap = n + 16;
+		names = calloc(cap, sizeof(*names));
+		if (names == NULL)
+			return ctl_fail("ls: out of memory listing %zu boxes", cap);
+		rc = fbx_box_list(names, cap, &n);
+	}
+	if (rc) {
+		free(names);
+		return ctl_fail_rc(rc, "cannot list /dev/shm");
+	}
+	if (n > cap)
+		n = cap;
+	/* the capacities, not what the box holds: BREAKER_CAP and LIMITER_CAP
+	 * say so (what each holds is in status) */
+	printf("%-32s %10s %5s %-10s %11s %11s %s\n", "BOX", "BYTES", "MODE", "OWNER", "BREAKER_CAP",
+	       "LIMITER_CAP", "STATE");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i].name;
 		struct stat st;
 		char path[300];
-		snprintf(path, sizeof(path), "/dev/shm/%s", name);
+		snprintf(path, sizeof(path), "/dev/shm/fusebox.%s", name);
 		if (stat(path, &st) != 0)
-			continue;
+			continue; /* gone since it was listed */
 		struct passwd *pw = getpwuid(st.st_uid);
 		fbx_box *box;
 		fbx_box_info info = {0};
@@ -264,15 +281,15 @@ int cmd_ls(struct ctl *c)
 		fbx_box_config quick;
 		fbx_box_config_init(&quick);
 		quick.timeout_ms = 100;
-		int rc = fbx_box_open(name + 8, FBX_OPEN_RDONLY, &quick, &box);
-		if (rc == 0) {
+		int orc = fbx_box_open(name, FBX_OPEN_RDONLY, &quick, &box);
+		if (orc == 0) {
 			fbx_box_info_get(box, &info);
 			fbx_box_close(box);
 		}
-		printf("%-32s %10lld %04o %-10s %8u %8u %s\n", name + 8, (long long)st.st_size,
+		printf("%-32s %10lld %04o %-10s %11u %11u %s\n", name, (long long)st.st_size,
 		       (unsigned)(st.st_mode & 07777), pw ? pw->pw_name : "?", info.capacity.breakers,
-		       info.capacity.limiters, rc == 0 ? "ok" : fbx_strerror(rc));
+		       info.capacity.limiters, orc == 0 ? "ok" : fbx_strerror(orc));
 	}
-	closedir(d);
+	free(names);
 	return CTL_YES;
 }

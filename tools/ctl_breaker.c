@@ -98,11 +98,25 @@ static int outcome_of(const char *s, fbx_outcome *o)
 	return 0;
 }
 
-static void say_rejected(const char *name, const fbx_permit *p)
+/* Why the breaker refused, in the library's words; a forced breaker with
+ * who forced it and why, so whoever's call bounced knows whom to ask. */
+static void say_rejected(const char *name, fbx_breaker *b, const fbx_permit *p)
 {
-	const char *why = p->reason == FBX_REJECT_FORCED_OPEN ? "forced open by an operator"
-			  : p->reason == FBX_REJECT_HALF_OPEN_FULL ? "half-open, every trial taken"
-								 : "open";
+	char why[320];
+	fbx_breaker_info info;
+	if (p->reason == FBX_REJECT_FORCED_OPEN) {
+		char op[256] = "";
+		if (fbx_breaker_info_get(b, &info) == 0 && info.state == FBX_FORCED_OPEN &&
+		    info.operator_known && info.operator_cause == FBX_CAUSE_TRIP)
+			operator_record(op, sizeof(op), &info);
+		snprintf(why, sizeof(why), "%s (%s)", fbx_breaker_state_label(FBX_FORCED_OPEN),
+			 op[0] ? op : "who tripped it is unknown");
+	} else if (p->reason == FBX_REJECT_HALF_OPEN_FULL) {
+		snprintf(why, sizeof(why), "%s, every trial taken",
+			 fbx_breaker_state_label(FBX_HALF_OPEN));
+	} else {
+		snprintf(why, sizeof(why), "%s", fbx_breaker_state_label(FBX_OPEN));
+	}
 	if (p->retry_after_ns)
 		fprintf(stderr, "fuseboxctl: breaker '%s' rejected the call: %s; a trial is allowed "
 				"in %.3f s\n", name, why, (double)p->retry_after_ns / 1e9);
@@ -132,7 +146,7 @@ static int breaker_record(struct ctl *c, int argc, char **argv)
 	fbx_permit p;
 	int rc = fbx_breaker_allow(b, &p);
 	if (rc == FBX_EOPEN) {
-		say_rejected(pos[0], &p);
+		say_rejected(pos[0], b, &p);
 		rc = CTL_REJECTED;
 	} else if (rc == 0) {
 		rc = fbx_breaker_done(b, &p, outcome, dur);
@@ -183,7 +197,7 @@ static int breaker_call(struct ctl *c, int argc, char **argv)
 	fbx_permit p;
 	int rc = fbx_breaker_allow(b, &p);
 	if (rc == FBX_EOPEN) {
-		say_rejected(name[0], &p);
+		say_rejected(name[0], b, &p);
 		fbx_box_close(box);
 		return CTL_REJECTED;
 	}
@@ -254,6 +268,24 @@ static int breaker_manual(struct ctl *c, const char *action, int argc, char **ar
 	int has = fbx_breaker_info_get(b, &after);
 	fbx_box_close(box);
 	const char *reason = o[0].value != NULL ? o[0].value : "";
+	bool forced = has == 0 &&
+		      (after.state == FBX_FORCED_OPEN || after.state == FBX_FORCED_CLOSED);
+	/* the library changes nothing when the breaker is already where the
+	 * action would put it (reset aside): say so, with who put it there
+	 * and why, so the incident's reason is not thought overwritten */
+	bool same = had == 0 && has == 0 && before.state == after.state &&
+		    cause != FBX_CAUSE_RESET &&
+		    (cause == FBX_CAUSE_RELEASE ? !forced
+		     : cause == FBX_CAUSE_TRIP  ? after.state == FBX_FORCED_OPEN
+						: after.state == FBX_FORCED_CLOSED);
+	if (same) {
+		char op[256] = "";
+		if (forced && after.operator_known && after.operator_cause == cause)
+			operator_record(op, sizeof(op), &after);
+		printf("%s: still %s (%s), unchanged\n", name[0], breaker_state_text(&after),
+		       op[0] ? op : forced ? "who forced it is unknown" : "not forced");
+		return CTL_YES;
+	}
 	if (had == 0 && has == 0 && before.state != after.state)
 		printf("%s: %s -> %s", name[0], fbx_breaker_state_label(before.state),
 		       fbx_breaker_state_label(after.state));
@@ -261,7 +293,7 @@ static int breaker_manual(struct ctl *c, const char *action, int argc, char **ar
 		printf("%s: %s, window and consecutive failures cleared", name[0],
 		       fbx_breaker_state_label(after.state));
 	else if (has == 0)
-		printf("%s: still %s", name[0], fbx_breaker_state_label(after.state));
+		printf("%s: %s", name[0], fbx_breaker_state_label(after.state));
 	else
 		printf("%s: state unknown (its record reads as damaged)", name[0]);
 	printf(" (%s by uid %u%s%s)\n", fbx_event_cause_label(cause), (unsigned)getuid(),

@@ -234,12 +234,28 @@ static const char *drain_word(int on)
 	return on < 0 ? "?" : on ? "draining" : "not draining";
 }
 
+/* "still draining (began 5s ago ... by uid 0 pid 42: deploy), unchanged":
+ * a second drain keeps the first one's time and records nothing, so the
+ * operator is told whose drain it is rather than shown a new one. */
+static void say_unchanged(const struct ctl *c, fbx_box *box, int now)
+{
+	char drain[320] = "";
+	fbx_snapshot *s;
+	if (now > 0 && fbx_snapshot_new(box, &s) == 0) {
+		if (fbx_snapshot_take(box, s) == 0)
+			drain_text(drain, sizeof(drain), s);
+		fbx_snapshot_free(s);
+	}
+	printf("box %s: still %s%s%s%s, unchanged\n", c->box, drain_word(now), drain[0] ? " (" : "",
+	       drain, drain[0] ? ")" : "");
+}
+
 int cmd_drain(struct ctl *c)
 {
-	struct ctl_opt o[] = {{"--wait", true, 0}, {"--off", false, 0}};
+	struct ctl_opt o[] = {{"--wait", true, 0}, {"--off", false, 0}, {"--reason", true, 0}};
 	size_t npos;
 	int rest;
-	if (ctl_options(c->argc, c->argv, o, 2, NULL, 0, &npos, &rest) ||
+	if (ctl_options(c->argc, c->argv, o, 3, NULL, 0, &npos, &rest) ||
 	    ctl_end(c->argc, c->argv, rest))
 		return CTL_ERR;
 	uint64_t wait = 0;
@@ -249,11 +265,13 @@ int cmd_drain(struct ctl *c)
 		return CTL_ERR;
 	if (wait > DRAIN_WAIT_MAX_NS)
 		return ctl_fail("--wait: '%s' is more than 24h", o[0].value);
+	if (ctl_reason(o[2].value))
+		return CTL_ERR;
 	fbx_box *box;
 	if (ctl_open(c, true, &box))
 		return CTL_ERR;
 	int was = draining_now(box);
-	int rc = fbx_drain(box, o[1].value == NULL);
+	int rc = fbx_drain_reason(box, o[1].value == NULL, o[2].value);
 	if (rc) {
 		rc = ctl_fail_rc(rc, "box '%s': drain", c->box);
 	} else if (o[0].value != NULL) {
@@ -262,10 +280,14 @@ int cmd_drain(struct ctl *c)
 		/* what changed, as breaker trip says it: an operator in an
 		 * incident should not need a second command to know */
 		int now = draining_now(box);
-		if (was >= 0 && now >= 0 && was == now)
-			printf("box %s: still %s\n", c->box, drain_word(now));
-		else
-			printf("box %s: %s -> %s\n", c->box, drain_word(was), drain_word(now));
+		if (was >= 0 && now >= 0 && was == now) {
+			say_unchanged(c, box, now);
+		} else {
+			printf("box %s: %s -> %s", c->box, drain_word(was), drain_word(now));
+			if (o[2].value != NULL && o[2].value[0] != '\0')
+				printf(" (reason: %s)", o[2].value);
+			putchar('\n');
+		}
 	}
 	fbx_box_close(box);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "busguard.h"
 #include "ctl.h"
@@ -62,18 +63,43 @@ static const char *state_or_dash(int s)
 	return s < 0 ? "-" : fbx_breaker_state_name(s);
 }
 
-static void print_event(const fbx_event *e, uint64_t now, bool json)
+/* An event's wall-clock time as RFC 3339 UTC, "2026-11-30T15:55:20.123Z":
+ * the ring keeps monotonic times (immune to the clock being set), so the
+ * wall time is now's less the event's age; an incident ticket wants the
+ * time of day, not "12m ago" of whenever the command ran. */
+void event_wall_time(char *buf, size_t len, uint64_t time_ns, uint64_t now_ns)
 {
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	uint64_t age = now_ns > time_ns ? now_ns - time_ns : 0;
+	uint64_t w = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
+	w = w > age ? w - age : 0;
+	time_t secs = (time_t)(w / 1000000000u);
+	struct tm tm;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	size_t at = strlen(buf);
+	snprintf(buf + at, len - at, ".%03uZ", (unsigned)(w / 1000000u % 1000));
+}
+
+static void print_event(const fbx_event *e, uint64_t now, bool json, bool wall)
+{
+	char when[40];
+	event_wall_time(when, sizeof(when), e->time_ns, now);
 	if (json) {
-		printf("{\"seq\":%llu,\"age_ms\":%llu,", (unsigned long long)e->seq,
-		       (unsigned long long)(now > e->time_ns ? (now - e->time_ns) / 1000000 : 0));
+		printf("{\"seq\":%llu,\"age_ms\":%llu,\"time\":\"%s\",", (unsigned long long)e->seq,
+		       (unsigned long long)(now > e->time_ns ? (now - e->time_ns) / 1000000 : 0),
+		       when);
 		if (e->corrupt) {
 			printf("\"corrupt\":true}");
 			return;
 		}
 		printf("\"kind\":\"%s\",\"cause\":\"%s\",\"record\":\"%s\",\"name\":",
 		       fbx_event_kind_name(e->kind), fbx_event_cause_name(e->cause),
-		       e->record_type == FBX_REC_BREAKER ? "breaker" : "limiter");
+		       fbx_record_type_name(e->record_type));
 		json_str(stdout, e->name);
 		printf(",\"from\":\"%s\",\"to\":\"%s\"", state_or_dash(e->from), state_or_dash(e->to));
 		if (e->kind == FBX_EV_MANUAL || e->kind == FBX_EV_CONFIG) {
@@ -83,11 +109,15 @@ static void print_event(const fbx_event *e, uint64_t now, bool json)
 		putchar('}');
 		return;
 	}
-	/* the seq stays in front: it is what --follow's reader and a bug
-	 * report quote, and it shows a gap where the ring dropped events */
+	/* the seq stays in front of the library's line: it is what --follow's
+	 * reader and a bug report quote, and it shows a gap where the ring
+	 * dropped events; --time puts the wall time before it */
 	char line[512];
 	fbx_event_format(e, now, line, sizeof(line));
-	printf("#%llu %s\n", (unsigned long long)e->seq, line);
+	if (wall)
+		printf("%s #%llu %s\n", when, (unsigned long long)e->seq, line);
+	else
+		printf("#%llu %s\n", (unsigned long long)e->seq, line);
 }
 
 struct filter {
@@ -97,6 +127,7 @@ struct filter {
 	bool since;         /* --since given */
 	uint64_t since_ns;
 	bool newest_first, json, follow;
+	bool wall;          /* --time */
 };
 
 /* A damaged event has no name to match, so --name leaves it out; --since
@@ -126,9 +157,11 @@ static int parse(const struct ctl *c, struct filter *f)
 			f->follow = true;
 		} else if (strcmp(a, "--newest-first") == 0) {
 			f->newest_first = true;
+		} else if (strcmp(a, "--time") == 0) {
+			f->wall = true;
 		} else if (strcmp(a, "--name") == 0) {
 			if (fbx_name_check_record(v) != 0)
-				return ctl_fail("events --name: '%s' is not a breaker or limiter name "
+				return ctl_fail("events --name: '%s' is not a breaker, limiter or box name "
 						"(1-63 printable characters, no space)", v);
 			f->name = v;
 		} else if (strcmp(a, "-n") == 0) {
@@ -189,7 +222,7 @@ static void print_kept(const struct kept *k, const struct filter *f, uint64_t no
 		const fbx_event *e = &k->e[(k->start + at) % k->n];
 		if (f->json && !f->follow && !*first)
 			putchar(',');
-		print_event(e, now, f->json);
+		print_event(e, now, f->json, f->wall);
 		if (f->json && f->follow)
 			putchar('\n');
 		*first = false;
@@ -208,10 +241,12 @@ int cmd_events(struct ctl *c)
 	 * nothing would read as "nothing happened to it" */
 	fbx_breaker *hb;
 	fbx_limiter *hl;
-	if (f.name != NULL && fbx_breaker_find(box, f.name, &hb) == FBX_ENOENT &&
+	if (f.name != NULL && strcmp(f.name, c->box) != 0 &&
+	    fbx_breaker_find(box, f.name, &hb) == FBX_ENOENT &&
 	    fbx_limiter_find(box, f.name, &hl) == FBX_ENOENT) {
 		fbx_box_close(box);
-		return ctl_fail("box '%s' has no breaker or limiter '%s'", c->box, f.name);
+		return ctl_fail("box '%s' has no breaker or limiter '%s' (its own events: --name %s)",
+				c->box, f.name, c->box);
 	}
 	fbx_event batch[64];
 	uint64_t next = 0, dropped = 0;
@@ -245,7 +280,7 @@ int cmd_events(struct ctl *c)
 				if (wanted(&f, &batch[i], now0))
 					rc = keep(&k, &batch[i], &f);
 			} else if (wanted(&f, &batch[i], now)) {
-				print_event(&batch[i], now, f.json);
+				print_event(&batch[i], now, f.json, f.wall);
 				if (f.json)
 					putchar('\n');
 			}
@@ -259,6 +294,12 @@ int cmd_events(struct ctl *c)
 			if (f.json && !f.follow)
 				fputs("{\"version\":1,\"events\":[", stdout);
 			print_kept(&k, &f, fbx_clock_now(), &first);
+			/* nothing to show: said to a person at a terminal, so that
+			 * an empty screen is not taken for a hung command; a script
+			 * reading stdout gets nothing and exit 0, as from grep -c */
+			if (k.n == 0 && !f.json && isatty(STDOUT_FILENO))
+				fprintf(stderr, "fuseboxctl: no events%s%s\n",
+					f.name ? " of " : "", f.name ? f.name : "");
 			/* --since and -n chose the backlog; what comes next is new */
 			f.since = false;
 		}

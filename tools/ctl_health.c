@@ -1,6 +1,7 @@
 /* ctl_health.c — what the box says of its processes and checks:
  * `fuseboxctl health` (exec probes), `workers`, `checks`, and the parts of
  * `status` that show them. */
+#include <pwd.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -189,8 +190,44 @@ void show_health_json(FILE *f, const fbx_health *h)
 	fputc('}', f);
 }
 
+/* The drain's own event: only a change is recorded (a second drain keeps
+ * the first one's time), so the newest drain-on is the one in force —
+ * unless a drain-off came after it, and then this drain's event is not
+ * there (a box drained by a library that did not record it). */
+void drain_text(char *buf, size_t len, const fbx_snapshot *s)
+{
+	size_t n = 0;
+	uint64_t dropped;
+	const fbx_event *e = fbx_snapshot_events(s, &n, &dropped), *on = NULL;
+	buf[0] = '\0';
+	for (size_t i = n; i-- > 0 && on == NULL;) {
+		if (e[i].corrupt || e[i].record_type != FBX_REC_BOX)
+			continue;
+		if (e[i].cause == FBX_CAUSE_DRAIN_OFF)
+			return;
+		if (e[i].cause == FBX_CAUSE_DRAIN_ON)
+			on = &e[i];
+	}
+	if (on == NULL)
+		return;
+	uint64_t now = fbx_snapshot_time(s);
+	char age[32], when[40], why[FBX_REASON_MAX], who[96];
+	age_text(age, sizeof(age), now > on->time_ns ? now - on->time_ns : 0);
+	event_wall_time(when, sizeof(when), on->time_ns, now);
+	printable(why, sizeof(why), on->reason);
+	const struct passwd *pw = getpwuid(on->uid);
+	if (pw != NULL && fbx_name_check_record(pw->pw_name) == 0)
+		snprintf(who, sizeof(who), "uid %u (%s) pid %d", (unsigned)on->uid, pw->pw_name,
+			 (int)on->pid);
+	else
+		snprintf(who, sizeof(who), "uid %u pid %d", (unsigned)on->uid, (int)on->pid);
+	snprintf(buf, len, "began %s ago (%s) by %s%s%s", age, when, who,
+		 why[0] ? ": " : ", no reason given", why);
+}
+
 /* Two lines: the aggregate with its reason, then what each probe says,
- * DRAINING in capitals so that it is not missed. */
+ * DRAINING in capitals so that it is not missed; a third when draining
+ * and the ring still holds the drain's event: who began it and why. */
 void show_health_text(FILE *f, const fbx_snapshot *s)
 {
 	const fbx_health *h = fbx_snapshot_health(s);
@@ -209,6 +246,14 @@ void show_health_text(FILE *f, const fbx_snapshot *s)
 		h->workers_alive, h->workers_alive == 1 ? "" : "s", h->masters_alive,
 		h->masters_alive == 1 ? "" : "s", h->workers_dead, ull(h->in_flight),
 		ull(h->served));
+	/* who began the drain and why, while the ring still says: the first
+	 * question of whoever finds a box draining */
+	char drain[320];
+	if (h->draining) {
+		drain_text(drain, sizeof(drain), s);
+		if (drain[0])
+			fprintf(f, "  drain %s\n", drain);
+	}
 }
 
 void show_worker_json(FILE *f, const fbx_worker_info *w)

@@ -137,8 +137,14 @@ static int limiter_set(struct ctl *c, int argc, char **argv)
 		rc = ctl_fail_rc(rc, "limiter '%s': rule '%s'", name[0], o[0].value);
 	if (rc == 0) {
 		limiter_now(box, name[0], now, sizeof(now), NULL);
-		printf("%s: rule %s -> %s", name[0], was[0] ? was : "?", now[0] ? now : "?");
-		said_reason(o[1].value);
+		/* the library records nothing for the rule in force: say so in
+		 * the one form every "nothing changed" takes */
+		if (was[0] && strcmp(was, now) == 0) {
+			printf("%s: still rule %s, unchanged\n", name[0], now);
+		} else {
+			printf("%s: rule %s -> %s", name[0], was[0] ? was : "?", now[0] ? now : "?");
+			said_reason(o[1].value);
+		}
 	}
 	fbx_box_close(box);
 	return rc ? CTL_ERR : CTL_YES;
@@ -164,12 +170,13 @@ static int limiter_dry_run(struct ctl *c, int argc, char **argv)
 	limiter_now(box, pos[0], NULL, 0, &was);
 	int rc = fbx_limiter_set_dry_run(l, strcmp(pos[1], "on") == 0, o[0].value);
 	if (rc == 0) {
-		if (was < 0 || (was != 0) != (strcmp(pos[1], "on") == 0))
+		if (was < 0 || (was != 0) != (strcmp(pos[1], "on") == 0)) {
 			printf("%s: dry run %s -> %s", pos[0], was < 0 ? "?" : was ? "on" : "off",
 			       pos[1]);
-		else
-			printf("%s: dry run %s, as it was", pos[0], pos[1]);
-		said_reason(o[0].value);
+			said_reason(o[0].value);
+		} else {
+			printf("%s: still dry run %s, unchanged\n", pos[0], pos[1]);
+		}
 	}
 	fbx_box_close(box);
 	return rc ? ctl_fail_rc(rc, "limiter '%s'", pos[0]) : CTL_YES;

@@ -43,8 +43,8 @@ static const struct command {
 	 "  limiter show NAME [--json] [--top N]"},
 	{"status", cmd_status, "status [--json]"},
 	{"events", cmd_events,
-	 "events [--name NAME] [-n N] [--since DURATION] [--newest-first] [--json]\n"
-	 "         [--follow]   (--follow: oldest first, so not with --newest-first)"},
+	 "events [--name NAME] [-n N] [--since DURATION] [--newest-first] [--time]\n"
+	 "         [--json] [--follow]   (--follow: oldest first, so not with --newest-first)"},
 	{"metrics", cmd_metrics, "metrics [--out FILE]"},
 	{"health", cmd_health, "health [--live|--ready|--startup] [--json]   (exit 0 yes, 1 no)"},
 	{"workers", cmd_workers, "workers [--json]"},
@@ -54,7 +54,8 @@ static const struct command {
 	 "         (TTL 30s unless given: a check not set again within it counts as failed)\n"
 	 "  check bind NAME --breaker BREAKER [--critical]\n"
 	 "  check rm NAME"},
-	{"drain", cmd_drain, "drain [--wait DURATION | --off]   (--wait: exit 1 if work is still in flight)"},
+	{"drain", cmd_drain, "drain [--wait DURATION | --off] [--reason TEXT]   (--wait: exit 1 if work is\n"
+	 "         still in flight)"},
 	{"started", cmd_started, "started"},
 	{"budget", cmd_budget,
 	 "budget add NAME [--percent P] [--min-per-sec N] [--ttl DURATION]\n"

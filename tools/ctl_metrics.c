@@ -46,8 +46,8 @@ static void manual_actions(FILE *f, const char *box, const fbx_breaker_info *b, 
 {
 	static const char *const action[4] = {"trip", "hold", "release", "reset"};
 	family(f, "fusebox_breaker_manual_actions_total", "counter",
-	       "Operator actions on the breaker, by action (trip: forced open, hold: forced "
-	       "closed, release, reset).");
+	       "Operator actions on the breaker, by action (trip: forced-open, hold: "
+	       "forced-closed, release, reset).");
 	for (size_t i = 0; i < nb; i++) {
 		if (b[i].corrupt)
 			continue;

@@ -143,6 +143,22 @@ void operator_text(char *buf, size_t len, const fbx_breaker_info *b)
 		 why[0] ? ": " : "", why);
 }
 
+/* "tripped by uid 1000 (ann) 2m43s ago: INC-1": the record of what put
+ * a breaker where it is, for an action that found it there already. */
+void operator_record(char *buf, size_t len, const fbx_breaker_info *b)
+{
+	char age[32], why[FBX_REASON_MAX], who[128];
+	age_text(age, sizeof(age), b->operator_age_ns);
+	printable(why, sizeof(why), b->operator_reason);
+	const struct passwd *pw = getpwuid((uid_t)b->operator_uid);
+	if (pw != NULL && fbx_name_check_record(pw->pw_name) == 0)
+		snprintf(who, sizeof(who), "uid %u (%s)", (unsigned)b->operator_uid, pw->pw_name);
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)b->operator_uid);
+	snprintf(buf, len, "%s by %s %s ago%s%s", fbx_event_cause_label(b->operator_cause), who,
+		 age, why[0] ? ": " : ", no reason given", why);
+}
+
 /* Whether the last operator action is what put the breaker in its state:
  * a trip for forced-open, a hold for forced-closed. */
 static bool forced_by_operator(const fbx_breaker_info *b)
@@ -292,6 +308,26 @@ void show_breaker_text(FILE *f, const fbx_breaker_info *b)
 		operator_text(op, sizeof(op), b);
 		fprintf(f, "  last operator action %s\n", op);
 	}
+	/* the thresholds beside the window's figures: "12 failed" means
+	 * little without the rate that trips and the calls it needs first */
+	char over[64];
+	if (c->window_calls)
+		snprintf(over, sizeof(over), "the last %u %s", c->window_calls,
+			 noun(c->window_calls, "call", "calls"));
+	else
+		snprintf(over, sizeof(over), "the calls of the last %.3f s",
+			 (double)c->window_ns / 1e9);
+	if (c->failure_rate_pct)
+		fprintf(f, "  failure rate         %u%% of %s, at least %u %s\n", c->failure_rate_pct,
+			over, c->min_calls, noun(c->min_calls, "call", "calls"));
+	else
+		fprintf(f, "  failure rate         off\n");
+	if (c->slow_rate_pct)
+		fprintf(f, "  slow-call rate       %u%% of %s, at least %u %s; slow: %.3f s or more\n",
+			c->slow_rate_pct, over, c->min_calls, noun(c->min_calls, "call", "calls"),
+			(double)c->slow_call_ns / 1e9);
+	else
+		fprintf(f, "  slow-call rate       off\n");
 	if (c->failure_rate_pct || c->slow_rate_pct) {
 		fprintf(f, "  window               %llu %s, %llu failed, %llu slow", ull(b->window_calls),
 			noun(b->window_calls, "call", "calls"), ull(b->window_failures),

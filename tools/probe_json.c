@@ -70,9 +70,12 @@ static json_t *check_json(const fbx_check_info *c)
 			 ttl, age, fbx_check_status_name(c->set_status), c->message[0] ? ": " : "",
 			 c->message);
 	} else if (c->breaker[0] != '\0') {
-		static const char *const follows[] = {"closed", "half-open", "open"};
+		/* pass, warn, fail: the state each stands for, in the library's
+		 * words (a forced state counts as the one it forces) */
+		static const int follows[] = {FBX_CLOSED, FBX_HALF_OPEN, FBX_OPEN};
 		snprintf(text, sizeof(text), "breaker '%s' is %s", c->breaker,
-			 c->status <= FBX_CHECK_FAIL ? follows[c->status] : "unreadable");
+			 c->status <= FBX_CHECK_FAIL ? fbx_breaker_state_label(follows[c->status])
+						     : "unreadable");
 	} else if (c->message[0] != '\0') {
 		snprintf(text, sizeof(text), "%s", c->message);
 	} else {

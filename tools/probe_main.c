@@ -4,7 +4,9 @@
  *
  * fusebox-probe [-b BOX] [--listen ADDR:PORT]
  *
- * BOX: -b, else $FUSEBOX_BOX, else "default" (as fuseboxctl).  Listens on
+ * BOX: -b, else $FUSEBOX_BOX, else the only box on the host, as fuseboxctl
+ * and fusebox-top pick it (boxfind.h); with several or none it refuses to
+ * start, since a probe must know whose health it reports.  Listens on
  * 127.0.0.1:4949 unless told otherwise; runs until SIGTERM or SIGINT.
  * Bad options: one line on stderr naming what was wrong, exit 2.
  */
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "boxfind.h"
 #include "probe.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:4949"
@@ -47,7 +50,8 @@ static void usage(FILE *f)
 		"  /healthz   200 when ok or degraded, 503 when unhealthy\n"
 		"  /startup   200 once the master called fbx_started()\n"
 		"\n"
-		"BOX defaults to $FUSEBOX_BOX, else 'default'; ADDR:PORT to %s\n"
+		"BOX defaults to $FUSEBOX_BOX, else the only box on this host (with\n"
+		"several or none, name it); ADDR:PORT to %s\n"
 		"(0.0.0.0:4949 in a pod, [::]:4949 for IPv6).  Stops on SIGTERM or SIGINT.\n",
 		DEFAULT_LISTEN);
 }
@@ -66,10 +70,8 @@ static void enough_descriptors(void)
 
 int main(int argc, char **argv)
 {
-	const char *box = getenv("FUSEBOX_BOX");
+	const char *box = NULL;
 	const char *listen = DEFAULT_LISTEN;
-	if (box == NULL || *box == '\0')
-		box = "default";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-b") == 0 || strcmp(a, "--box") == 0) {
@@ -94,13 +96,29 @@ int main(int argc, char **argv)
 			return fail("unexpected argument '%s' (see fusebox-probe --help)", a);
 		}
 	}
-	if (fbx_name_check_box(box) != 0)
-		return fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
-			    box);
+	/* what was typed first: a bad --listen is said as such wherever the
+	 * box is */
 	struct probe_listen where;
 	const char *why;
 	if (probe_parse_listen(listen, &where, &why) != 0)
 		return fail("bad --listen '%s': %s", listen, why);
+	/* Which box, as fuseboxctl and fusebox-top choose it: a probe that
+	 * quietly watched 'default' would answer for a box nobody runs.  A
+	 * named box that does not exist yet is served as 503 until it does. */
+	char found[64], msg[512];
+	enum box_found how = BOX_NAMED;
+	if (box == NULL) {
+		how = box_find(NULL, found, sizeof(found), msg, sizeof(msg));
+		if (how == BOX_NONE)
+			return fail("no box on this host and none named: a probe must know whose "
+				    "health it reports; name it with -b NAME or FUSEBOX_BOX=NAME");
+		if (how != BOX_NAMED && how != BOX_ONLY)
+			return fail("%s", msg);
+		box = found;
+	}
+	if (fbx_name_check_box(box) != 0)
+		return fail("bad box name '%s' (1-32 of A-Z a-z 0-9 _ . -, not starting with '.')",
+			    box);
 
 	enough_descriptors();
 	/* SIGTERM and SIGINT are waited for below; blocked first, so that
@@ -131,8 +149,9 @@ int main(int argc, char **argv)
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&where.addr)->sin_addr, addr,
 			  sizeof(addr));
-	printf("fusebox-probe: box '%s' served on http://%s%s%s:%u (/live /ready /healthz /startup)\n",
-	       box, where.ipv6 ? "[" : "", addr, where.ipv6 ? "]" : "", port);
+	printf("fusebox-probe: box '%s'%s served on http://%s%s%s:%u (/live /ready /healthz "
+	       "/startup)\n", box, how == BOX_ONLY ? " (the only one on this host)" : "",
+	       where.ipv6 ? "[" : "", addr, where.ipv6 ? "]" : "", port);
 	fflush(stdout);
 
 	int sig = 0;

@@ -244,7 +244,7 @@ static const struct tui_header_field header[] = {
 	 "heartbeat is stale (red; left out when none)."},
 	{"N open (N due) N half-open N forced",
 	 "How many breakers are open (with how many of them have a trial due, when any), half-open, "
-	 "and forced open or forced closed by an operator."},
+	 "and forced-open or forced-closed by an operator."},
 	{"N dry-run", "How many limiters are in dry-run mode."},
 	{"N ev/s", "Events added to the event ring per second, over the last 5 seconds."},
 	{"up HhMMm vN",
