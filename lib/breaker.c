@@ -78,6 +78,9 @@ static int create_record(fbx_box *box, const char *name, const fbx_breaker_confi
 	uint64_t bucket_ns = cfg->window_ns / FBX_WINDOW_BUCKETS;
 	atomic_store(&r->win_floor, cfg->window_calls || !bucket_ns ? 0
 				    : fbx__now_coarse() / bucket_ns - 1);
+	/* closed since now, not since the box was made: a breaker added to a
+	 * box of a week ago is not "closed for 7d" */
+	atomic_store(&r->since_ms, fbx__ms_since(box, fbx__now_coarse()));
 	fbx__record_publish(&rs, (uint32_t)i);
 	return i;
 }
