@@ -5,6 +5,7 @@
  * library: the tool sees them as a prefork server's would be seen. */
 #include <check.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/internal.h"
 #include "ctl_harness.h"
 #include "ctl_json.h"
 #include "fusebox.h"
@@ -287,6 +289,28 @@ START_TEST(check_set_bind_rm)
 }
 END_TEST
 
+/* A drain whose begin-event is missing (its process killed between the
+ * drain word and the event, or a library that recorded none) is not
+ * credited to an older drain's author. */
+START_TEST(drain_not_credited_to_an_older_one)
+{
+	const char *box = lib_box();
+	OK(box, "drain", "--reason", "deploy 42");
+	fbx_box *b;
+	ck_assert_int_eq(fbx_box_open(box, 0, NULL, &b), 0);
+	atomic_store(&b->hdr->draining, 0);          /* ended: no event */
+	usleep(1200 * 1000);                          /* past the reader's slack */
+	atomic_store(&b->hdr->draining, fbx__ms_since(b, fbx__now_coarse()) + 1);
+	OK(box, "status");
+	ck_assert_msg(strstr(R.out, "DRAINING") != NULL, "[%s]", R.out);
+	ck_assert_msg(strstr(R.out, "deploy 42") == NULL, "[%s]", R.out);
+	OK(box, "drain");
+	ck_assert_msg(strstr(R.out, "still draining") != NULL && strstr(R.out, "deploy 42") == NULL,
+		      "[%s]", R.out);
+	fbx_box_close(b);
+}
+END_TEST
+
 START_TEST(drain_wait_names_the_busy)
 {
 	const char *box = lib_box();
@@ -395,6 +419,7 @@ FBX_TEST_SUITE(ctl_health)
 	tcase_add_test(tc, workers_alive_and_dead);
 	tcase_add_test(tc, check_set_bind_rm);
 	tcase_add_test(tc, drain_wait_names_the_busy);
+	tcase_add_test(tc, drain_not_credited_to_an_older_one);
 	tcase_add_test(tc, status_and_metrics_show_health);
 	suite_add_tcase(s, tc);
 	return s;

@@ -159,6 +159,36 @@ START_TEST(fits_80_by_24)
 }
 END_TEST
 
+/* A terminal a few columns wide, a dry-run limiter: the badge steps back
+ * over the rule, and must never step back before the line. */
+START_TEST(narrow_screen_never_writes_before_a_line)
+{
+	fbx_limiter_config lc;
+	fbx_limiter_config_init(&lc);
+	lc.rule = "10/second";
+	fbx_limiter *l;
+	ck_assert_int_eq(fbx_limiter_register(box, "api", &lc, &l), 0);
+	ck_assert_int_eq(fbx_limiter_set_dry_run(l, 1, NULL), 0);
+	struct tui_view v = view();
+	for (int cols = 1; cols <= 12; cols++) {
+		render(&v, 24, cols);
+		for (int r = 0; r < scr.rows; r++) {
+			ck_assert_uint_le(strlen(scr.line[r].text), (size_t)cols);
+			ck_assert_uint_le(scr.line[r].nspans, TUI_SPANS_MAX);
+			for (int k = 0; k < scr.line[r].nspans; k++)
+				ck_assert_int_le(scr.line[r].span[k].col + scr.line[r].span[k].len, cols);
+		}
+	}
+	/* the guard itself: a pen left of the line writes nothing */
+	struct tui_line line;
+	memset(&line, 0, sizeof(line));
+	struct pen p = {&line, -3, 80};
+	tui_put(&p, " DRY", 4, TUI_WARN);
+	ck_assert_str_eq(line.text, "");
+	ck_assert_uint_eq(line.nspans, 0);
+}
+END_TEST
+
 START_TEST(manual_events_highlighted_with_who_and_why)
 {
 	ck_assert_int_eq(fbx_breaker_trip(breaker("pay"), "db failover"), 0);
@@ -1387,6 +1417,7 @@ FBX_TEST_SUITE(tui)
 	tcase_add_test(tc, states_as_word_glyph_and_colour);
 	tcase_add_test(tc, selection_filter_and_sort);
 	tcase_add_test(tc, fits_80_by_24);
+	tcase_add_test(tc, narrow_screen_never_writes_before_a_line);
 	tcase_add_test(tc, manual_events_highlighted_with_who_and_why);
 	tcase_add_test(tc, read_only_offers_no_actions);
 	tcase_add_test(tc, no_box_and_damaged_records);

@@ -268,6 +268,12 @@ int cmd_events(struct ctl *c)
 		rc = bus_guard(read_events, &(struct reading){box, next, &next, batch, 64, &n});
 		if (rc == FBX_ETRUNC && f.follow && reattach(c, &box)) {
 			next = 0;
+			/* a backlog half read from the box that went is not the
+			 * new box's: -n and --newest-first choose from one box */
+			if (backlog) {
+				k.n = k.start = 0;
+				dropped = 0;
+			}
 			continue;
 		}
 		if (rc != 0)

@@ -210,9 +210,18 @@ void drain_text(char *buf, size_t len, const fbx_snapshot *s)
 	}
 	if (on == NULL)
 		return;
+	/* The event must be this drain's: its begin-event may be missing (a
+	 * process killed between the drain word and the event, or a library
+	 * that recorded none), and then an older drain's would name the wrong
+	 * person.  The drain word says when this one began; a tick of slack
+	 * for the coarse clock, as the console allows. */
+	const fbx_health *h = fbx_snapshot_health(s);
 	uint64_t now = fbx_snapshot_time(s);
+	uint64_t began = h != NULL && now > h->drain_age_ns ? now - h->drain_age_ns : 0;
+	if (h == NULL || !h->draining || on->time_ns + 1000000000u < began)
+		return;
 	char age[32], when[40], why[FBX_REASON_MAX], who[96];
-	age_text(age, sizeof(age), now > on->time_ns ? now - on->time_ns : 0);
+	age_text(age, sizeof(age), h->drain_age_ns);
 	event_wall_time(when, sizeof(when), on->time_ns, now);
 	printable(why, sizeof(why), on->reason);
 	const struct passwd *pw = getpwuid(on->uid);

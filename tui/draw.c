@@ -13,7 +13,10 @@ void tui_put(struct pen *p, const char *text, int width, enum tui_attr attr)
 	int n = (int)strlen(text);
 	if (width < 0)
 		width = n;
-	if (p->line == NULL)
+	/* a pen moved back past the line's start (a caller's arithmetic on a
+	 * screen narrower than its columns) writes nothing rather than before
+	 * the line */
+	if (p->line == NULL || p->col < 0)
 		return;
 	int room = p->cols - p->col;
 	if (width > room)

@@ -42,8 +42,11 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		tui_cell(&p, col, NAME, TUI_NORMAL, "%s", x->name);
 		if (x->dry_run) {
 			/* the rule gives way to the badge */
+			int start = p.col;
 			tui_cell(&p, col, RULE, TUI_NORMAL, "%-12.12s", x->rule);
-			p.col -= 4;
+			/* on a screen too narrow for the cell, the pen stopped at
+			 * its edge: never step back before where the cell began */
+			p.col = p.col - 4 < start ? start : p.col - 4;
 			tui_put(&p, " DRY", 4, TUI_WARN);
 		} else {
 			tui_cell(&p, col, RULE, TUI_NORMAL, "%s", x->rule);

@@ -46,13 +46,20 @@ def drain_on_sigterm(server, box, period=3.0, timeout=30.0, log=None):
     phase = {"now": "serving"}
 
     def finish():
-        time.sleep(period)              # readiness is seen failing; all is still served
-        busy = box.drain_wait(timeout=timeout)
-        if busy:
-            log.warning("fusebox: still in flight after %.0fs, stopping anyway: %s",
-                        timeout, busy)
-        phase["now"] = "drained"
-        os.kill(os.getpid(), signal.SIGTERM)
+        # Whatever becomes of the wait (a box recreated or damaged under
+        # it raises), the master must stop in the end: a drain that never
+        # finishes would leave it ignoring every SIGTERM until a SIGKILL.
+        try:
+            time.sleep(period)          # readiness is seen failing; all is still served
+            busy = box.drain_wait(timeout=timeout)
+            if busy:
+                log.warning("fusebox: still in flight after %.0fs, stopping anyway: %s",
+                            timeout, busy)
+        except Exception:
+            log.exception("fusebox: the drain wait failed; stopping anyway")
+        finally:
+            phase["now"] = "drained"
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def handle_term():
         if phase["now"] == "drained":
@@ -61,8 +68,13 @@ def drain_on_sigterm(server, box, period=3.0, timeout=30.0, log=None):
             log.warning("fusebox: SIGTERM again while draining: ignored (SIGINT stops at once)")
             return
         phase["now"] = "draining"
-        # /ready fails from this instant, host-wide; the event says why
-        box.drain(True, reason="SIGTERM to gunicorn master %d" % os.getpid())
+        # /ready fails from this instant, host-wide; the event says why.
+        # A box that cannot be drained must not keep the master from
+        # stopping: say so and go on with the wait, which ends either way.
+        try:
+            box.drain(True, reason="SIGTERM to gunicorn master %d" % os.getpid())
+        except Exception:
+            log.exception("fusebox: could not mark the box draining")
         log.warning("fusebox: SIGTERM: draining (%.1fs of failing readiness, then up to "
                     "%.0fs for requests in flight)", period, timeout)
         threading.Thread(target=finish, daemon=True, name="fusebox-drain").start()

@@ -328,7 +328,8 @@ def retry(func, *args, box=None, backoff=None, breaker=None, budget=None, retry_
             if e.reason == "tripped":  # the attempt ran, failed and tripped the breaker
                 plan.attempts += 1
                 plan.last = e.__cause__
-                plan.stop("breaker_open", e.retry_after)
+                n += 1              # next_delay decides, as fbx_retry's loop does:
+                continue            # exhausted, draining, then the open breaker
             plan.rejected(e)
         except BaseException as e:
             if not _retryable(e, retry_on):
@@ -355,7 +356,8 @@ async def retry_async(func, *args, box=None, backoff=None, breaker=None, budget=
             if e.reason == "tripped":
                 plan.attempts += 1
                 plan.last = e.__cause__
-                plan.stop("breaker_open", e.retry_after)
+                n += 1              # next_delay decides, as fbx_retry's loop does:
+                continue            # exhausted, draining, then the open breaker
             plan.rejected(e)
         except BaseException as e:
             if not _retryable(e, retry_on):
