@@ -337,7 +337,8 @@ struct evidence {
 	uint64_t began; /* started of the claimed event at upto, 0: none */
 };
 
-static uint64_t later_claimed(fbx_box *box, uint64_t seq, uint64_t head, struct evidence *ev)
+static uint64_t later_claimed(fbx_box *box, uint64_t seq, uint64_t head, uint64_t now,
+			      struct evidence *ev)
 {
 	if (ev->upto > seq)
 		return ev->began;
@@ -345,8 +346,14 @@ static uint64_t later_claimed(fbx_box *box, uint64_t seq, uint64_t head, struct 
 	ev->began = 0;
 	for (; k < end; k++) {
 		struct fbx__event_slot *o = &box->events[k % cap];
-		if ((atomic_load_explicit(&o->seq1, memory_order_acquire) & ~FBX__EV_BUSY) == k + 1) {
-			ev->began = atomic_load_explicit(&o->started, memory_order_relaxed);
+		if ((atomic_load_explicit(&o->seq1, memory_order_acquire) & ~FBX__EV_BUSY) != k + 1)
+			continue;
+		/* A start no writer could have had (none, or after now) is
+		 * damage, not evidence: trusting it would hold every reader at
+		 * this slot for good.  The next complete event may testify. */
+		uint64_t b = atomic_load_explicit(&o->started, memory_order_relaxed);
+		if (b != 0 && b <= now) {
+			ev->began = b;
 			break;
 		}
 	}
@@ -372,7 +379,7 @@ static bool abandoned(fbx_box *box, uint64_t seq, uint64_t s1, uint64_t head,
 			   : held % cap != (seq + 1) % cap || seq + 1 - held > lag_max)
 		return true;
 	else
-		began = later_claimed(box, seq, head, ev);
+		began = later_claimed(box, seq, head, now, ev);
 	return began != 0 && now > began && now - began > FBX__EV_GRACE_NS;
 }
 

@@ -615,6 +615,36 @@ START_TEST(abandoned_event_is_skipped_as_corrupt)
 }
 END_TEST
 
+/* A writer that took its number and died before claiming its slot is
+ * dated by the next complete event; one whose start is damage (none, or
+ * after now) testifies to nothing, and the one after it is asked.  Taking
+ * the damaged start as evidence held every reader at the slot for good. */
+START_TEST(unclaimed_event_dated_past_a_damaged_witness)
+{
+	fbx_breaker_config bc;
+	fbx_breaker_config_init(&bc);
+	fbx_breaker *b = tbreaker_reg(box, "ev", &bc);            /* event 0 */
+	uint64_t dead = atomic_fetch_add(&box->hdr->event_head, 1); /* 1: never claimed */
+	ck_assert_int_eq(fbx_breaker_trip(b, "damaged"), 0);      /* 2 */
+	ck_assert_int_eq(fbx_breaker_hold(b, "witness"), 0);      /* 3 */
+	atomic_store(&box->events[2].started, fbx__real_now() + 3600 * SEC); /* damage */
+	fbx_event ev[8];
+	uint64_t next;
+	/* the witness began only now: within the grace, the dead writer may
+	 * still be coming, and a reader waits at its slot */
+	ck_assert_uint_eq(read_all(0, ev, 8, &next), 1);
+	ck_assert_uint_eq(next, dead);
+	/* the witness began 3 s ago: the dead writer is past the grace */
+	atomic_store(&box->events[3].started, fbx__real_now() - 3 * SEC);
+	ck_assert_uint_eq(read_all(next, ev, 8, &next), 3);
+	ck_assert_int_eq(ev[0].corrupt, 1);
+	ck_assert_uint_eq(ev[0].seq, dead);
+	ck_assert_str_eq(ev[1].reason, "damaged");
+	ck_assert_str_eq(ev[2].reason, "witness");
+	ck_assert_uint_eq(next, 4);
+}
+END_TEST
+
 /* A writer stalled for a whole turn of the ring must not overwrite the
  * newer event now in its slot, nor tear one undetected. */
 START_TEST(stalled_writer_spares_newer_event)
@@ -772,6 +802,7 @@ FBX_TEST_SUITE(faults)
 	tcase_add_test(k, truncated_box_is_reported_not_faulted);
 	tcase_add_test(k, follower_waits_for_event_in_progress);
 	tcase_add_test(k, abandoned_event_is_skipped_as_corrupt);
+	tcase_add_test(k, unclaimed_event_dated_past_a_damaged_witness);
 	tcase_add_test(k, stalled_writer_spares_newer_event);
 	suite_add_tcase(s, k);
 	TCase *d = tcase_create("scribbles");

@@ -272,15 +272,17 @@ static void check_events_readable(const struct chaos_run *run, const fbx_snapsho
 	 * it (lib/snapshot.c): none, and it may still be coming (not hidden:
 	 * there is nothing after it); one younger than the grace, and a
 	 * reader waits for it to age, as must this check. */
-	uint64_t began = 0;
+	uint64_t began = 0, now = chaos_now();
 	for (uint64_t k = at + 1; k < head && k < at + run->box->cap_events && began == 0; k++) {
 		const struct fbx__event_slot *o = &run->box->events[k % run->box->cap_events];
-		if ((atomic_load(&o->seq1) & ~FBX__EV_BUSY) == k + 1)
-			began = atomic_load(&o->started);
+		/* as the library: a start of none, or after now, is no evidence */
+		uint64_t b = atomic_load(&o->started);
+		if ((atomic_load(&o->seq1) & ~FBX__EV_BUSY) == k + 1 && b != 0 && b <= now)
+			began = b;
 	}
 	if (began == 0)
 		goto done;
-	uint64_t now = chaos_now(), ripe = began + FBX__EV_GRACE_NS + 200 * CHAOS_MS;
+	uint64_t ripe = began + FBX__EV_GRACE_NS + 200 * CHAOS_MS;
 	if (ripe > now && ripe - now <= FBX__EV_GRACE_NS + 200 * CHAOS_MS)
 		chaos_sleep_ns(ripe - now);
 	fbx_event ev[8];
