@@ -992,6 +992,13 @@ const fbx_cache_info *fbx_snapshot_caches(const fbx_snapshot *snap, size_t *n);
  * fbx_events_read); *dropped counts events overwritten before this copy. */
 const fbx_event *fbx_snapshot_events(const fbx_snapshot *snap, size_t *n,
 				     uint64_t *dropped);
+/* The event that began the drain in force, or NULL: the newest of the box's
+ * drain events in the copy, when it is a drain-on no older than the drain
+ * itself (within a second: the drain word and the event are written one
+ * after the other).  NULL when the box is not draining, or the ring no
+ * longer holds the event, or it never got one (its writer died between the
+ * two, or an older library drained it): never an earlier drain's. */
+const fbx_event *fbx_snapshot_drain_event(const fbx_snapshot *snap);
 
 /* The one line every tool, console and example prints for an event:
  *

@@ -494,6 +494,27 @@ int fbx__breaker_read(fbx_box *box, uint32_t i, fbx_breaker_info *out)
 	return out->corrupt ? FBX_ECORRUPT : 0;
 }
 
+const fbx_event *fbx_snapshot_drain_event(const fbx_snapshot *snap)
+{
+	const fbx_health *h = snap ? fbx_snapshot_health(snap) : NULL;
+	if (h == NULL || !h->draining)
+		return NULL;
+	size_t n;
+	uint64_t dropped, now = fbx_snapshot_time(snap);
+	const fbx_event *e = fbx_snapshot_events(snap, &n, &dropped);
+	uint64_t began = now > h->drain_age_ns ? now - h->drain_age_ns : 0;
+	for (size_t i = n; e != NULL && i-- > 0;) {
+		const fbx_event *x = &e[i];
+		if (x->corrupt || x->record_type != FBX_REC_BOX)
+			continue;
+		if (x->cause == FBX_CAUSE_DRAIN_OFF)
+			return NULL;
+		if (x->cause == FBX_CAUSE_DRAIN_ON)
+			return x->time_ns + 1000000000u >= began ? x : NULL;
+	}
+	return NULL;
+}
+
 /* One breaker's record without a snapshot of the box: what a retry loop,
  * a binding's state property or a tool's single-record view needs. */
 int fbx_breaker_info_get(fbx_breaker *b, fbx_breaker_info *out)

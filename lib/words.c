@@ -78,9 +78,14 @@ static void put(struct line *l, const char *fmt, ...)
  * field or drive the reader's terminal. */
 static void put_text(struct line *l, const char *s, size_t max)
 {
-	for (size_t i = 0; i < max && s[i] != '\0'; i++) {
+	for (size_t i = 0; i < max && s[i] != '\0'; i++, l->at++) {
 		unsigned char c = (unsigned char)s[i];
-		put(l, "%c", c < 0x20 || c == 0x7f ? '?' : (char)c);
+		/* as snprintf would: the character while it fits with the NUL
+		 * after it, counted either way */
+		if (l->at + 1 < l->len) {
+			l->buf[l->at] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+			l->buf[l->at + 1] = '\0';
+		}
 	}
 }
 

@@ -351,9 +351,16 @@ START_TEST(drain_recorded_once_with_who_and_why)
 	ck_assert_int_eq(fbx_drain_reason(box, 1, "again"), 0);   /* no change */
 	s = snap();
 	ck_assert_uint_ge(fbx_snapshot_health(s)->drain_age_ns, age + T_MS(3000));
+	const fbx_event *began = fbx_snapshot_drain_event(s);     /* the first one's */
+	ck_assert_ptr_nonnull(began);
+	ck_assert_str_eq(began->reason, "deploy 42");
 	fbx_snapshot_free(s);
 	ck_assert_int_eq(fbx_drain(box, 0), 0);
 	ck_assert_int_eq(fbx_drain(box, 0), 0);                    /* no change */
+	s = snap();
+	ck_assert_ptr_null(fbx_snapshot_drain_event(s));           /* not draining */
+	fbx_snapshot_free(s);
+	ck_assert_ptr_null(fbx_snapshot_drain_event(NULL));
 	ck_assert_int_eq(fbx_events_read(box, from, ev, 16, &n, &next), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(ev[0].record_type, FBX_REC_BOX);

@@ -190,36 +190,16 @@ void show_health_json(FILE *f, const fbx_health *h)
 	fputc('}', f);
 }
 
-/* The drain's own event: only a change is recorded (a second drain keeps
- * the first one's time), so the newest drain-on is the one in force —
- * unless a drain-off came after it, and then this drain's event is not
- * there (a box drained by a library that did not record it). */
+/* Who began the drain in force and why, while the ring holds its event
+ * (fbx_snapshot_drain_event: never an earlier drain's author). */
 void drain_text(char *buf, size_t len, const fbx_snapshot *s)
 {
-	size_t n = 0;
-	uint64_t dropped;
-	const fbx_event *e = fbx_snapshot_events(s, &n, &dropped), *on = NULL;
 	buf[0] = '\0';
-	for (size_t i = n; i-- > 0 && on == NULL;) {
-		if (e[i].corrupt || e[i].record_type != FBX_REC_BOX)
-			continue;
-		if (e[i].cause == FBX_CAUSE_DRAIN_OFF)
-			return;
-		if (e[i].cause == FBX_CAUSE_DRAIN_ON)
-			on = &e[i];
-	}
-	if (on == NULL)
-		return;
-	/* The event must be this drain's: its begin-event may be missing (a
-	 * process killed between the drain word and the event, or a library
-	 * that recorded none), and then an older drain's would name the wrong
-	 * person.  The drain word says when this one began; a tick of slack
-	 * for the coarse clock, as the console allows. */
+	const fbx_event *on = fbx_snapshot_drain_event(s);
 	const fbx_health *h = fbx_snapshot_health(s);
-	uint64_t now = fbx_snapshot_time(s);
-	uint64_t began = h != NULL && now > h->drain_age_ns ? now - h->drain_age_ns : 0;
-	if (h == NULL || !h->draining || on->time_ns + 1000000000u < began)
+	if (on == NULL || h == NULL)
 		return;
+	uint64_t now = fbx_snapshot_time(s);
 	char age[32], when[40], why[FBX_REASON_MAX], who[96];
 	age_text(age, sizeof(age), h->drain_age_ns);
 	event_wall_time(when, sizeof(when), on->time_ns, now);

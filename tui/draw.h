@@ -73,9 +73,6 @@ int tui_limiters_pane(const struct tui_sample *cur, const struct tui_sample *pre
 		      const struct tui_view *v, struct tui_screen *s, int row, int rows);
 int tui_workers_pane(const struct tui_sample *cur, const struct tui_sample *prev,
 		     const struct tui_view *v, struct tui_screen *s, int row, int rows);
-/* The event that began the drain under way (pane_health.c), or NULL
- * when the box does not drain or the ring no longer holds it. */
-const fbx_event *tui_drain_event(const struct tui_sample *cur);
 int tui_health_pane(const struct tui_sample *cur, const struct tui_view *v,
 		    struct tui_screen *s, int row, int rows);
 int tui_resilience_pane(const struct tui_sample *cur, const struct tui_view *v,

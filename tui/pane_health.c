@@ -54,40 +54,12 @@ static void probes_line(struct pen *p, const fbx_health *h)
 		tui_putf(p, -1, TUI_DIM, "  %s", h->reason);
 }
 
-/* The event that began the drain under way, or NULL: the newest of the
- * box's drain events when it is a start no older than the drain itself
- * (the ring may have dropped this drain's, and an earlier drain's would
- * name the wrong person). */
-const fbx_event *tui_drain_event(const struct tui_sample *cur)
-{
-	const fbx_health *h = cur && cur->snap ? fbx_snapshot_health(cur->snap) : NULL;
-	if (h == NULL || !h->draining)
-		return NULL;
-	size_t n;
-	uint64_t dropped;
-	const fbx_event *e = fbx_snapshot_events(cur->snap, &n, &dropped);
-	uint64_t began = cur->time_ns > h->drain_age_ns ? cur->time_ns - h->drain_age_ns : 0;
-	for (size_t i = n; i-- > 0;) {
-		const fbx_event *x = &e[i];
-		if (x->corrupt || x->record_type != FBX_REC_BOX)
-			continue;
-		if (x->cause == FBX_CAUSE_DRAIN_OFF)
-			return NULL;
-		if (x->cause != FBX_CAUSE_DRAIN_ON)
-			continue;
-		/* a second of slack: the drain's clock and the event's are
-		 * read one after the other */
-		return x->time_ns + 1000000000u >= began ? x : NULL;
-	}
-	return NULL;
-}
-
 /* Who drained the box and why, under the probes: "DRAINING" in the
  * header says since when, and the next question on call is whether it
  * was a deploy or a mistake, and whom to ask. */
 static void drain_line(struct pen *p, const struct tui_sample *cur, const fbx_health *h)
 {
-	const fbx_event *x = tui_drain_event(cur);
+	const fbx_event *x = fbx_snapshot_drain_event(cur->snap);
 	char age[16];
 	tui_age(age, sizeof(age), h->drain_age_ns, false);
 	if (x == NULL) {

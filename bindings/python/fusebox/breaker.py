@@ -313,25 +313,23 @@ class CircuitBreaker:
         return isinstance(exception, Exception)
 
     # ---- operator actions ------------------------------------------------------
+    def _operator(self, action, reason):
+        check(action(self._handle(), _reason(reason)), "breaker %r" % self._name)
+        self._notify_state()
+
     def open(self, reason="python: open()"):
         """Forces the breaker open host-wide (recorded with uid, pid, reason).
         Unlike pybreaker's open(), it stays open until close()."""
-        check(self._lib.fbx_breaker_trip(self._handle(), _reason(reason)),
-              "breaker %r" % self._name)
-        self._notify_state()
+        self._operator(self._lib.fbx_breaker_trip, reason)
 
     def close(self, reason="python: close()"):
         """Closes it host-wide: back to automatic, counts of the window and
         consecutive failures cleared (pybreaker's close())."""
-        check(self._lib.fbx_breaker_reset(self._handle(), _reason(reason)),
-              "breaker %r" % self._name)
-        self._notify_state()
+        self._operator(self._lib.fbx_breaker_reset, reason)
 
     def hold(self, reason="python: hold()"):
         """Forces it closed until close() (fusebox's hold)."""
-        check(self._lib.fbx_breaker_hold(self._handle(), _reason(reason)),
-              "breaker %r" % self._name)
-        self._notify_state()
+        self._operator(self._lib.fbx_breaker_hold, reason)
 
     def half_open(self):
         raise NotImplementedError("fusebox moves a breaker to half-open itself, at the first "

@@ -301,6 +301,21 @@ class _Plan:
     def stop(self, why, retry_after=0.0):
         raise RetryError(why, self.attempts, self.last, retry_after) from self.last
 
+    def failed(self, e, retry_on):
+        """An attempt raised e.  One that ran and may be retried is counted
+        (a CircuitBreakerError "tripped": it ran, failed and tripped the
+        breaker; next_delay then stops at the open breaker, as fbx_retry's
+        loop does); anything else is raised: the breaker's own rejection,
+        or an exception not in retry_on."""
+        if isinstance(e, CircuitBreakerError):
+            if e.reason != "tripped":
+                self.rejected(e)
+            e = e.__cause__
+        elif not _retryable(e, retry_on):
+            raise e
+        self.attempts += 1
+        self.last = e
+
     def rejected(self, e):
         if self.attempts == 0:
             raise e  # nothing was called: the breaker's own error, as fbx_retry's FBX_EOPEN
@@ -324,18 +339,8 @@ def retry(func, *args, box=None, backoff=None, breaker=None, budget=None, retry_
             if breaker is not None:
                 return breaker.call(func, *args, **kwargs)
             return func(*args, **kwargs)
-        except CircuitBreakerError as e:
-            if e.reason == "tripped":  # the attempt ran, failed and tripped the breaker
-                plan.attempts += 1
-                plan.last = e.__cause__
-                n += 1              # next_delay decides, as fbx_retry's loop does:
-                continue            # exhausted, draining, then the open breaker
-            plan.rejected(e)
         except BaseException as e:
-            if not _retryable(e, retry_on):
-                raise
-            plan.attempts += 1
-            plan.last = e
+            plan.failed(e, retry_on)
         n += 1
 
 
@@ -352,16 +357,6 @@ async def retry_async(func, *args, box=None, backoff=None, breaker=None, budget=
             if breaker is not None:
                 return await breaker.call_async(func, *args, **kwargs)
             return await func(*args, **kwargs)
-        except CircuitBreakerError as e:
-            if e.reason == "tripped":
-                plan.attempts += 1
-                plan.last = e.__cause__
-                n += 1              # next_delay decides, as fbx_retry's loop does:
-                continue            # exhausted, draining, then the open breaker
-            plan.rejected(e)
         except BaseException as e:
-            if not _retryable(e, retry_on):
-                raise
-            plan.attempts += 1
-            plan.last = e
+            plan.failed(e, retry_on)
         n += 1
